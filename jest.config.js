@@ -1,0 +1,31 @@
+/**
+ * Tests run with `jest --ci`: a snapshot that is not committed fails instead of being written.
+ * TypeScript is type-checked by `npm run build` (tsc) before Jest runs; ts-jest only transpiles
+ * (isolatedModules), which keeps the aws-cdk-lib and cdktf suites fast.
+ */
+const shared = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  rootDir: __dirname,
+  moduleNameMapper: { '^linkgate$': '<rootDir>/lib/index.ts', '^linkgate/(.*)$': '<rootDir>/lib/$1' },
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/cdk.out/', '<rootDir>/cdktf.out/'],
+  snapshotFormat: { escapeString: false, printBasicPrototype: false },
+  testTimeout: 60_000,
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/resilience/'],
+    },
+    {
+      ...shared,
+      displayName: 'resilience',
+      testMatch: ['<rootDir>/test/resilience/**/*.test.ts'],
+    },
+  ],
+};
