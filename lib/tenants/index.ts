@@ -1,0 +1,10 @@
+/**
+ * linkgate/tenants: the tenant model shared by the gateway and the constructs. Imports neither
+ * aws-cdk-lib nor cdktf.
+ */
+export * from './ids';
+export * from './schema';
+export * from './validate';
+export * from './load';
+export * from './render';
+export { gatewayConfigJsonSchema, gatewayConfigJsonSchemaText } from './json-schema';

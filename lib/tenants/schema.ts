@@ -1,0 +1,344 @@
+/**
+ * The one schema of linkgate's configuration. It gives the TypeScript types (z.input for what a
+ * user writes, z.output for the normalized form), the runtime validation used by the gateway at
+ * start and reload and by the constructs at synth time, and the JSON Schema for editors.
+ *
+ * Cross-field rules (one owner per hostname and link ID, upstream references, port clashes) live
+ * in validate.ts because they need the whole document.
+ */
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import { AWS_ENDPOINT_ID_PATTERN, LINK_ID_FORMATS, UINT32_MAX, canonicalLinkId } from './ids';
+
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+/** A DNS name of two or more labels, optionally `*.`-prefixed, optionally with a trailing dot. */
+export const HOSTNAME_PATTERN = new RegExp(`^(?:\\*\\.)?(?:${LABEL}\\.)+${LABEL}\\.?$`);
+/** Tenant names appear in metric labels, log lines and cloud resource names. */
+export const TENANT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const UPSTREAM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+const show = (value: unknown): string => {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  return JSON.stringify(value) ?? String(value);
+};
+
+const port = z
+  .number({ error: (iss) => `port must be a number from 1 to 65535, got ${show(iss.input)}` })
+  .int({ error: (iss) => `port must be a whole number from 1 to 65535, got ${show(iss.input)}` })
+  .min(1, { error: (iss) => `port must be from 1 to 65535, got ${show(iss.input)}` })
+  .max(65535, { error: (iss) => `port must be from 1 to 65535, got ${show(iss.input)}` });
+
+/** Listeners may also say 0: the OS picks a free port, which the gateway logs (tests, local runs). */
+const listenPort = z
+  .number({ error: (iss) => `port must be a number from 0 to 65535, got ${show(iss.input)}` })
+  .int({ error: (iss) => `port must be a whole number from 0 to 65535, got ${show(iss.input)}` })
+  .min(0, { error: (iss) => `port must be from 0 to 65535, got ${show(iss.input)}` })
+  .max(65535, { error: (iss) => `port must be from 0 to 65535, got ${show(iss.input)}` })
+  .describe('TCP port; 0 lets the OS pick one.');
+
+const positiveMs = (what: string, max: number) =>
+  z
+    .number({ error: (iss) => `${what} must be a number of milliseconds, got ${show(iss.input)}` })
+    .int()
+    .min(1, { error: (iss) => `${what} must be at least 1 ms, got ${show(iss.input)}` })
+    .max(max, { error: (iss) => `${what} must be at most ${max} ms, got ${show(iss.input)}` });
+
+const bindHost = z
+  .string()
+  .refine((h) => isIP(h) !== 0, { error: (iss) => `host must be an IP address to bind, got ${show(iss.input)}` });
+
+const listener = (description: string) =>
+  z
+    .strictObject({
+      port: listenPort,
+      host: bindHost.default('0.0.0.0').describe('Address to bind. Default 0.0.0.0.'),
+    })
+    .describe(description);
+
+export const hostnameSchema = z
+  .string({ error: (iss) => `hostname must be a string, got ${show(iss.input)}` })
+  .max(254, { error: (iss) => `hostname is longer than 253 characters: ${show(iss.input)}` })
+  .regex(HOSTNAME_PATTERN, {
+    error: (iss) =>
+      `${show(iss.input)} is not a hostname (expected DNS labels like api.example.com, optionally starting with "*.")`,
+  })
+  // Hostnames compare case-insensitively and a trailing dot names the same host (DESIGN.md).
+  .transform((h) => h.toLowerCase().replace(/\.$/, ''))
+  .describe('DNS name matched against the TLS SNI; "*." matches exactly one more label.');
+
+const awsEndpointId = z
+  .string({ error: (iss) => `expected ${LINK_ID_FORMATS.aws}, got ${show(iss.input)}` })
+  .regex(AWS_ENDPOINT_ID_PATTERN, { error: (iss) => `expected ${LINK_ID_FORMATS.aws}, got ${show(iss.input)}` });
+
+const azureLinkId = z
+  .union([z.string(), z.number()], { error: (iss) => `expected ${LINK_ID_FORMATS.azure}, got ${show(iss.input)}` })
+  .transform((v, ctx) => {
+    const text = typeof v === 'number' ? (Number.isSafeInteger(v) ? String(v) : '') : v;
+    const id = canonicalLinkId('azure', text);
+    if (id === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${LINK_ID_FORMATS.azure}, got ${show(v)}`, input: v });
+      return z.NEVER;
+    }
+    return id;
+  })
+  .describe(`Azure Private Link LinkID, 0 to ${UINT32_MAX}.`);
+
+const gcpConnectionId = z
+  .unknown()
+  .transform((v, ctx) => {
+    if (typeof v === 'number' || typeof v === 'bigint') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `GCP PSC connection IDs must be quoted decimal strings ("${v}"): numbers lose precision above 2^53`,
+        input: v,
+      });
+      return z.NEVER;
+    }
+    const id = typeof v === 'string' ? canonicalLinkId('gcp', v) : undefined;
+    if (id === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${LINK_ID_FORMATS.gcp}, got ${show(v)}`, input: v });
+      return z.NEVER;
+    }
+    return id;
+  })
+  .pipe(z.string())
+  .describe('GCP PSC connection ID (uint64) as a decimal string.');
+
+export const cidrSchema = z
+  .string({ error: (iss) => `expected a CIDR block like 203.0.113.0/24, got ${show(iss.input)}` })
+  .transform((v, ctx) => {
+    const parsed = parseCidr(v);
+    if (!parsed) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a CIDR block like 203.0.113.0/24 or 2001:db8::/32, got ${show(v)}`,
+        input: v,
+      });
+      return z.NEVER;
+    }
+    return `${parsed.address}/${parsed.prefix}`;
+  })
+  .describe('IPv4 or IPv6 CIDR block; a bare address means a single host.');
+
+export interface ParsedCidr {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 'ipv4' | 'ipv6';
+}
+
+/** Parses `addr/prefix` or a bare address (a /32 or /128). */
+export function parseCidr(text: string): ParsedCidr | undefined {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  let prefix = max;
+  if (slash >= 0) {
+    const p = text.slice(slash + 1);
+    if (!/^(?:0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    prefix = Number(p);
+    if (prefix > max) return undefined;
+  }
+  return { address: address.toLowerCase(), prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+const uniqueList = <T extends z.ZodType>(item: T, what: string) =>
+  z.array(item, { error: (iss) => `${what} must be a list, got ${show(iss.input)}` });
+
+export const allowSchema = z
+  .strictObject({
+    aws: uniqueList(awsEndpointId, 'allow.aws').optional().describe('VPC endpoint IDs allowed in.'),
+    azure: uniqueList(azureLinkId, 'allow.azure').optional().describe('Private Link LinkIDs allowed in.'),
+    gcp: uniqueList(gcpConnectionId, 'allow.gcp').optional().describe('PSC connection IDs allowed in.'),
+    cidrs: uniqueList(cidrSchema, 'allow.cidrs').optional().describe('Source ranges allowed on the public listener.'),
+  })
+  .describe('Sources allowed to reach the tenant. Absent or all lists empty: open to every source.');
+
+export const tenantSchema = z.strictObject({
+  name: z
+    .string({ error: (iss) => `tenant name must be a string, got ${show(iss.input)}` })
+    .regex(TENANT_NAME_PATTERN, {
+      error: (iss) =>
+        `tenant name must be lowercase letters, digits and inner hyphens (at most 63), got ${show(iss.input)}`,
+    }),
+  hostnames: z
+    .array(hostnameSchema, { error: (iss) => `hostnames must be a list, got ${show(iss.input)}` })
+    .min(1, { error: 'a tenant needs at least one hostname' }),
+  upstream: z
+    .string()
+    .regex(UPSTREAM_NAME_PATTERN, { error: (iss) => `upstream must be an upstream name, got ${show(iss.input)}` })
+    .default('default')
+    .describe('Name of the upstream in `upstreams`. Default "default".'),
+  allow: allowSchema.optional(),
+});
+
+export const upstreamSchema = z.strictObject({
+  host: z
+    .string()
+    .min(1, { error: 'upstream host must not be empty' })
+    .max(253)
+    .describe('Host name or IP address of the upstream service.'),
+  port,
+  proxyProtocol: z
+    .boolean()
+    .default(false)
+    .describe('Send a PROXY v2 header upstream with the original addresses and link-ID TLV. Default false.'),
+  connectTimeoutMs: positiveMs('connectTimeoutMs', 120_000).default(5_000).describe('Default 5000.'),
+});
+
+export const limitsSchema = z.strictObject({
+  maxConnections: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnections must be at least 1, got ${show(iss.input)}` })
+    .default(20_000)
+    .describe('Concurrent connections per worker; above it new connections are dropped (over_capacity).'),
+  headerTimeoutMs: positiveMs('headerTimeoutMs', 600_000).default(5_000).describe('Time to receive the PROXY header.'),
+  clientHelloTimeoutMs: positiveMs('clientHelloTimeoutMs', 600_000)
+    .default(10_000)
+    .describe('Time to receive the whole TLS ClientHello, from accept.'),
+  maxProxyHeaderBytes: z.number().int().min(232).max(65_551).default(4_096).describe('Largest PROXY header accepted.'),
+  idleTimeoutSec: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Close forwarded connections idle this long; 0 disables (rely on TCP keepalive).'),
+  tcpKeepAliveSec: z
+    .number()
+    .int()
+    .min(0)
+    .default(60)
+    .describe(
+      'TCP keepalive on both sides of forwarded connections; 0 disables. Keeps long-lived flows alive through load balancer idle timeouts (Azure Private Link: about 5 minutes).',
+    ),
+});
+
+export const shutdownSchema = z.strictObject({
+  drainDelayMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(5_000)
+    .describe('After SIGTERM, time /readyz fails while listeners still accept, so the LB stops sending.'),
+  drainTimeoutMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(25_000)
+    .describe('Then, time in-flight connections get to finish before they are closed.'),
+});
+
+export const logSchema = z.strictObject({
+  decisions: z.enum(['all', 'drops', 'none']).default('all').describe('Which decisions get a log line.'),
+  maxDropLinesPerSec: z
+    .number()
+    .int()
+    .min(0)
+    .default(50)
+    .describe('Drop log lines per second and worker; the rest are counted and summarized.'),
+});
+
+export const gatewayConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
+    listeners: z.strictObject({
+      privateLink: listener('Receives Private Link traffic; a PROXY v2 header is required.'),
+      public: listener('Receives internet traffic; a PROXY header is forbidden, CIDR rules apply.').optional(),
+      health: listener('HTTP /healthz /readyz /metrics; tolerates a leading PROXY v2 header.'),
+    }),
+    upstreams: z.record(
+      z.string().regex(UPSTREAM_NAME_PATTERN, {
+        error: (iss) => `upstream name must be letters, digits, "_" or "-", got ${show(iss.input)}`,
+      }),
+      upstreamSchema,
+    ),
+    tenants: z.array(tenantSchema, { error: (iss) => `tenants must be a list, got ${show(iss.input)}` }),
+    defaultTenant: z
+      .string()
+      .optional()
+      .describe('Tenant that gets connections with no SNI or an unknown hostname. Default: drop them.'),
+    limits: limitsSchema.prefault({}),
+    shutdown: shutdownSchema.prefault({}),
+    log: logSchema.prefault({}),
+  })
+  .describe('linkgate gateway configuration');
+
+/** What a user writes (optional fields optional, IDs as numbers or strings where allowed). */
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+/** The normalized configuration: defaults applied, hostnames lowercased, IDs canonical strings. */
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type TenantInput = z.input<typeof tenantSchema>;
+export type Tenant = z.output<typeof tenantSchema>;
+export type TenantAllow = z.output<typeof allowSchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;
+export type Limits = z.output<typeof limitsSchema>;
+
+// ---- Construct-side declarations: a tenant plus who may create an endpoint (never sent to the gateway).
+
+const AWS_PRINCIPAL_PATTERN = /^(?:\*|arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:(?:root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+))$/;
+const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const GCP_PROJECT_PATTERN = /^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$/;
+
+export const consumersSchema = z
+  .strictObject({
+    aws: z
+      .strictObject({
+        principals: z.array(
+          z.string().regex(AWS_PRINCIPAL_PATTERN, {
+            error: (iss) =>
+              `expected an IAM principal ARN like arn:aws:iam::111122223333:root (or "*"), got ${show(iss.input)}`,
+          }),
+        ),
+      })
+      .optional()
+      .describe('Endpoint service allowed principals.'),
+    azure: z
+      .strictObject({
+        subscriptions: z.array(
+          z.string().regex(GUID_PATTERN, {
+            error: (iss) =>
+              `expected a subscription ID GUID like 00000000-0000-0000-0000-000000000000, got ${show(iss.input)}`,
+          }),
+        ),
+        autoApprove: z
+          .boolean()
+          .default(false)
+          .describe('Add the subscriptions to auto-approval as well as visibility. Default false.'),
+      })
+      .optional()
+      .describe('Private Link Service visibility (and optionally auto-approval) subscriptions.'),
+    gcp: z
+      .strictObject({
+        projects: z.array(
+          z.strictObject({
+            id: z.string().regex(GCP_PROJECT_PATTERN, {
+              error: (iss) =>
+                `expected a GCP project ID (6-30 lowercase letters, digits, hyphens) or project number, got ${show(iss.input)}`,
+            }),
+            connectionLimit: z
+              .number()
+              .int({ error: (iss) => `connectionLimit must be a whole number, got ${show(iss.input)}` })
+              .min(1, { error: (iss) => `connectionLimit must be at least 1, got ${show(iss.input)}` })
+              .max(10_000, { error: (iss) => `connectionLimit must be at most 10000, got ${show(iss.input)}` })
+              .default(10),
+          }),
+        ),
+      })
+      .optional()
+      .describe('Service attachment consumer accept list.'),
+  })
+  .describe('Who may create an endpoint to the service; enforced by the cloud, never by the gateway.');
+
+export const tenantDeclarationSchema = tenantSchema.extend({ consumers: consumersSchema.optional() });
+export const tenantDeclarationsSchema = z.array(tenantDeclarationSchema);
+
+export type TenantDeclarationInput = z.input<typeof tenantDeclarationSchema>;
+export type TenantDeclaration = z.output<typeof tenantDeclarationSchema>;
+export type Consumers = z.output<typeof consumersSchema>;
+
+export { show as showValue };
