@@ -1,0 +1,99 @@
+/**
+ * The health listener: /healthz (alive), /readyz (accepting: fails first on SIGTERM), /metrics.
+ * Load balancer probes may arrive with a PROXY v2 header (AWS NLB and Azure LB once PP2 is on),
+ * so a leading header is read and skipped; it serves no tenant data, so nothing is trusted from it.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { proxyHeaderReader, startsWithProxySignature } from './proxy-protocol/decoder';
+
+export interface HealthHandlers {
+  isLive(): boolean;
+  isReady(): boolean;
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+/** A probe that sends nothing within this time is closed. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+export class HealthServer {
+  private readonly tcp: Server;
+  private readonly http = createHttpServer({ requestTimeout: PROBE_TIMEOUT_MS, headersTimeout: PROBE_TIMEOUT_MS });
+
+  constructor(private readonly handlers: HealthHandlers) {
+    this.http.keepAliveTimeout = 5_000;
+    this.http.on('request', (req, res) => void this.route(req, res));
+    this.http.on('clientError', (_err, socket) => socket.destroy());
+    this.tcp = createNetServer({ pauseOnConnect: false }, (socket) => this.onConnection(socket));
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.tcp.once('error', reject);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off('error', reject);
+        resolve(this.tcp.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.http.closeAllConnections();
+    return new Promise((resolve) => this.tcp.close(() => resolve()));
+  }
+
+  private onConnection(socket: Socket): void {
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    let reader: ReturnType<typeof proxyHeaderReader> | undefined;
+    let seen: Buffer = Buffer.alloc(0);
+    const handOver = (rest: Buffer) => {
+      socket.off('data', onData);
+      socket.pause();
+      if (rest.length) socket.unshift(rest);
+      this.http.emit('connection', socket);
+      socket.resume();
+    };
+    const onData = (chunk: Buffer) => {
+      if (!reader) {
+        seen = seen.length ? Buffer.concat([seen, chunk]) : chunk;
+        const sig = startsWithProxySignature(seen);
+        if (sig === 'maybe' && seen.length < 12) return;
+        if (sig !== 'yes' || seen[0] === 0x50 /* "PROXY " v1: not expected here, HTTP parser rejects it */) {
+          return handOver(seen);
+        }
+        reader = proxyHeaderReader();
+        chunk = seen;
+      }
+      const result = reader.feed(chunk);
+      if (result.status === 'incomplete') return;
+      if (result.status === 'error') return void socket.destroy();
+      handOver(result.bytes.subarray(result.length));
+    };
+    socket.on('data', onData);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
+    switch (path) {
+      case '/healthz':
+        return this.handlers.isLive() ? send(200, 'ok\n') : send(503, 'not live\n');
+      case '/readyz':
+        return this.handlers.isReady() ? send(200, 'ready\n') : send(503, 'not ready\n');
+      case '/metrics':
+        try {
+          const { contentType, body } = await this.handlers.metrics();
+          return send(200, body, contentType);
+        } catch (err) {
+          return send(500, `metrics unavailable: ${(err as Error).message}\n`);
+        }
+      default:
+        return send(404, 'not found: try /healthz, /readyz or /metrics\n');
+    }
+  }
+}

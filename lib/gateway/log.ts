@@ -1,0 +1,145 @@
+/**
+ * JSON lines on stdout: one per decision, plus lifecycle events. Lines written in the same tick
+ * are joined into one write, which keeps logging off the per-connection cost at high rates.
+ * Drop lines are rate-limited so that an attack cannot flood the log; metrics still count them.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+export type LogSink = (text: string) => void;
+
+export interface LoggerOptions {
+  /** Where joined lines go. Default: process.stdout. */
+  readonly sink?: LogSink;
+  /** Fields added to every line (e.g. worker id). */
+  readonly base?: LogFields;
+  /** Lines below this level are discarded. Default info. */
+  readonly level?: LogLevel;
+}
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Joins the lines written in one tick into one write. Shared by a logger and its children. */
+class LineWriter {
+  private pending: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly sink: LogSink) {}
+
+  push(line: string): void {
+    this.pending.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.sink(text);
+  };
+}
+
+export class Logger {
+  private readonly writer: LineWriter;
+  /** Pre-serialized base fields, with a leading comma when non-empty. */
+  private readonly base: string;
+  private readonly minLevel: number;
+
+  constructor(options: LoggerOptions = {}, writer?: LineWriter, inheritedBase = '') {
+    this.writer = writer ?? new LineWriter(options.sink ?? ((text) => process.stdout.write(text)));
+    const base = options.base ? JSON.stringify(options.base, bigintSafe).slice(1, -1) : '';
+    this.base = `${inheritedBase}${base ? `,${base}` : ''}`;
+    this.minLevel = LEVELS[options.level ?? 'info'];
+  }
+
+  log(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (LEVELS[level] < this.minLevel) return;
+    const extra = fields ? JSON.stringify(fields, bigintSafe).slice(1, -1) : '';
+    this.writer.push(
+      `{"time":"${new Date().toISOString()}","level":"${level}","msg":${JSON.stringify(msg)}${this.base}${extra ? `,${extra}` : ''}}\n`,
+    );
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.log('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.log('error', msg, fields);
+  }
+
+  /** Writes everything pending now (also before exit). */
+  flush(): void {
+    this.writer.flush();
+  }
+
+  /** A logger that adds `fields` to every line and shares this one's output. */
+  child(fields: LogFields): Logger {
+    const level = (Object.keys(LEVELS) as LogLevel[]).find((l) => LEVELS[l] === this.minLevel);
+    return new Logger({ level, base: fields }, this.writer, this.base);
+  }
+}
+
+function bigintSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/**
+ * Token bucket, refilled each second: at most `perSecond` drop lines; the rest are counted and
+ * reported once a second in one summary line.
+ */
+export class DropLogLimiter {
+  private tokens: number;
+  private suppressed = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly onSummary: (suppressed: Record<string, number>, total: number) => void,
+  ) {
+    this.tokens = perSecond;
+  }
+
+  /** True when the caller may write the line; otherwise the drop is tallied under `reason`. */
+  take(reason: string): boolean {
+    this.arm();
+    if (this.tokens > 0) {
+      this.tokens--;
+      return true;
+    }
+    this.suppressed.set(reason, (this.suppressed.get(reason) ?? 0) + 1);
+    return false;
+  }
+
+  private arm(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(this.tick, 1000);
+    this.timer.unref();
+  }
+
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    this.tokens = this.perSecond;
+    if (this.suppressed.size === 0) return;
+    const byReason = Object.fromEntries(this.suppressed);
+    let total = 0;
+    for (const n of this.suppressed.values()) total += n;
+    this.suppressed = new Map();
+    this.onSummary(byReason, total);
+  };
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

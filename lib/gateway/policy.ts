@@ -1,0 +1,146 @@
+/**
+ * The compiled decision: hostname → tenant → is this source allowed? Built once per config (start
+ * and reload) so that a decision is two or three hash lookups whatever the number of tenants.
+ */
+import { BlockList, isIPv4 } from 'node:net';
+import type { Cloud } from '../tenants/ids';
+import { parseCidr, type GatewayConfig, type UpstreamConfig } from '../tenants/schema';
+import type { LinkIdentity } from './proxy-protocol/cloud-tlv';
+
+/** Why a connection was not forwarded. Every drop has exactly one. */
+export const DROP_REASONS = [
+  'no_proxy_header',
+  'bad_proxy_header',
+  'bad_crc',
+  'spoofed_proxy_header',
+  'unexpected_proxy_header',
+  'no_link_id',
+  'not_tls',
+  'bad_client_hello',
+  'no_sni',
+  'unknown_host',
+  'link_id_not_allowed',
+  'cidr_not_allowed',
+  'header_timeout',
+  'client_hello_timeout',
+  'client_closed',
+  'upstream_unreachable',
+  'over_capacity',
+  'shutting_down',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** Why a forwarded connection was ended by the gateway (normal closes have no reason). */
+export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout'] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
+export type ListenerKind = 'privateLink' | 'public';
+
+export interface CompiledUpstream {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly proxyProtocol: boolean;
+  readonly connectTimeoutMs: number;
+}
+
+export interface CompiledTenant {
+  readonly name: string;
+  readonly upstream: CompiledUpstream;
+  /** No rules at all: every source is allowed. */
+  readonly open: boolean;
+  readonly linkIds: Readonly<Record<Cloud, ReadonlySet<string>>>;
+  /** Null when the tenant lists no CIDRs (then public connections are refused unless open). */
+  readonly cidrs: BlockList | null;
+}
+
+export type Decision =
+  | { readonly verdict: 'forward'; readonly tenant: CompiledTenant }
+  | { readonly verdict: 'drop'; readonly reason: DropReason; readonly tenant: CompiledTenant | null };
+
+/** What a decision is made from; kept per live connection so that a reload can re-decide it. */
+export interface ConnectionFacts {
+  readonly listener: ListenerKind;
+  readonly serverName: string | null;
+  /** Private link: the link ID from the cloud's header, if it carried one. */
+  readonly link: LinkIdentity | null;
+  /** Public: the client's address as seen on the socket. */
+  readonly sourceAddress: string | null;
+}
+
+export class Policy {
+  readonly tenants: ReadonlyMap<string, CompiledTenant>;
+  private readonly exact = new Map<string, CompiledTenant>();
+  /** Keyed by the part after "*.": a wildcard matches exactly one more label, as in certificates. */
+  private readonly wildcard = new Map<string, CompiledTenant>();
+  private readonly fallback: CompiledTenant | null;
+
+  constructor(config: GatewayConfig) {
+    const upstreams = new Map<string, CompiledUpstream>();
+    for (const [name, u] of Object.entries(config.upstreams)) upstreams.set(name, compileUpstream(name, u));
+    const tenants = new Map<string, CompiledTenant>();
+    for (const t of config.tenants) {
+      const upstream = upstreams.get(t.upstream);
+      if (!upstream) throw new Error(`tenant ${t.name}: upstream ${t.upstream} is not defined`); // validated earlier
+      const allow = t.allow ?? {};
+      const compiled: CompiledTenant = {
+        name: t.name,
+        upstream,
+        open: !allow.aws?.length && !allow.azure?.length && !allow.gcp?.length && !allow.cidrs?.length,
+        linkIds: { aws: new Set(allow.aws), azure: new Set(allow.azure), gcp: new Set(allow.gcp) },
+        cidrs: allow.cidrs?.length ? compileCidrs(allow.cidrs) : null,
+      };
+      tenants.set(t.name, compiled);
+      for (const host of t.hostnames) {
+        if (host.startsWith('*.')) this.wildcard.set(host.slice(2), compiled);
+        else this.exact.set(host, compiled);
+      }
+    }
+    this.tenants = tenants;
+    this.fallback = config.defaultTenant !== undefined ? (tenants.get(config.defaultTenant) ?? null) : null;
+  }
+
+  /** Exact hostname beats wildcard; null SNI or no match falls back to the default tenant. */
+  tenantFor(serverName: string | null): CompiledTenant | null {
+    if (serverName !== null) {
+      const exact = this.exact.get(serverName);
+      if (exact) return exact;
+      const dot = serverName.indexOf('.');
+      if (dot > 0) {
+        const wild = this.wildcard.get(serverName.slice(dot + 1));
+        if (wild) return wild;
+      }
+    }
+    return this.fallback;
+  }
+
+  decide(facts: ConnectionFacts): Decision {
+    const tenant = this.tenantFor(facts.serverName);
+    if (!tenant) return { verdict: 'drop', reason: facts.serverName === null ? 'no_sni' : 'unknown_host', tenant: null };
+    if (tenant.open) return { verdict: 'forward', tenant };
+    if (facts.listener === 'privateLink') {
+      if (!facts.link) return { verdict: 'drop', reason: 'no_link_id', tenant };
+      return tenant.linkIds[facts.link.cloud].has(facts.link.linkId)
+        ? { verdict: 'forward', tenant }
+        : { verdict: 'drop', reason: 'link_id_not_allowed', tenant };
+    }
+    const address = facts.sourceAddress;
+    if (tenant.cidrs && address !== null && tenant.cidrs.check(address, isIPv4(address) ? 'ipv4' : 'ipv6')) {
+      return { verdict: 'forward', tenant };
+    }
+    return { verdict: 'drop', reason: 'cidr_not_allowed', tenant };
+  }
+}
+
+function compileUpstream(name: string, u: UpstreamConfig): CompiledUpstream {
+  return { name, host: u.host, port: u.port, proxyProtocol: u.proxyProtocol, connectTimeoutMs: u.connectTimeoutMs };
+}
+
+function compileCidrs(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const parsed = parseCidr(cidr);
+    if (parsed) list.addSubnet(parsed.address, parsed.prefix, parsed.family);
+  }
+  return list;
+}

@@ -1,0 +1,248 @@
+/**
+ * `linkgate serve`: one process, or a cluster of workers (one per core by default).
+ *
+ * In a cluster the primary owns what must be single: the health listener (/readyz reflects every
+ * worker, /metrics sums them), the config watcher and the signals. Workers own the traffic
+ * listeners and their policy; on reload each worker reads and validates the file itself, so an
+ * invalid file leaves every worker on its last good policy.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { AggregatorRegistry, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+type metric = MetricObjectWithValues<MetricValue<string>>;
+import { formatLocatedIssues, loadConfigFile, parseConfigText, type LoadResult } from '../tenants/load';
+import type { GatewayConfig } from '../tenants/schema';
+import { HealthServer } from './health';
+import { Logger } from './log';
+import { GatewayMetrics } from './metrics';
+import { watchConfig } from './reload';
+import { Gateway } from './server';
+
+export type ConfigSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'env'; readonly name: string };
+
+export interface ServeOptions {
+  readonly source: ConfigSource;
+  /** Number of worker processes; 1 runs everything in this process. */
+  readonly workers: number;
+  readonly logger?: Logger;
+}
+
+type ToWorker = { type: 'reload' } | { type: 'shutdown' } | { type: 'metrics'; id: number };
+type FromWorker =
+  | { type: 'ready' }
+  | { type: 'reloaded'; ok: boolean }
+  | { type: 'metrics'; id: number; data: metric[] }
+  | { type: 'fatal'; message: string };
+
+export function loadSource(source: ConfigSource): LoadResult {
+  if (source.kind === 'file') return loadConfigFile(source.path);
+  const text = process.env[source.name];
+  if (!text) return { ok: false, issues: [{ path: '', message: `environment variable ${source.name} is empty` }] };
+  return parseConfigText(text);
+}
+
+function describeSource(source: ConfigSource): string {
+  return source.kind === 'file' ? source.path : `$${source.name}`;
+}
+
+/** Loads the config or exits 1 listing every issue. */
+function loadOrExit(source: ConfigSource, logger: Logger): GatewayConfig {
+  const loaded = loadSource(source);
+  if (loaded.ok) return loaded.value;
+  const errors = formatLocatedIssues(loaded.issues, describeSource(source));
+  logger.error('invalid config; not starting', { source: describeSource(source), errors: errors.split('\n') });
+  logger.flush();
+  process.stderr.write(`linkgate: invalid config:\n${errors}\n`);
+  process.exit(1);
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  if (cluster.isWorker) return runWorker(options.source);
+  const logger = options.logger ?? new Logger({ base: { pid: process.pid } });
+  const config = loadOrExit(options.source, logger);
+  if (options.workers <= 1) return runSingle(options.source, config, logger);
+  return runPrimary(options.source, config, options.workers, logger);
+}
+
+async function runSingle(source: ConfigSource, config: GatewayConfig, logger: Logger): Promise<void> {
+  const gateway = new Gateway({
+    config,
+    configPath: source.kind === 'file' ? source.path : undefined,
+    logger,
+    metrics: new GatewayMetrics({ defaultMetrics: true }),
+  });
+  await gateway.start();
+  const watcher = source.kind === 'file' ? watchConfig(source.path, () => gateway.reload()) : undefined;
+  onTermination(async (signal) => {
+    logger.info('signal received', { signal });
+    watcher?.close();
+    await gateway.shutdown();
+    process.exit(0);
+  });
+}
+
+async function runWorker(source: ConfigSource): Promise<void> {
+  const id = cluster.worker?.id ?? 0;
+  const logger = new Logger({ base: { pid: process.pid, worker: id } });
+  const loaded = loadSource(source);
+  if (!loaded.ok) {
+    send({ type: 'fatal', message: formatLocatedIssues(loaded.issues, describeSource(source)) });
+    process.exit(1);
+  }
+  const gateway = new Gateway({
+    config: loaded.value,
+    configPath: source.kind === 'file' ? source.path : undefined,
+    logger,
+    metrics: new GatewayMetrics(),
+    serveHealth: false,
+  });
+  await gateway.start();
+  // The primary decides when to stop; a worker ignores the signals its process group receives.
+  process.on('SIGTERM', () => undefined);
+  process.on('SIGINT', () => undefined);
+  process.on('SIGHUP', () => undefined);
+  process.on('message', (raw: ToWorker) => {
+    switch (raw.type) {
+      case 'reload': {
+        const outcome = gateway.reload();
+        send({ type: 'reloaded', ok: outcome.ok });
+        return;
+      }
+      case 'shutdown':
+        void gateway.shutdown().then(() => process.exit(0));
+        return;
+      case 'metrics':
+        void gateway.metrics.registry.getMetricsAsJSON().then((data) => send({ type: 'metrics', id: raw.id, data }));
+        return;
+    }
+  });
+  send({ type: 'ready' });
+}
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+async function runPrimary(source: ConfigSource, config: GatewayConfig, count: number, logger: Logger): Promise<void> {
+  const ready = new Set<number>();
+  let draining = false;
+  let metricsRequest = 0;
+  const pendingMetrics = new Map<number, { data: metric[][]; expected: number; done: (d: metric[][]) => void }>();
+  const primaryRegistry = new Registry();
+  collectDefaultMetrics({ register: primaryRegistry, prefix: 'linkgate_primary_' });
+
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on('message', (msg: FromWorker) => onWorkerMessage(worker, msg));
+    return worker;
+  };
+  const onWorkerMessage = (worker: Worker, msg: FromWorker) => {
+    switch (msg.type) {
+      case 'ready':
+        ready.add(worker.id);
+        if (ready.size === count) logger.info('all workers ready', { workers: count });
+        return;
+      case 'fatal':
+        logger.error('worker could not start', { worker: worker.id, error: msg.message });
+        return;
+      case 'metrics': {
+        const pending = pendingMetrics.get(msg.id);
+        if (!pending) return;
+        pending.data.push(msg.data);
+        if (pending.data.length === pending.expected) pending.done(pending.data);
+        return;
+      }
+      case 'reloaded':
+        return;
+    }
+  };
+
+  const health = new HealthServer({
+    isLive: () => true,
+    isReady: () => !draining && ready.size === count,
+    metrics: async () => {
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && ready.has(w.id));
+      const id = ++metricsRequest;
+      const fromWorkers = await new Promise<metric[][]>((resolve) => {
+        const timer = setTimeout(() => {
+          pendingMetrics.delete(id);
+          resolve(collected);
+        }, 2000);
+        const collected: metric[][] = [];
+        pendingMetrics.set(id, {
+          data: collected,
+          expected: workers.length,
+          done: (d) => {
+            clearTimeout(timer);
+            pendingMetrics.delete(id);
+            resolve(d);
+          },
+        });
+        if (workers.length === 0) resolve(collected);
+        for (const w of workers) w.send({ type: 'metrics', id } satisfies ToWorker);
+      });
+      const own = await primaryRegistry.getMetricsAsJSON();
+      const registry = AggregatorRegistry.aggregate([...fromWorkers, own]);
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  });
+  await health.listen(config.listeners.health.port, config.listeners.health.host);
+
+  cluster.on('exit', (worker, code, signal) => {
+    ready.delete(worker.id);
+    if (draining) return;
+    logger.error('worker exited; starting a new one', { worker: worker.id, code, signal });
+    setTimeout(fork, 500).unref();
+  });
+  for (let i = 0; i < count; i++) fork();
+
+  const watcher =
+    source.kind === 'file'
+      ? watchConfig(source.path, (cause) => {
+          logger.info('config change noticed; reloading workers', { cause });
+          for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'reload' } satisfies ToWorker);
+        })
+      : undefined;
+
+  onTermination(async (signal) => {
+    draining = true; // /readyz fails from now on
+    logger.info('signal received; draining workers', { signal });
+    watcher?.close();
+    const bound = config.shutdown.drainDelayMs + config.shutdown.drainTimeoutMs + 5_000;
+    const exited = new Promise<void>((resolve) => {
+      const check = () => Object.keys(cluster.workers ?? {}).length === 0 && resolve();
+      cluster.on('exit', check);
+      check();
+    });
+    for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'shutdown' } satisfies ToWorker);
+    const timer = setTimeout(() => {
+      logger.error('workers did not stop within the drain bound; killing them', { boundMs: bound });
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    }, bound);
+    await exited;
+    clearTimeout(timer);
+    await health.close();
+    logger.info('stopped');
+    logger.flush();
+    process.exit(0);
+  });
+}
+
+function onTermination(handler: (signal: NodeJS.Signals) => Promise<void>): void {
+  let once = false;
+  const run = (signal: NodeJS.Signals) => {
+    if (once) return;
+    once = true;
+    void handler(signal);
+  };
+  process.on('SIGTERM', run);
+  process.on('SIGINT', run);
+}
+
+export function resolveWorkers(value: string | undefined): number {
+  if (value === undefined || value === 'auto' || value === '') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`--workers must be "auto" or a whole number from 1 to 1024, got ${JSON.stringify(value)}`);
+  return n;
+}

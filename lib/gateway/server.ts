@@ -1,0 +1,683 @@
+/**
+ * The filtering gateway: listeners, the per-connection state machine, forwarding, reload with
+ * revocation, and graceful shutdown.
+ *
+ * Per private-link connection: read exactly one PROXY v2 header (required), refuse a second one
+ * right behind it (spoofing), read the ClientHello's SNI, decide, then either drop with a reason or
+ * connect upstream, replay the bytes read so far untouched, and pipe both ways.
+ *
+ * Event handlers are module functions that find their connection on the socket, so accepting a
+ * connection allocates no closures.
+ */
+import { EventEmitter } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { loadConfigFile, formatLocatedIssues } from '../tenants/load';
+import type { GatewayConfig } from '../tenants/schema';
+import type { IncrementalReader } from './bytes';
+import { HealthServer } from './health';
+import { DropLogLimiter, Logger } from './log';
+import { GatewayMetrics } from './metrics';
+import {
+  Policy,
+  type CloseReason,
+  type CompiledTenant,
+  type ConnectionFacts,
+  type DropReason,
+  type ListenerKind,
+} from './policy';
+import type { LinkIdentity } from './proxy-protocol/cloud-tlv';
+import {
+  proxyHeaderReader,
+  startsWithProxySignature,
+  type ProxyHeader,
+  type ProxyHeaderErrorCode,
+} from './proxy-protocol/decoder';
+import { encodeProxyHeader, linkIdTlv } from './proxy-protocol/encoder';
+import { joinHostPort, plainAddress } from './net-util';
+import { clientHelloReader, type ClientHelloErrorCode, type ClientHelloInfo } from './tls/client-hello';
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  /** File the config came from; enables reload(). */
+  readonly configPath?: string;
+  readonly logger?: Logger;
+  readonly metrics?: GatewayMetrics;
+  /** Serve the health listener from this process. Cluster workers leave it to the primary. */
+  readonly serveHealth?: boolean;
+}
+
+/** One line per decision; also emitted as the 'decision' event. */
+export interface DecisionRecord {
+  readonly listener: ListenerKind;
+  readonly verdict: 'forward' | 'drop';
+  readonly reason: DropReason | null;
+  readonly detail?: string;
+  readonly tenant: string | null;
+  readonly cloud: LinkIdentity['cloud'] | null;
+  readonly linkId: string | null;
+  readonly hostname: string | null;
+  /** Client address as the cloud reported it (private link) or as seen (public). */
+  readonly source: string;
+  readonly upstream?: string;
+  readonly decisionMs: number;
+}
+
+export interface CloseRecord {
+  readonly reason: CloseReason;
+  readonly tenant: string;
+  readonly hostname: string | null;
+  readonly linkId: string | null;
+  readonly source: string;
+  readonly detail?: string;
+}
+
+export interface ReloadOutcome {
+  readonly ok: boolean;
+  readonly tenants?: number;
+  readonly revoked?: number;
+  readonly errors?: string;
+  readonly durationMs: number;
+}
+
+type State = 'header' | 'hello' | 'spoof-check' | 'connecting' | 'forwarding' | 'closed';
+
+const CONN = Symbol('linkgate.connection');
+type TaggedSocket = Socket & { [CONN]?: Connection };
+
+/** Per-connection state. Plain fields, no closures. */
+class Connection {
+  state: State;
+  deadline = 0;
+  headerReader: IncrementalReader<ProxyHeader, ProxyHeaderErrorCode> | null = null;
+  helloReader: IncrementalReader<ClientHelloInfo, ClientHelloErrorCode> | null = null;
+  /** Bytes after the PROXY header: replayed upstream untouched. */
+  pending: Buffer | null = null;
+  header: ProxyHeader | null = null;
+  serverName: string | null = null;
+  tenant: CompiledTenant | null = null;
+  upstream: Socket | null = null;
+  headerLength = 0;
+  closeReason: CloseReason | null = null;
+  closeDetail: string | undefined;
+  counted = false;
+
+  constructor(
+    readonly gateway: Gateway,
+    readonly listener: ListenerKind,
+    readonly client: TaggedSocket,
+    readonly acceptedAt: number,
+  ) {
+    this.state = listener === 'privateLink' ? 'header' : 'hello';
+  }
+
+  facts(): ConnectionFacts {
+    return {
+      listener: this.listener,
+      serverName: this.serverName,
+      link: this.header?.link ?? null,
+      sourceAddress: this.listener === 'public' ? plainAddress(this.client.remoteAddress) : null,
+    };
+  }
+
+  source(): string {
+    const s = this.header?.source;
+    if (s && 'address' in s) return joinHostPort(s.address, s.port);
+    if (this.listener === 'privateLink' && this.header) return 'unknown';
+    return joinHostPort(plainAddress(this.client.remoteAddress) ?? 'unknown', this.client.remotePort ?? 0);
+  }
+}
+
+export class Gateway extends EventEmitter {
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  private config: GatewayConfig;
+  private policy: Policy;
+  private readonly configPath: string | undefined;
+  private readonly servers = new Map<ListenerKind, Server>();
+  private health: HealthServer | undefined;
+  private readonly live = new Set<Connection>();
+  /** Connections still reading their header or ClientHello, checked against their deadline. */
+  private readonly undecided = new Set<Connection>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly dropLog: DropLogLimiter;
+  private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
+  private started = false;
+  private draining = false;
+  private stopped = false;
+
+  constructor(options: GatewayOptions) {
+    super();
+    this.config = options.config;
+    this.configPath = options.configPath;
+    this.logger = options.logger ?? new Logger();
+    this.metrics = options.metrics ?? new GatewayMetrics();
+    this.policy = new Policy(this.config);
+    this.metrics.tenants.set(this.config.tenants.length);
+    this.metrics.lastReloadSuccess.setToCurrentTime();
+    this.dropLog = new DropLogLimiter(this.config.log.maxDropLinesPerSec, (byReason, total) => {
+      this.metrics.logLinesSuppressed.inc(total);
+      this.logger.warn('drop log lines suppressed', { suppressed: total, byReason });
+    });
+    if (options.serveHealth !== false) {
+      this.health = new HealthServer({
+        isLive: () => !this.stopped,
+        isReady: () => this.isReady(),
+        metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+      });
+    }
+  }
+
+  /** Listening, not draining. */
+  isReady(): boolean {
+    return this.started && !this.draining && !this.stopped;
+  }
+
+  get activeConnections(): number {
+    return this.live.size;
+  }
+
+  currentConfig(): GatewayConfig {
+    return this.config;
+  }
+
+  async start(): Promise<void> {
+    const { listeners } = this.config;
+    await this.listen('privateLink', listeners.privateLink.port, listeners.privateLink.host);
+    if (listeners.public) await this.listen('public', listeners.public.port, listeners.public.host);
+    if (this.health) {
+      this.boundAddresses.set('health', await this.health.listen(listeners.health.port, listeners.health.host));
+    }
+    this.startSweeper();
+    this.started = true;
+    this.logger.info('listening', {
+      privateLink: this.address('privateLink')?.port,
+      public: this.address('public')?.port,
+      health: this.address('health')?.port,
+      tenants: this.config.tenants.length,
+    });
+  }
+
+  /** The bound address of a listener (useful with port 0). */
+  address(kind: ListenerKind | 'health'): AddressInfo | undefined {
+    return this.boundAddresses.get(kind);
+  }
+
+  private listen(kind: ListenerKind, port: number, host: string): Promise<void> {
+    const server = createServer({ allowHalfOpen: true, noDelay: true });
+    server.on('connection', kind === 'privateLink' ? onPrivateLinkConnection : onPublicConnection);
+    (server as Server & { [GATEWAY]?: Gateway })[GATEWAY] = this;
+    this.servers.set(kind, server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port, host, backlog: 4096 }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.logger.error('listener error', { listener: kind, error: err.message }));
+        this.boundAddresses.set(kind, server.address() as AddressInfo);
+        resolve();
+      });
+    });
+  }
+
+  // ---- per connection ----------------------------------------------------------------------
+
+  /** @internal */
+  accept(socket: TaggedSocket, listener: ListenerKind): void {
+    const conn = new Connection(this, listener, socket, performance.now());
+    socket[CONN] = conn;
+    socket.on('error', onClientError);
+    socket.on('close', onClientClose);
+    this.live.add(conn);
+    this.metrics.active.inc({ listener });
+    if (this.live.size > this.config.limits.maxConnections) return this.drop(conn, 'over_capacity');
+    if (this.stopped) return this.drop(conn, 'shutting_down');
+    const { limits } = this.config;
+    if (listener === 'privateLink') {
+      conn.headerReader = proxyHeaderReader({ maxHeaderBytes: limits.maxProxyHeaderBytes });
+      conn.deadline = conn.acceptedAt + limits.headerTimeoutMs;
+    } else {
+      conn.helloReader = clientHelloReader();
+      conn.deadline = conn.acceptedAt + limits.clientHelloTimeoutMs;
+    }
+    this.undecided.add(conn);
+    socket.on('data', onClientData);
+  }
+
+  /** @internal */
+  onData(conn: Connection, chunk: Buffer): void {
+    switch (conn.state) {
+      case 'header':
+        return this.onHeaderBytes(conn, chunk);
+      case 'hello':
+        return this.onHelloBytes(conn, chunk);
+      case 'spoof-check':
+        return this.onSpoofCheckBytes(conn, chunk);
+      default:
+        return; // paused while connecting; piped once forwarding
+    }
+  }
+
+  private onHeaderBytes(conn: Connection, chunk: Buffer): void {
+    const result = conn.headerReader!.feed(chunk);
+    if (result.status === 'incomplete') return;
+    conn.headerReader = null;
+    if (result.status === 'error') {
+      const reason: DropReason =
+        result.code === 'not_proxy_v2' ? 'no_proxy_header' : result.code === 'bad_crc' ? 'bad_crc' : 'bad_proxy_header';
+      return this.drop(conn, reason, `${result.code}: ${result.message}`);
+    }
+    const header = result.value;
+    conn.header = header;
+    conn.headerLength = result.length;
+    if (header.command === 'LOCAL') {
+      // A load balancer health check (AWS NLB sends LOCAL with PP2 on): answer by closing.
+      this.undecided.delete(conn);
+      conn.state = 'closed';
+      conn.counted = true;
+      this.metrics.healthChecks.inc({ listener: conn.listener });
+      conn.client.destroy();
+      return;
+    }
+    conn.state = 'hello';
+    conn.helloReader = clientHelloReader();
+    conn.deadline = conn.acceptedAt + this.config.limits.clientHelloTimeoutMs;
+    const rest = result.bytes.subarray(result.length);
+    if (rest.length) this.onHelloBytes(conn, rest);
+  }
+
+  private onHelloBytes(conn: Connection, chunk: Buffer): void {
+    const result = conn.helloReader!.feed(chunk);
+    if (result.status === 'incomplete') return;
+    const bytes = conn.helloReader!.bytes();
+    conn.helloReader = null;
+    if (result.status === 'error') {
+      if (result.code === 'not_tls') {
+        // Not TLS: is it a PROXY header of the client's own? Decide once the signature is settled.
+        conn.pending = bytes;
+        conn.state = 'spoof-check';
+        return this.onSpoofCheckBytes(conn, null);
+      }
+      return this.drop(conn, 'bad_client_hello', `${result.code}: ${result.message}`);
+    }
+    conn.pending = bytes;
+    conn.serverName = result.value.serverName;
+    this.decide(conn);
+  }
+
+  private onSpoofCheckBytes(conn: Connection, chunk: Buffer | null): void {
+    if (chunk) conn.pending = Buffer.concat([conn.pending!, chunk]);
+    const signature = startsWithProxySignature(conn.pending!);
+    if (signature === 'maybe') return;
+    if (signature === 'yes') {
+      return conn.listener === 'privateLink'
+        ? this.drop(conn, 'spoofed_proxy_header', 'a second PROXY header follows the load balancer’s')
+        : this.drop(conn, 'unexpected_proxy_header', 'the public listener does not accept PROXY headers');
+    }
+    this.drop(conn, 'not_tls', 'the stream does not start with a TLS handshake');
+  }
+
+  private decide(conn: Connection): void {
+    this.undecided.delete(conn);
+    const decision = this.policy.decide(conn.facts());
+    conn.tenant = decision.tenant;
+    const elapsed = performance.now() - conn.acceptedAt;
+    this.metrics.decisionSeconds.observe({ listener: conn.listener, verdict: decision.verdict }, elapsed / 1000);
+    if (decision.verdict === 'drop') return this.drop(conn, decision.reason);
+    this.forward(conn, decision.tenant);
+  }
+
+  private forward(conn: Connection, tenant: CompiledTenant): void {
+    conn.state = 'connecting';
+    conn.client.pause();
+    const target = tenant.upstream;
+    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true }) as TaggedSocket;
+    upstream[CONN] = conn;
+    conn.upstream = upstream;
+    upstream.setTimeout(target.connectTimeoutMs);
+    upstream.on('timeout', onUpstreamTimeout);
+    upstream.on('error', onUpstreamError);
+    upstream.once('connect', onUpstreamConnect);
+  }
+
+  /** @internal */
+  onUpstreamConnect(conn: Connection): void {
+    const { client, upstream } = conn;
+    if (!upstream || conn.state !== 'connecting') return;
+    conn.state = 'forwarding';
+    const { limits } = this.config;
+    upstream.setTimeout(0);
+    upstream.off('timeout', onUpstreamTimeout);
+    if (limits.idleTimeoutSec > 0) {
+      client.setTimeout(limits.idleTimeoutSec * 1000);
+      client.on('timeout', onClientIdle);
+    }
+    if (limits.tcpKeepAliveSec > 0) {
+      client.setKeepAlive(true, limits.tcpKeepAliveSec * 1000);
+      upstream.setKeepAlive(true, limits.tcpKeepAliveSec * 1000);
+    }
+    if (conn.tenant!.upstream.proxyProtocol) upstream.write(this.upstreamProxyHeader(conn));
+    upstream.write(conn.pending!);
+    conn.pending = null;
+    client.off('data', onClientData);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    conn.counted = true;
+    const link = conn.header?.link ?? null;
+    this.metrics.accepted.inc({ listener: conn.listener, tenant: conn.tenant!.name, cloud: link?.cloud ?? 'none' });
+    this.record(conn, 'forward', null);
+  }
+
+  /** @internal connect refused, reset before connect, or timed out. */
+  onUpstreamFailure(conn: Connection, err: Error | null): void {
+    const upstream = conn.upstream;
+    if (conn.state === 'connecting') {
+      upstream?.destroy();
+      const detail = err ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}` : 'connect timeout';
+      return this.drop(conn, 'upstream_unreachable', detail);
+    }
+    if (conn.state === 'forwarding') {
+      // Reset mid-stream: pass the reset on so the client learns at once.
+      this.endForwarded(conn, 'upstream_error', err?.message ?? 'upstream closed', true);
+    }
+  }
+
+  /** @internal */
+  onClientClosed(conn: Connection): void {
+    this.live.delete(conn);
+    this.undecided.delete(conn);
+    this.metrics.active.dec({ listener: conn.listener });
+    if (!conn.counted) {
+      conn.counted = true;
+      this.count(conn, 'client_closed', 'the client closed before a verdict');
+    }
+    if (conn.upstream && !conn.upstream.destroyed) conn.upstream.destroy();
+    if (conn.state === 'forwarding' || conn.closeReason) this.countBytes(conn);
+    conn.state = 'closed';
+    conn.client[CONN] = undefined;
+  }
+
+  /** @internal */
+  onClientIdle(conn: Connection): void {
+    this.endForwarded(conn, 'idle_timeout', `no traffic for ${this.config.limits.idleTimeoutSec}s`, false);
+  }
+
+  private endForwarded(conn: Connection, reason: CloseReason, detail: string, reset: boolean): void {
+    if (conn.closeReason) return;
+    conn.closeReason = reason;
+    conn.closeDetail = detail;
+    this.metrics.closed.inc({ reason, tenant: conn.tenant?.name ?? '' });
+    const record: CloseRecord = {
+      reason,
+      tenant: conn.tenant?.name ?? '',
+      hostname: conn.serverName,
+      linkId: conn.header?.link?.linkId ?? null,
+      source: conn.source(),
+      detail,
+    };
+    this.logger.info('close', { ...record });
+    this.emit('close', record);
+    conn.upstream?.destroy();
+    if (reset && typeof conn.client.resetAndDestroy === 'function') conn.client.resetAndDestroy();
+    else conn.client.destroy();
+  }
+
+  private upstreamProxyHeader(conn: Connection): Buffer {
+    const link = conn.header?.link;
+    const tlvs = link ? [linkIdTlv(link.cloud, link.linkId)] : [];
+    const src = conn.header?.source;
+    const dst = conn.header?.destination;
+    let source: { address: string; port: number } | undefined;
+    let destination: { address: string; port: number } | undefined;
+    if (src && dst && 'address' in src && 'address' in dst) {
+      source = src;
+      destination = dst;
+    } else if (!conn.header) {
+      const remote = plainAddress(conn.client.remoteAddress);
+      const local = plainAddress(conn.client.localAddress);
+      if (remote && local) {
+        source = { address: remote, port: conn.client.remotePort ?? 0 };
+        destination = { address: local, port: conn.client.localPort ?? 0 };
+      }
+    }
+    try {
+      return encodeProxyHeader({ source, destination, tlvs, crc32c: true });
+    } catch {
+      return encodeProxyHeader({ tlvs, crc32c: true }); // mixed families: no addresses (UNSPEC)
+    }
+  }
+
+  /** Ends a connection before forwarding. Counted and (rate-limited) logged. */
+  private drop(conn: Connection, reason: DropReason, detail?: string): void {
+    this.undecided.delete(conn);
+    if (!conn.counted) {
+      conn.counted = true;
+      this.count(conn, reason, detail);
+    }
+    conn.state = 'closed';
+    conn.upstream?.destroy();
+    conn.client.destroy();
+  }
+
+  private count(conn: Connection, reason: DropReason, detail?: string): void {
+    this.metrics.dropped.inc({ listener: conn.listener, reason, tenant: conn.tenant?.name ?? '' });
+    this.record(conn, 'drop', reason, detail);
+  }
+
+  private record(conn: Connection, verdict: 'forward' | 'drop', reason: DropReason | null, detail?: string): void {
+    const link = conn.header?.link ?? null;
+    const record: DecisionRecord = {
+      listener: conn.listener,
+      verdict,
+      reason,
+      ...(detail !== undefined ? { detail } : {}),
+      tenant: conn.tenant?.name ?? null,
+      cloud: link?.cloud ?? null,
+      linkId: link?.linkId ?? null,
+      hostname: conn.serverName,
+      source: conn.source(),
+      ...(verdict === 'forward' ? { upstream: conn.tenant!.upstream.name } : {}),
+      decisionMs: Math.round((performance.now() - conn.acceptedAt) * 1000) / 1000,
+    };
+    this.emit('decision', record);
+    const mode = this.config.log.decisions;
+    if (mode === 'none' || (mode === 'drops' && verdict === 'forward')) return;
+    if (verdict === 'drop' && !this.dropLog.take(reason!)) return;
+    this.logger.info(verdict, { ...record });
+  }
+
+  private countBytes(conn: Connection): void {
+    const tenant = conn.tenant?.name ?? '';
+    const up = conn.client.bytesRead - conn.headerLength;
+    const down = conn.upstream?.bytesRead ?? 0;
+    if (up > 0) this.metrics.bytes.inc({ direction: 'client_to_upstream', tenant }, up);
+    if (down > 0) this.metrics.bytes.inc({ direction: 'upstream_to_client', tenant }, down);
+  }
+
+  // ---- deadlines ---------------------------------------------------------------------------
+
+  private startSweeper(): void {
+    const { headerTimeoutMs, clientHelloTimeoutMs } = this.config.limits;
+    // Granularity: a quarter of the shortest timeout, between 10 and 250 ms. One timer for all
+    // pending connections instead of one per connection.
+    const every = Math.min(250, Math.max(10, Math.floor(Math.min(headerTimeoutMs, clientHelloTimeoutMs) / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), every);
+    this.sweepTimer.unref();
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const conn of this.undecided) {
+      if (conn.deadline > now) continue;
+      const inHeader = conn.state === 'header';
+      this.drop(
+        conn,
+        inHeader ? 'header_timeout' : 'client_hello_timeout',
+        `${inHeader ? 'PROXY header' : 'ClientHello'} not complete after ${Math.round(now - conn.acceptedAt)} ms`,
+      );
+    }
+  }
+
+  // ---- reload ------------------------------------------------------------------------------
+
+  /**
+   * Swaps in a new validated config. Live connections are decided again against it: those whose
+   * source is no longer allowed are closed (reason `revoked`), so removing a customer's endpoint
+   * cuts it off, not only its next connection. Listener changes need a restart.
+   */
+  applyConfig(next: GatewayConfig): { revoked: number } {
+    const policy = new Policy(next);
+    const changed = (['privateLink', 'public', 'health'] as const).filter(
+      (k) => JSON.stringify(next.listeners[k]) !== JSON.stringify(this.config.listeners[k]),
+    );
+    if (changed.length) {
+      this.logger.warn('listener changes take effect at the next restart', { listeners: changed });
+    }
+    this.config = { ...next, listeners: this.config.listeners };
+    this.policy = policy;
+    let revoked = 0;
+    for (const conn of this.live) {
+      if (conn.state !== 'forwarding' && conn.state !== 'connecting') continue;
+      const decision = policy.decide(conn.facts());
+      if (decision.verdict === 'forward') continue;
+      revoked++;
+      if (conn.state === 'connecting') {
+        conn.tenant = decision.tenant ?? conn.tenant;
+        this.drop(conn, decision.reason, 'revoked by a config reload before the upstream answered');
+      } else {
+        this.endForwarded(conn, 'revoked', `now ${decision.reason}`, false);
+      }
+    }
+    this.metrics.tenants.set(next.tenants.length);
+    this.metrics.lastReloadSuccess.setToCurrentTime();
+    return { revoked };
+  }
+
+  /** Reloads from the config file. An invalid file keeps the running policy and says why. */
+  reload(): ReloadOutcome {
+    const started = performance.now();
+    if (!this.configPath) return { ok: false, errors: 'no config file to reload', durationMs: 0 };
+    const loaded = loadConfigFile(this.configPath);
+    if (!loaded.ok) {
+      const errors = formatLocatedIssues(loaded.issues, this.configPath);
+      this.metrics.reloads.inc({ result: 'failure' });
+      const durationMs = performance.now() - started;
+      this.logger.error('config reload failed; keeping the last good config', { file: this.configPath, errors: errors.split('\n') });
+      return { ok: false, errors, durationMs };
+    }
+    const { revoked } = this.applyConfig(loaded.value);
+    this.metrics.reloads.inc({ result: 'success' });
+    const durationMs = performance.now() - started;
+    this.logger.info('config reloaded', {
+      file: this.configPath,
+      tenants: loaded.value.tenants.length,
+      revoked,
+      durationMs: Math.round(durationMs),
+    });
+    return { ok: true, tenants: loaded.value.tenants.length, revoked, durationMs };
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------
+
+  /**
+   * SIGTERM: /readyz fails at once; listeners keep accepting for drainDelayMs (the load balancer
+   * needs time to see it); then they stop, in-flight connections get drainTimeoutMs to finish,
+   * and what is left is closed (reason drain_timeout).
+   */
+  async shutdown(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const { drainDelayMs, drainTimeoutMs } = this.config.shutdown;
+    this.logger.info('draining', { activeConnections: this.live.size, drainDelayMs, drainTimeoutMs });
+    await sleep(drainDelayMs);
+    await this.closeListeners();
+    const deadline = performance.now() + drainTimeoutMs;
+    while (this.live.size > 0 && performance.now() < deadline) await sleep(Math.min(50, drainTimeoutMs));
+    const left = this.live.size;
+    for (const conn of [...this.live]) {
+      if (conn.state === 'forwarding') this.endForwarded(conn, 'drain_timeout', `still open after ${drainTimeoutMs} ms`, false);
+      else this.drop(conn, 'shutting_down', 'the gateway stopped');
+    }
+    await this.stop();
+    this.logger.info('stopped', { closedAtDrainBound: left });
+    this.logger.flush();
+  }
+
+  /** Immediate stop: listeners closed, every connection destroyed. */
+  async close(): Promise<void> {
+    this.draining = true;
+    await this.closeListeners();
+    for (const conn of [...this.live]) {
+      conn.upstream?.destroy();
+      conn.client.destroy();
+    }
+    await this.stop();
+  }
+
+  private async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.dropLog.stop();
+    await this.health?.close();
+  }
+
+  private async closeListeners(): Promise<void> {
+    await Promise.all(
+      [...this.servers.values()].map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))),
+    );
+    this.servers.clear();
+  }
+}
+
+// ---- shared event handlers (no per-connection closures) ---------------------------------------
+
+const GATEWAY = Symbol('linkgate.gateway');
+
+function gatewayOf(server: unknown): Gateway {
+  return (server as { [GATEWAY]: Gateway })[GATEWAY];
+}
+
+function onPrivateLinkConnection(this: Server, socket: Socket): void {
+  gatewayOf(this).accept(socket, 'privateLink');
+}
+
+function onPublicConnection(this: Server, socket: Socket): void {
+  gatewayOf(this).accept(socket, 'public');
+}
+
+function onClientData(this: TaggedSocket, chunk: Buffer): void {
+  const conn = this[CONN];
+  if (conn) conn.gateway.onData(conn, chunk);
+}
+
+function onClientError(this: TaggedSocket): void {
+  // 'close' follows; a reset client before the verdict is counted there as client_closed.
+  const conn = this[CONN];
+  if (conn?.state === 'forwarding') conn.upstream?.destroy();
+}
+
+function onClientClose(this: TaggedSocket): void {
+  const conn = this[CONN];
+  if (conn) conn.gateway.onClientClosed(conn);
+}
+
+function onClientIdle(this: TaggedSocket): void {
+  const conn = this[CONN];
+  if (conn) conn.gateway.onClientIdle(conn);
+}
+
+function onUpstreamConnect(this: TaggedSocket): void {
+  const conn = this[CONN];
+  if (conn) conn.gateway.onUpstreamConnect(conn);
+}
+
+function onUpstreamTimeout(this: TaggedSocket): void {
+  const conn = this[CONN];
+  if (conn) conn.gateway.onUpstreamFailure(conn, null);
+}
+
+function onUpstreamError(this: TaggedSocket, err: Error): void {
+  const conn = this[CONN];
+  if (conn) conn.gateway.onUpstreamFailure(conn, err);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
