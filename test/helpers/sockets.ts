@@ -1,0 +1,131 @@
+/** Raw client sockets and small upstream servers on 127.0.0.1. */
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { demoCa } from '../../examples/demo/upstream';
+
+export interface Observed {
+  /** Bytes received before the connection closed or the wait ended. */
+  readonly data: Buffer;
+  /** The peer closed (FIN or reset) within the wait. */
+  readonly closed: boolean;
+  readonly error?: string;
+  readonly ms: number;
+}
+
+/** Connects, writes each chunk (with an optional pause between), and watches what comes back. */
+export function sendRaw(
+  port: number,
+  chunks: readonly Buffer[],
+  options: { waitMs?: number; gapMs?: number; end?: boolean } = {},
+): Promise<Observed> {
+  const waitMs = options.waitMs ?? 2000;
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = connect({ port, host: '127.0.0.1' });
+    const received: Buffer[] = [];
+    let error: string | undefined;
+    let done = false;
+    const finish = (closed: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ data: Buffer.concat(received), closed, error, ms: Date.now() - started });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.on('data', (d) => received.push(d));
+    socket.on('error', (e) => (error = (e as NodeJS.ErrnoException).code ?? e.message));
+    socket.on('close', () => finish(true));
+    socket.on('connect', async () => {
+      for (const chunk of chunks) {
+        if (socket.destroyed) return;
+        socket.write(chunk);
+        if (options.gapMs) await sleep(options.gapMs);
+      }
+      if (options.end) socket.end();
+    });
+  });
+}
+
+export interface TlsOutcome {
+  readonly ok: boolean;
+  /** Response body when the request completed. */
+  readonly body?: string;
+  readonly error?: string;
+}
+
+/** A real TLS client (node:tls, demo CA trusted) making one HTTP request through `port`. */
+export function httpsThrough(port: number, servername: string | null, prefix?: Buffer): Promise<TlsOutcome> {
+  return new Promise((resolve) => {
+    const raw = connect({ port, host: '127.0.0.1' }, () => {
+      if (prefix) raw.write(prefix);
+      const tls = tlsConnect({
+        socket: raw,
+        ...(servername ? { servername } : {}),
+        ca: demoCa(),
+        checkServerIdentity: () => undefined,
+      });
+      let body = '';
+      tls.setEncoding('utf8');
+      tls.on('secureConnect', () => tls.write(`GET /through-linkgate HTTP/1.1\r\nHost: ${servername ?? 'none'}\r\nConnection: close\r\n\r\n`));
+      tls.on('data', (d: string) => (body += d));
+      tls.on('end', () => resolve({ ok: body.startsWith('HTTP/1.1 200'), body: body.slice(body.indexOf('\r\n\r\n') + 4) }));
+      tls.on('error', (e) => resolve({ ok: false, error: (e as NodeJS.ErrnoException).code ?? e.message }));
+    });
+    raw.on('error', (e) => resolve({ ok: false, error: (e as NodeJS.ErrnoException).code ?? e.message }));
+  });
+}
+
+export interface TestServer {
+  readonly port: number;
+  readonly server: Server;
+  readonly sockets: Set<Socket>;
+  close(): Promise<void>;
+}
+
+/** A TCP server whose connections are handed to `onSocket`; tracks sockets so close() is prompt. */
+export async function startTcpServer(onSocket: (socket: Socket) => void, options: { allowHalfOpen?: boolean } = {}): Promise<TestServer> {
+  const sockets = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    onSocket(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    sockets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Echoes every byte back; ends when the client ends (half-close aware). */
+export function startEchoServer(): Promise<TestServer> {
+  return startTcpServer((s) => s.pipe(s), { allowHalfOpen: true });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => T | undefined | false | null, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const s = await startTcpServer(() => undefined);
+  await s.close();
+  return s.port;
+}
