@@ -10,11 +10,11 @@ const shared = {
   moduleNameMapper: { '^linkgate$': '<rootDir>/lib/index.ts', '^linkgate/(.*)$': '<rootDir>/lib/$1' },
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/cdk.out/', '<rootDir>/cdktf.out/'],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
-  testTimeout: 60_000,
 };
 
 /** @type {import('jest').Config} */
 module.exports = {
+  testTimeout: 60_000,
   projects: [
     {
       ...shared,

@@ -26,8 +26,9 @@ export async function startDemoUpstream(port = 0, host = '127.0.0.1'): Promise<D
     { key: readFileSync(join(DEMO_TLS_DIR, 'server.key')), cert: readFileSync(join(DEMO_TLS_DIR, 'server.crt')) },
     (req, res) => {
       const servername = (req.socket as TLSSocket).servername || null;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(`${JSON.stringify({ upstream: 'demo', servername, path: req.url })}\n`);
+      const body = `${JSON.stringify({ upstream: 'demo', servername, path: req.url })}\n`;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
     },
   );
   server.keepAliveTimeout = 1000;

@@ -226,6 +226,7 @@ export class Gateway extends EventEmitter {
     const conn = new Connection(this, listener, socket, performance.now());
     socket[CONN] = conn;
     socket.on('error', onClientError);
+    socket.on('end', onClientEnd);
     socket.on('close', onClientClose);
     this.live.add(conn);
     this.metrics.active.inc({ listener });
@@ -394,6 +395,11 @@ export class Gateway extends EventEmitter {
     if (conn.state === 'forwarding' || conn.closeReason) this.countBytes(conn);
     conn.state = 'closed';
     conn.client[CONN] = undefined;
+  }
+
+  /** @internal */
+  onClientGone(conn: Connection): void {
+    this.drop(conn, 'client_closed', 'the client closed before a verdict');
   }
 
   /** @internal */
@@ -620,10 +626,12 @@ export class Gateway extends EventEmitter {
     await this.health?.close();
   }
 
+  /**
+   * Stops accepting at once. (server.close()'s callback waits for every open connection to end,
+   * which is the drain's business, not this step's.)
+   */
   private async closeListeners(): Promise<void> {
-    await Promise.all(
-      [...this.servers.values()].map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))),
-    );
+    for (const server of this.servers.values()) if (server.listening) server.close();
     this.servers.clear();
   }
 }
@@ -653,6 +661,14 @@ function onClientError(this: TaggedSocket): void {
   // 'close' follows; a reset client before the verdict is counted there as client_closed.
   const conn = this[CONN];
   if (conn?.state === 'forwarding') conn.upstream?.destroy();
+}
+
+/** The client half-closed. Before a verdict that ends it; once forwarding, pipe() carries it on. */
+function onClientEnd(this: TaggedSocket): void {
+  const conn = this[CONN];
+  if (conn && (conn.state === 'header' || conn.state === 'hello' || conn.state === 'spoof-check')) {
+    conn.gateway.onClientGone(conn);
+  }
 }
 
 function onClientClose(this: TaggedSocket): void {

@@ -81,8 +81,8 @@ function parseDocumentText(text: string): { ok: true; value: unknown } | { ok: f
     return {
       ok: false,
       issues: doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return { path: '', message: e.message.split('\n')[0] ?? e.message, line: pos?.line, column: pos?.col };
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { path: '', message: e.message.split('\n')[0] ?? e.message, line: pos.line, column: pos.col };
       }),
     };
   }

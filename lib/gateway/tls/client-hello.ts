@@ -166,20 +166,29 @@ function readServerNameList(body: Uint8Array, start: number, end: number): strin
   return hostName;
 }
 
-/** ASCII letters, digits, '-', '_' and '.', up to 253 characters plus an optional trailing dot. */
+/**
+ * ASCII letters, digits, '-', '_' and '.', in labels of 1 to 63 characters, 253 in all; one
+ * trailing dot allowed (it names the same host). Anything else cannot match a tenant and is refused.
+ */
 function readHostName(body: Uint8Array, start: number, end: number): string | undefined {
-  if (end > start && body[end - 1] === 0x2e) end--; // trailing dot names the same host
+  if (end > start && body[end - 1] === 0x2e) end--;
   const length = end - start;
   if (length < 1 || length > 253) return undefined;
   let name = '';
+  let label = 0;
   for (let i = start; i < end; i++) {
     let c = body[i]!;
-    if (c >= 0x41 && c <= 0x5a) c += 0x20; // lowercase
-    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f;
-    if (!ok) return undefined;
+    if (c === 0x2e) {
+      if (label === 0) return undefined; // empty label
+      label = 0;
+    } else {
+      if (c >= 0x41 && c <= 0x5a) c += 0x20; // lowercase
+      const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f;
+      if (!ok || ++label > 63) return undefined;
+    }
     name += String.fromCharCode(c);
   }
-  return name;
+  return label === 0 ? undefined : name;
 }
 
 function concat(parts: Uint8Array[], total: number): Buffer {
