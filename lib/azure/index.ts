@@ -6,3 +6,5 @@
 export * from './subnets';
 export * from './load-balancer';
 export * from './public-load-balancer';
+export * from './cloud-init';
+export * from './gateway';
