@@ -8,3 +8,5 @@ export * from './load-balancer';
 export * from './public-load-balancer';
 export * from './cloud-init';
 export * from './gateway';
+export * from './private-link-service';
+export * from './consumer';
