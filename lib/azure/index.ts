@@ -9,4 +9,5 @@ export * from './public-load-balancer';
 export * from './cloud-init';
 export * from './gateway';
 export * from './private-link-service';
+export * from './private-link-gateway';
 export * from './consumer';
