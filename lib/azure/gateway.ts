@@ -52,7 +52,9 @@ export interface GatewayScaleSetProps {
   readonly upstreams: GatewayConfigOptions['upstreams'];
   /**
    * The gateway image, pushed by you, e.g. myregistry.azurecr.io/linkgate:0.1.0. Written into the
-   * VMs' cloud-init, so it must be known at synth time. Pin a tag or digest.
+   * VMs' cloud-init and user data, so it must be known at synth time. Pin a tag or digest: a new
+   * reference rolls out to running gateways (each restarts, draining first); a new push under the
+   * same reference does not.
    */
   readonly image: string;
   /** SSH public key of the admin user (no inbound SSH is opened; use Bastion or serial console). */
@@ -147,8 +149,10 @@ export interface GatewayScaleSetProps {
    */
   readonly rollingMaxUnhealthyPercent?: number;
   /**
-   * Rolling upgrades: seconds between batches.
-   * @default 30
+   * Rolling upgrades: seconds between batches. A config change applies live, but a new image or
+   * listener change restarts each gateway of a batch (agent interval + drain + pull + start), and
+   * the next batch should not begin before those are back.
+   * @default 90
    */
   readonly rollingPauseSec?: number;
   /**
@@ -251,7 +255,7 @@ export class GatewayScaleSet extends Construct {
     this.scaleInCpuPercent = props.scaleInCpuPercent ?? 30;
     this.rollingMaxBatchPercent = props.rollingMaxBatchPercent ?? 20;
     this.rollingMaxUnhealthyPercent = props.rollingMaxUnhealthyPercent ?? 20;
-    this.rollingPauseSec = props.rollingPauseSec ?? 30;
+    this.rollingPauseSec = props.rollingPauseSec ?? 90;
     this.automaticOsUpgrade = props.automaticOsUpgrade ?? true;
     this.repairGracePeriodMin = props.repairGracePeriodMin ?? 10;
     this.terminationNotificationMin = props.terminationNotificationMin ?? 5;
@@ -285,11 +289,9 @@ export class GatewayScaleSet extends Construct {
     this.cloudInit = renderGatewayCloudInit({
       image: this.image,
       configJson: this.config.json,
-      healthPort: this.healthPort,
       // The gateway bounds its own shutdown at drain delay + drain timeout + 5 s.
       stopTimeoutSec: Math.ceil((drainDelayMs + this.drainTimeoutSec * 1000) / 1000) + 10,
       agentIntervalSec: this.agentIntervalSec,
-      acrLoginServer: this.acrLoginServer,
     });
     this.checkSizes(tenants.length);
     this.warn(props, tenants);
@@ -318,8 +320,8 @@ export class GatewayScaleSet extends Construct {
       sourceImageReference: { ...DEFAULT_SOURCE_IMAGE },
       osDisk: { caching: 'ReadWrite', storageAccountType: this.osDiskType },
       customData: this.cloudInit.customData,
-      // User data follows the model to running VMs (custom data does not): a tenant change reaches
-      // them through the rolling upgrade below and the agent applies it live.
+      // User data follows the model to running VMs (custom data does not): a tenant or image change
+      // reaches them through the rolling upgrade below, and the agent applies it.
       userData: this.cloudInit.userData,
       identity: { type: 'SystemAssigned' },
       // Overprovisioned extra VMs would join the pools and be deleted with connections on them.

@@ -83,7 +83,7 @@ describe('GatewayScaleSet', () => {
           max_batch_instance_percent: 20,
           max_unhealthy_instance_percent: 20,
           max_unhealthy_upgraded_instance_percent: 20,
-          pause_time_between_batches: 'PT30S',
+          pause_time_between_batches: 'PT90S',
           maximum_surge_instances_enabled: false,
         },
       });
