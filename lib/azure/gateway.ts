@@ -1,0 +1,622 @@
+/**
+ * The filtering gateway on Azure: a VM scale set running the gateway container (Private Link
+ * requires a NIC-based backend pool, which rules out Container Instances and Container Apps).
+ */
+import { LinuxVirtualMachineScaleSet } from '@cdktf/provider-azurerm/lib/linux-virtual-machine-scale-set';
+import { MonitorAutoscaleSetting } from '@cdktf/provider-azurerm/lib/monitor-autoscale-setting';
+import {
+  NetworkSecurityGroup,
+  type NetworkSecurityGroupSecurityRule,
+} from '@cdktf/provider-azurerm/lib/network-security-group';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Annotations, Fn, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import {
+  parseTenantDeclarations,
+  renderGatewayConfig,
+  showValue,
+  type GatewayConfigOptions,
+  type RenderedGatewayConfig,
+  type TenantDeclarations,
+} from '../tenants';
+import {
+  CUSTOM_DATA_LIMIT_BYTES,
+  DEFAULT_SOURCE_IMAGE,
+  IMAGE_REFERENCE_PATTERN,
+  USER_DATA_LIMIT_BYTES,
+  imageRegistry,
+  isAcrLoginServer,
+  renderGatewayCloudInit,
+  type RenderedCloudInit,
+} from './cloud-init';
+import type { PrivateLinkLoadBalancer } from './load-balancer';
+import type { GatewayPublicLoadBalancer } from './public-load-balancer';
+import { resolveSubnet, sameSubnet, type SubnetLike } from './subnets';
+import { PropIssues, defaultName } from './validation';
+
+export interface GatewayScaleSetProps {
+  readonly resourceGroupName: string;
+  readonly location: string;
+  /** Subnet of the gateway NICs. It needs outbound access (e.g. a NAT gateway) for apt and image pulls. */
+  readonly subnet: SubnetLike;
+  /** The dedicated load balancer of the Private Link Service; its ports are the gateway's ports. */
+  readonly privateLinkLoadBalancer: PrivateLinkLoadBalancer;
+  /**
+   * The Private Link Service's NAT subnets: the only sources allowed on the private-link port, since
+   * the gateway trusts a PROXY header only when Azure wrote it. Their address prefixes must be known.
+   */
+  readonly natSubnets: SubnetLike[];
+  /** The tenants; rendered into the gateway config on every synth. */
+  readonly tenants: TenantDeclarations;
+  /** Where allowed connections go, by name; tenants use "default" unless they name another. */
+  readonly upstreams: GatewayConfigOptions['upstreams'];
+  /**
+   * The gateway image, pushed by you, e.g. myregistry.azurecr.io/linkgate:0.1.0. Written into the
+   * VMs' cloud-init and user data, so it must be known at synth time. Pin a tag or digest: a new
+   * reference rolls out to running gateways (each restarts, draining first); a new push under the
+   * same reference does not.
+   */
+  readonly image: string;
+  /** SSH public key of the admin user (no inbound SSH is opened; use Bastion or serial console). */
+  readonly adminSshPublicKey: string;
+  /**
+   * Scale set name; the NSG and autoscale setting are named after it.
+   * @default - derived from the construct ID and path
+   */
+  readonly name?: string;
+  /**
+   * Resource ID of the Azure Container Registry that holds `image`. The scale set's managed identity
+   * gets AcrPull on it, and the VMs log in to the registry with that identity.
+   * @default - no role assignment; if `image` is in an ACR the VMs still log in with their identity,
+   * and you grant it AcrPull yourself (`identityPrincipalId`)
+   */
+  readonly acrId?: string;
+  /**
+   * A public path: the gateways join this (separate) load balancer's pool with their public listener.
+   * @default - no public path
+   */
+  readonly publicLoadBalancer?: GatewayPublicLoadBalancer;
+  /**
+   * Sources allowed to reach the public listener (NSG); the tenants' `allow.cidrs` still apply.
+   * @default ['Internet']
+   */
+  readonly publicSourceAddressPrefixes?: string[];
+  /**
+   * Tenant that receives connections without SNI or with an unknown hostname.
+   * @default - such connections are dropped
+   */
+  readonly defaultTenant?: string;
+  /**
+   * Gateway limits (connections, header timeouts, keepalive).
+   * @default - the gateway's defaults
+   */
+  readonly limits?: GatewayConfigOptions['limits'];
+  /**
+   * Gateway decision logging.
+   * @default - the gateway's defaults
+   */
+  readonly log?: GatewayConfigOptions['log'];
+  /**
+   * Seconds a stopping gateway lets established connections finish. The gateway first keeps
+   * accepting while /readyz fails, long enough for the probe to take it out of rotation.
+   * @default 25
+   */
+  readonly drainTimeoutSec?: number;
+  /**
+   * VM size.
+   * @default 'Standard_D2s_v5'
+   */
+  readonly vmSize?: string;
+  /**
+   * Admin user name.
+   * @default 'linkgate'
+   */
+  readonly adminUsername?: string;
+  /**
+   * OS disk storage type.
+   * @default 'StandardSSD_LRS'
+   */
+  readonly osDiskType?: string;
+  /**
+   * Fewest gateways (also the initial count).
+   * @default 2
+   */
+  readonly minInstances?: number;
+  /**
+   * Most gateways.
+   * @default 10
+   */
+  readonly maxInstances?: number;
+  /**
+   * Average CPU percentage over 5 minutes above which one gateway is added.
+   * @default 70
+   */
+  readonly scaleOutCpuPercent?: number;
+  /**
+   * Average CPU percentage over 10 minutes below which one gateway is removed.
+   * @default 30
+   */
+  readonly scaleInCpuPercent?: number;
+  /**
+   * Rolling upgrades: largest share of gateways upgraded in one batch.
+   * @default 20
+   */
+  readonly rollingMaxBatchPercent?: number;
+  /**
+   * Rolling upgrades: share of unhealthy gateways (overall, and among upgraded ones) at which the
+   * upgrade stops.
+   * @default 20
+   */
+  readonly rollingMaxUnhealthyPercent?: number;
+  /**
+   * Rolling upgrades: seconds between batches. A config change applies live, but a new image or
+   * listener change restarts each gateway of a batch (agent interval + drain + pull + start), and
+   * the next batch should not begin before those are back.
+   * @default 90
+   */
+  readonly rollingPauseSec?: number;
+  /**
+   * Reimage gateways onto new Ubuntu images as they are published, in rolling batches gated by the
+   * health probe. Reimaged VMs also pick up the current image reference and cloud-init.
+   * @default true
+   */
+  readonly automaticOsUpgrade?: boolean;
+  /**
+   * Minutes a gateway may fail its probe before automatic repair replaces it (10 to 90). The first
+   * boot installs Docker and pulls the image within this time.
+   * @default 10
+   */
+  readonly repairGracePeriodMin?: number;
+  /**
+   * Minutes Azure announces a deletion (scale-in, repair) in scheduled events before it happens
+   * (5 to 15); the agent drains the gateway and acknowledges earlier.
+   * @default 5
+   */
+  readonly terminationNotificationMin?: number;
+  /**
+   * Seconds between agent runs on each VM (config from user data, scheduled events).
+   * @default 10
+   */
+  readonly agentIntervalSec?: number;
+  /**
+   * Availability zones of the gateways.
+   * @default - no zone pinning
+   */
+  readonly zones?: string[];
+  /**
+   * Tags for every resource.
+   * @default - none
+   */
+  readonly tags?: Record<string, string>;
+}
+
+/** NSG rule priorities: allows first, then one deny that overrides Azure's default allow rules. */
+const PRIORITY = { privateLink: 100, health: 110, public: 120, denyAll: 4096 } as const;
+
+/**
+ * A VM scale set running the gateway container from cloud-init, with an NSG that admits the
+ * private-link port only from the NAT subnets, CPU autoscaling, rolling upgrades gated by the
+ * private-link load balancer's probe, probe-driven automatic repair, and (optionally) the public
+ * listener behind a separate public load balancer.
+ */
+export class GatewayScaleSet extends Construct {
+  readonly name: string;
+  readonly image: string;
+  readonly privateLinkPort: number;
+  readonly healthPort: number;
+  readonly publicPort?: number;
+  readonly drainTimeoutSec: number;
+  readonly vmSize: string;
+  readonly adminUsername: string;
+  readonly osDiskType: string;
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  readonly scaleOutCpuPercent: number;
+  readonly scaleInCpuPercent: number;
+  readonly rollingMaxBatchPercent: number;
+  readonly rollingMaxUnhealthyPercent: number;
+  readonly rollingPauseSec: number;
+  readonly automaticOsUpgrade: boolean;
+  readonly repairGracePeriodMin: number;
+  readonly terminationNotificationMin: number;
+  readonly agentIntervalSec: number;
+  readonly publicSourceAddressPrefixes: string[];
+  /** The registry the VMs log in to with their managed identity, when the image is in an ACR. */
+  readonly acrLoginServer?: string;
+
+  /** The rendered gateway config (validated). */
+  readonly config: RenderedGatewayConfig;
+  /** The cloud-init (custom data) and config (user data) the VMs receive. */
+  readonly cloudInit: RenderedCloudInit;
+
+  readonly resource: LinuxVirtualMachineScaleSet;
+  readonly securityGroup: NetworkSecurityGroup;
+  readonly autoscale: MonitorAutoscaleSetting;
+  readonly acrPull?: RoleAssignment;
+  /** Principal ID of the scale set's system-assigned identity (grant it AcrPull on your registry). */
+  readonly identityPrincipalId: string;
+
+  constructor(scope: Construct, id: string, props: GatewayScaleSetProps) {
+    super(scope, id);
+    const pl = props.privateLinkLoadBalancer;
+    const pub = props.publicLoadBalancer;
+    this.name = props.name ?? defaultName(this, 'gw');
+    this.image = props.image;
+    this.privateLinkPort = pl.privateLinkPort;
+    this.healthPort = pl.healthPort;
+    this.publicPort = pub?.publicPort;
+    this.drainTimeoutSec = props.drainTimeoutSec ?? 25;
+    this.vmSize = props.vmSize ?? 'Standard_D2s_v5';
+    this.adminUsername = props.adminUsername ?? 'linkgate';
+    this.osDiskType = props.osDiskType ?? 'StandardSSD_LRS';
+    this.minInstances = props.minInstances ?? 2;
+    this.maxInstances = props.maxInstances ?? 10;
+    this.scaleOutCpuPercent = props.scaleOutCpuPercent ?? 70;
+    this.scaleInCpuPercent = props.scaleInCpuPercent ?? 30;
+    this.rollingMaxBatchPercent = props.rollingMaxBatchPercent ?? 20;
+    this.rollingMaxUnhealthyPercent = props.rollingMaxUnhealthyPercent ?? 20;
+    this.rollingPauseSec = props.rollingPauseSec ?? 90;
+    this.automaticOsUpgrade = props.automaticOsUpgrade ?? true;
+    this.repairGracePeriodMin = props.repairGracePeriodMin ?? 10;
+    this.terminationNotificationMin = props.terminationNotificationMin ?? 5;
+    this.agentIntervalSec = props.agentIntervalSec ?? 10;
+    this.publicSourceAddressPrefixes = props.publicSourceAddressPrefixes ?? ['Internet'];
+    const registry = Token.isUnresolved(props.image) ? undefined : imageRegistry(props.image);
+    this.acrLoginServer = isAcrLoginServer(registry) ? registry : undefined;
+
+    const issues = new PropIssues();
+    this.validate(issues, props);
+    issues.throwIfAny(this, 'GatewayScaleSet');
+
+    // The probe needs interval x threshold to notice a failing /readyz; the gateway keeps accepting
+    // that long (plus one interval) after SIGTERM, so no new flow meets a closed listener.
+    const drainDelayMs = Math.min(pl.probeIntervalSec * (pl.probeThreshold + 1) * 1000, 600_000);
+    const tenants = parseTenantDeclarations(props.tenants, this.node.path);
+    this.config = renderGatewayConfig(
+      tenants,
+      {
+        privateLinkPort: this.privateLinkPort,
+        healthPort: this.healthPort,
+        publicPort: this.publicPort,
+        upstreams: props.upstreams,
+        defaultTenant: props.defaultTenant,
+        limits: props.limits,
+        shutdown: { drainDelayMs, drainTimeoutMs: this.drainTimeoutSec * 1000 },
+        log: props.log,
+      },
+      this.node.path,
+    );
+    this.cloudInit = renderGatewayCloudInit({
+      image: this.image,
+      configJson: this.config.json,
+      // The gateway bounds its own shutdown at drain delay + drain timeout + 5 s.
+      stopTimeoutSec: Math.ceil((drainDelayMs + this.drainTimeoutSec * 1000) / 1000) + 10,
+      agentIntervalSec: this.agentIntervalSec,
+    });
+    this.checkSizes(tenants.length);
+    this.warn(props, tenants);
+
+    this.securityGroup = new NetworkSecurityGroup(this, 'SecurityGroup', {
+      name: `${this.name}-nsg`,
+      resourceGroupName: props.resourceGroupName,
+      location: props.location,
+      securityRule: this.securityRules(props),
+      tags: props.tags,
+    });
+
+    const subnet = resolveSubnet(props.subnet);
+    const rolling = this.rollingMaxUnhealthyPercent;
+    this.resource = new LinuxVirtualMachineScaleSet(this, 'Resource', {
+      name: this.name,
+      computerNamePrefix: computerNamePrefix(this.name),
+      resourceGroupName: props.resourceGroupName,
+      location: props.location,
+      sku: this.vmSize,
+      instances: this.minInstances,
+      zones: props.zones,
+      adminUsername: this.adminUsername,
+      adminSshKey: [{ username: this.adminUsername, publicKey: props.adminSshPublicKey }],
+      disablePasswordAuthentication: true,
+      sourceImageReference: { ...DEFAULT_SOURCE_IMAGE },
+      osDisk: { caching: 'ReadWrite', storageAccountType: this.osDiskType },
+      customData: this.cloudInit.customData,
+      // User data follows the model to running VMs (custom data does not): a tenant or image change
+      // reaches them through the rolling upgrade below, and the agent applies it.
+      userData: this.cloudInit.userData,
+      identity: { type: 'SystemAssigned' },
+      // Overprovisioned extra VMs would join the pools and be deleted with connections on them.
+      overprovision: false,
+      upgradeMode: 'Rolling',
+      rollingUpgradePolicy: {
+        maxBatchInstancePercent: this.rollingMaxBatchPercent,
+        maxUnhealthyInstancePercent: rolling,
+        maxUnhealthyUpgradedInstancePercent: rolling,
+        pauseTimeBetweenBatches: `PT${this.rollingPauseSec}S`,
+        // Surge would replace VMs (and cut their connections) instead of updating them in place.
+        maximumSurgeInstancesEnabled: false,
+      },
+      automaticOsUpgradePolicy: this.automaticOsUpgrade
+        ? { enableAutomaticOsUpgrade: true, disableAutomaticRollback: false }
+        : undefined,
+      // Rolling upgrades, OS upgrades and repairs all judge health by the private-link LB's probe.
+      healthProbeId: pl.probe.id,
+      automaticInstanceRepair: { enabled: true, gracePeriod: `PT${this.repairGracePeriodMin}M`, action: 'Replace' },
+      terminationNotification: { enabled: true, timeout: `PT${this.terminationNotificationMin}M` },
+      networkInterface: [
+        {
+          name: 'gateway',
+          primary: true,
+          networkSecurityGroupId: this.securityGroup.id,
+          ipConfiguration: [
+            {
+              name: 'gateway',
+              primary: true,
+              subnetId: subnet.id,
+              // Joining the pools through the NIC is what makes them NIC-based.
+              loadBalancerBackendAddressPoolIds: [pl.backendPool.id, ...(pub ? [pub.backendPool.id] : [])],
+            },
+          ],
+        },
+      ],
+      tags: { ...props.tags, 'linkgate-config-sha256': this.cloudInit.configSha256.slice(0, 16) },
+      // The autoscale setting owns the instance count after creation.
+      lifecycle: { ignoreChanges: ['instances'] },
+      // Azure requires the probe to be in use by a rule before a scale set refers to it.
+      dependsOn: [pl.rule, ...(pub ? [pub.rule] : [])],
+    });
+    this.identityPrincipalId = this.resource.identity.principalId;
+
+    if (props.acrId !== undefined) {
+      this.acrPull = new RoleAssignment(this, 'AcrPull', {
+        scope: props.acrId,
+        roleDefinitionName: 'AcrPull',
+        principalId: this.identityPrincipalId,
+        principalType: 'ServicePrincipal',
+      });
+    }
+
+    const cpu = (operator: string, threshold: number, window: string) => ({
+      metricName: 'Percentage CPU',
+      metricNamespace: 'microsoft.compute/virtualmachinescalesets',
+      metricResourceId: this.resource.id,
+      operator,
+      threshold,
+      statistic: 'Average',
+      timeAggregation: 'Average',
+      timeGrain: 'PT1M',
+      timeWindow: window,
+    });
+    this.autoscale = new MonitorAutoscaleSetting(this, 'Autoscale', {
+      name: `${this.name}-autoscale`,
+      resourceGroupName: props.resourceGroupName,
+      location: props.location,
+      targetResourceId: this.resource.id,
+      profile: [
+        {
+          name: 'cpu',
+          capacity: { minimum: this.minInstances, maximum: this.maxInstances, default: this.minInstances },
+          rule: [
+            {
+              metricTrigger: cpu('GreaterThan', this.scaleOutCpuPercent, 'PT5M'),
+              scaleAction: { direction: 'Increase', type: 'ChangeCount', value: 1, cooldown: 'PT5M' },
+            },
+            {
+              // Slower in than out: every scale-in drains one gateway's connections.
+              metricTrigger: cpu('LessThan', this.scaleInCpuPercent, 'PT10M'),
+              scaleAction: { direction: 'Decrease', type: 'ChangeCount', value: 1, cooldown: 'PT10M' },
+            },
+          ],
+        },
+      ],
+      tags: props.tags,
+    });
+  }
+
+  private validate(issues: PropIssues, props: GatewayScaleSetProps): void {
+    const pl = props.privateLinkLoadBalancer;
+    const pub = props.publicLoadBalancer;
+    issues.resourceName('name', props.name);
+
+    if (Token.isUnresolved(props.image)) {
+      issues.add(
+        'image',
+        'must be known at synth time (it is written into the VMs\' cloud-init), got an unresolved token; write the registry host literally, e.g. "myregistry.azurecr.io/linkgate:0.1.0"',
+      );
+    } else if (!IMAGE_REFERENCE_PATTERN.test(props.image)) {
+      issues.add(
+        'image',
+        `must be a container image reference like myregistry.azurecr.io/linkgate:0.1.0 (lowercase repository, optional :tag and @sha256:digest), got ${showValue(props.image)}`,
+      );
+    }
+    if (props.acrId !== undefined) {
+      issues.resourceId('acrId', props.acrId, 'Microsoft.ContainerRegistry/registries');
+      if (!Token.isUnresolved(props.image) && IMAGE_REFERENCE_PATTERN.test(props.image) && this.acrLoginServer === undefined) {
+        issues.add(
+          'acrId',
+          `is set, but image ${showValue(props.image)} is not in an Azure Container Registry (a <name>.azurecr.io registry host)`,
+        );
+      }
+    }
+    const key = props.adminSshPublicKey;
+    if (!Token.isUnresolved(key) && !/^(?:ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+=*(?: \S.*)?$/.test(key.trim())) {
+      issues.add('adminSshPublicKey', `must be an OpenSSH public key ("ssh-ed25519 AAAA..." or "ssh-rsa AAAA..."), got ${showValue(key)}`);
+    }
+
+    if (props.natSubnets.length === 0) {
+      issues.add('natSubnets', 'must name at least one subnet: the private-link port is open only to the Private Link Service NAT subnets');
+    }
+    props.natSubnets.forEach((nat, i) => {
+      if (resolveSubnet(nat).addressPrefixes === undefined) {
+        issues.add(
+          `natSubnets[${i}].addressPrefixes`,
+          'is required: the NSG admits the private-link port only from the NAT subnet\'s address prefixes',
+        );
+      }
+      if (sameSubnet(props.subnet, nat)) {
+        issues.add(
+          'subnet',
+          `is also natSubnets[${i}]; the gateways need a subnet of their own, because whatever shares the NAT subnet could reach the private-link port and forge PROXY headers`,
+        );
+      }
+    });
+
+    if (pub) {
+      if (pub.publicPort === pl.privateLinkPort) {
+        issues.add(
+          'publicLoadBalancer.publicPort',
+          `port ${pub.publicPort} is also the private-link listener's port; the public listener refuses PROXY headers and needs its own port`,
+        );
+      }
+      if (pub.publicPort === pl.healthPort) {
+        issues.add('publicLoadBalancer.publicPort', `port ${pub.publicPort} is also the health listener's port`);
+      }
+      if (pub.healthPort !== pl.healthPort) {
+        issues.add(
+          'publicLoadBalancer.healthPort',
+          `is ${pub.healthPort} but the gateway's health listener is on ${pl.healthPort} (privateLinkLoadBalancer.healthPort); both probes must use the same port`,
+        );
+      }
+    }
+    if (this.publicSourceAddressPrefixes.length === 0) {
+      issues.add('publicSourceAddressPrefixes', 'must not be empty (use ["Internet"] for every source)');
+    }
+
+    issues.intRange('drainTimeoutSec', this.drainTimeoutSec, 0, 3600, 'seconds');
+    issues.intRange('minInstances', this.minInstances, 1, 1000);
+    issues.intRange('maxInstances', this.maxInstances, 1, 1000);
+    if (this.maxInstances < this.minInstances) {
+      issues.add('maxInstances', `must be at least minInstances (${this.minInstances}), got ${this.maxInstances}`);
+    }
+    issues.intRange('scaleOutCpuPercent', this.scaleOutCpuPercent, 1, 100, 'percent');
+    issues.intRange('scaleInCpuPercent', this.scaleInCpuPercent, 0, 99, 'percent');
+    if (this.scaleInCpuPercent >= this.scaleOutCpuPercent) {
+      issues.add(
+        'scaleInCpuPercent',
+        `must be below scaleOutCpuPercent (${this.scaleOutCpuPercent}), got ${this.scaleInCpuPercent}; otherwise the scale set flaps`,
+      );
+    }
+    issues.intRange('rollingMaxBatchPercent', this.rollingMaxBatchPercent, 5, 100, 'percent');
+    issues.intRange('rollingMaxUnhealthyPercent', this.rollingMaxUnhealthyPercent, 5, 100, 'percent');
+    issues.intRange('rollingPauseSec', this.rollingPauseSec, 0, 3600, 'seconds');
+    issues.intRange('repairGracePeriodMin', this.repairGracePeriodMin, 10, 90, 'minutes');
+    issues.intRange('terminationNotificationMin', this.terminationNotificationMin, 5, 15, 'minutes');
+    issues.intRange('agentIntervalSec', this.agentIntervalSec, 5, 300, 'seconds');
+  }
+
+  private checkSizes(tenantCount: number): void {
+    const configBytes = this.cloudInit.inlineConfig.length;
+    const sizes = [
+      { what: 'custom data (cloud-init)', bytes: this.cloudInit.customData.length, limit: CUSTOM_DATA_LIMIT_BYTES },
+      { what: 'user data (gateway config)', bytes: this.cloudInit.userData.length, limit: USER_DATA_LIMIT_BYTES },
+    ];
+    const over = sizes.filter((s) => s.bytes > s.limit);
+    if (over.length) {
+      throw new Error(
+        `${this.node.path}: ${over.map((s) => `${s.what} is ${s.bytes} bytes as base64, over Azure's limit of ${s.limit}`).join('; ')}. ` +
+          `The gateway config of ${tenantCount} tenants compresses to ${configBytes} bytes; split the tenants across several gateways or shorten their hostnames.`,
+      );
+    }
+    for (const s of sizes) {
+      if (s.bytes > s.limit * 0.8) {
+        Annotations.of(this).addWarning(
+          `${s.what} is ${s.bytes} of ${s.limit} bytes (${Math.round((100 * s.bytes) / s.limit)}%) with ${tenantCount} tenants; plan to split the tenants before it runs out`,
+        );
+      }
+    }
+  }
+
+  private warn(props: GatewayScaleSetProps, tenants: readonly { name: string; allow?: object }[]): void {
+    const a = Annotations.of(this);
+    const tag = /@sha256:/.test(props.image) ? 'digest' : /:[^/:]+$/.test(props.image) ? props.image.replace(/^.*:/, '') : undefined;
+    if (tag === undefined || tag === 'latest') {
+      a.addWarning(
+        `image ${showValue(props.image)} has no pinned tag or digest: a push to it changes nothing in the scale-set model, so no rolling upgrade carries it, and VMs created later may run another version`,
+      );
+    }
+    if (this.acrLoginServer !== undefined && props.acrId === undefined) {
+      a.addWarning(
+        `image is in ${this.acrLoginServer} but acrId is not set: grant the scale set's identity (identityPrincipalId) AcrPull on that registry yourself, or the VMs cannot pull`,
+      );
+    }
+    if (this.minInstances < 2) {
+      a.addWarning('minInstances is 1: every rolling upgrade, OS upgrade or repair takes the only gateway away');
+    }
+    const open = tenants.filter((t) => !hasRules(t.allow));
+    if (open.length) {
+      const names = open.slice(0, 5).map((t) => t.name).join(', ');
+      a.addWarning(
+        `${open.length} tenant(s) have no allow rules and accept connections from every source: ${names}${open.length > 5 ? ', ...' : ''}`,
+      );
+    }
+  }
+
+  private securityRules(props: GatewayScaleSetProps): NetworkSecurityGroupSecurityRule[] {
+    const lists = props.natSubnets.map((s) => resolveSubnet(s).addressPrefixes!);
+    // Prefixes known only at deploy (a token list) are joined by Terraform, not here.
+    const natPrefixes = lists.some((l) => Token.isUnresolved(l)) ? Token.asList(Fn.concat(lists)) : lists.flat();
+    const allow = (name: string, priority: number, port: number, sources: string[], description: string) => ({
+      name,
+      priority,
+      direction: 'Inbound',
+      access: 'Allow',
+      protocol: 'Tcp',
+      sourcePortRange: '*',
+      destinationAddressPrefix: '*',
+      destinationPortRange: String(port),
+      ...(sources.length === 1 && !Token.isUnresolved(sources) ? { sourceAddressPrefix: sources[0] } : { sourceAddressPrefixes: sources }),
+      description,
+    });
+    const rules: NetworkSecurityGroupSecurityRule[] = [
+      allow(
+        'allow-private-link-from-nat-subnets',
+        PRIORITY.privateLink,
+        this.privateLinkPort,
+        natPrefixes,
+        'PROXY v2 headers are trusted only from the Private Link Service NAT IPs',
+      ),
+      allow(
+        'allow-health-probes',
+        PRIORITY.health,
+        this.healthPort,
+        ['AzureLoadBalancer'],
+        'Load balancer probes of /readyz',
+      ),
+    ];
+    if (this.publicPort !== undefined) {
+      rules.push(
+        allow(
+          'allow-public-listener',
+          PRIORITY.public,
+          this.publicPort,
+          this.publicSourceAddressPrefixes,
+          'Public path; tenants\' CIDR rules apply in the gateway',
+        ),
+      );
+    }
+    rules.push({
+      name: 'deny-all-other-inbound',
+      priority: PRIORITY.denyAll,
+      direction: 'Inbound',
+      access: 'Deny',
+      protocol: '*',
+      sourcePortRange: '*',
+      sourceAddressPrefix: '*',
+      destinationPortRange: '*',
+      destinationAddressPrefix: '*',
+      // Azure's default rules allow the whole VNet (65000) and every LB port (65001) in.
+      description: 'Overrides AllowVnetInBound and AllowAzureLoadBalancerInBound',
+    });
+    return rules;
+  }
+}
+
+function hasRules(allow: object | undefined): boolean {
+  return allow !== undefined && Object.values(allow).some((list) => Array.isArray(list) && list.length > 0);
+}
+
+/** Linux computer names: at most 15 characters here (safe everywhere), letters, digits, hyphens. */
+function computerNamePrefix(name: string): string {
+  if (Token.isUnresolved(name)) return 'linkgate';
+  const cleaned = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 15).replace(/^-+|-+$/g, '');
+  return cleaned || 'linkgate';
+}
