@@ -1,0 +1,12 @@
+/**
+ * linkgate/gcp: CDK for Terraform constructs for Google Cloud (cdktf 0.21.0,
+ * @cdktf/provider-google 16.12.1). They never create the google provider; your stack does.
+ */
+export * from './gateway-instance-group';
+export {
+  EXTERNAL_HEALTH_CHECK_RANGES,
+  INTERNAL_HEALTH_CHECK_RANGES,
+  METADATA_TOTAL_MAX_BYTES,
+  METADATA_VALUE_MAX_BYTES,
+} from './common';
+export { CONTAINER_CONFIG_PATH, HOST_CONFIG_PATH, renderGatewayUserData, type GatewayUserDataOptions } from './cloud-init';
