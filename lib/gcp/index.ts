@@ -3,6 +3,9 @@
  * @cdktf/provider-google 16.12.1). They never create the google provider; your stack does.
  */
 export * from './gateway-instance-group';
+export * from './private-link-load-balancer';
+export * from './public-load-balancer';
+export type { LoadBalancerOptions } from './load-balancer-common';
 export {
   EXTERNAL_HEALTH_CHECK_RANGES,
   INTERNAL_HEALTH_CHECK_RANGES,
