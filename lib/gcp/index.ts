@@ -6,6 +6,7 @@ export * from './gateway-instance-group';
 export * from './private-link-load-balancer';
 export * from './public-load-balancer';
 export type { LoadBalancerOptions } from './load-balancer-common';
+export * from './service-attachment';
 export {
   EXTERNAL_HEALTH_CHECK_RANGES,
   INTERNAL_HEALTH_CHECK_RANGES,
