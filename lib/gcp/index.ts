@@ -7,6 +7,7 @@ export * from './private-link-load-balancer';
 export * from './public-load-balancer';
 export type { LoadBalancerOptions } from './load-balancer-common';
 export * from './service-attachment';
+export * from './consumer-endpoint';
 export {
   EXTERNAL_HEALTH_CHECK_RANGES,
   INTERNAL_HEALTH_CHECK_RANGES,
