@@ -25,7 +25,6 @@ export const EXTERNAL_HEALTH_CHECK_RANGES: readonly string[] = ['35.191.0.0/16',
  * https://cloud.google.com/compute/docs/reference/rest/v1/instanceTemplates (metadata.items.value)
  */
 export const METADATA_VALUE_MAX_BYTES = 262_144;
-export const METADATA_TOTAL_MAX_BYTES = 512 * 1024;
 
 /**
  * Seconds Compute Engine gives the guest OS to shut down when a MIG deletes an on-demand VM
