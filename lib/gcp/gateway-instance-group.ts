@@ -198,8 +198,6 @@ export interface GatewayInstanceGroupProps extends GatewayOptions {
   readonly publicAddress?: string;
 }
 
-const DEFAULT_SHUTDOWN = { drainDelayMs: 5_000, drainTimeoutMs: 25_000 };
-
 export class GatewayInstanceGroup extends Construct {
   /** Resource name prefix. */
   readonly name: string;
@@ -264,8 +262,6 @@ export class GatewayInstanceGroup extends Construct {
     this.autohealingInitialDelaySec = props.autohealingInitialDelaySec ?? 300;
     this.maxSurgeInstances = props.maxSurgeInstances ?? props.zones?.length ?? 4;
     this.waitForRollout = props.waitForRollout ?? true;
-    const shutdown = { ...DEFAULT_SHUTDOWN, ...props.shutdown };
-    this.stopTimeoutSec = Math.ceil((shutdown.drainDelayMs + shutdown.drainTimeoutMs) / 1000) + 5;
 
     this.validate(props, publicAccess);
 
@@ -285,6 +281,9 @@ export class GatewayInstanceGroup extends Construct {
       },
       this.node.path,
     );
+    // The rendered config carries the gateway's defaults, so the grace follows them.
+    const { shutdown } = this.config.config;
+    this.stopTimeoutSec = Math.ceil((shutdown.drainDelayMs + shutdown.drainTimeoutMs) / 1000) + 5;
     const configText = encodeInlineConfig(this.config.json);
     this.configBytes = Buffer.byteLength(this.config.json);
     this.encodedConfigBytes = Buffer.byteLength(configText);
