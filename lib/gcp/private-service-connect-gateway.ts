@@ -1,0 +1,134 @@
+/**
+ * linkgate on GCP in one construct: give it a network, a subnetwork, a NAT range and the tenants.
+ * It wires the pieces (each usable alone) so that a connection goes
+ *
+ *   consumer PSC endpoint → service attachment (adds PP2 with the PSC connection ID)
+ *     → internal passthrough NLB (dedicated) → gateway VMs (filter) → upstream
+ *
+ * and, with `publicAccess`, internet → external passthrough NLB → the same VMs' public listener.
+ */
+import { ComputeAddress } from '@cdktf/provider-google/lib/compute-address';
+import { Construct } from 'constructs';
+import { PropValidator, NAME_PATTERN, NAME_RULE, defaultName, resourceName } from './common';
+import { GatewayInstanceGroup, type GatewayOptions } from './gateway-instance-group';
+import { PrivateLinkLoadBalancer } from './private-link-load-balancer';
+import { PublicLoadBalancer } from './public-load-balancer';
+import { PscServiceAttachment, type ServiceAttachmentOptions } from './service-attachment';
+
+export interface PrivateServiceConnectGatewayProps extends GatewayOptions, ServiceAttachmentOptions {
+  readonly project: string;
+  readonly region: string;
+  /** VPC network (ID or self link) of the gateway and the load balancers. */
+  readonly network: string;
+  /**
+   * Subnetwork of the gateway VMs and the internal load balancer. Turn on Private Google Access
+   * on it (the VMs have no external IP and pull the image from Artifact Registry).
+   */
+  readonly subnetwork: string;
+  /**
+   * Range of the PSC NAT subnet created for the service attachment (e.g. 10.100.0.0/24): the
+   * sources the gateway sees, and the only ones allowed to its private-link port. One address
+   * per consumer endpoint.
+   */
+  readonly pscNatSubnetCidr: string;
+  /**
+   * Also serve internet clients through a separate external passthrough load balancer.
+   * @default false
+   */
+  readonly publicAccess?: boolean;
+  /**
+   * Seconds a VM leaving the group keeps serving its established connections (both load
+   * balancers).
+   * @default 300
+   */
+  readonly connectionDrainingTimeoutSec?: number;
+}
+
+export class PrivateServiceConnectGateway extends Construct {
+  readonly name: string;
+  readonly publicAccess: boolean;
+  /** Internal address of the private-link load balancer (reserved first: the VMs redirect for it). */
+  readonly privateLinkAddress: ComputeAddress;
+  readonly publicAddress?: ComputeAddress;
+  readonly gateway: GatewayInstanceGroup;
+  readonly privateLinkLoadBalancer: PrivateLinkLoadBalancer;
+  readonly serviceAttachment: PscServiceAttachment;
+  readonly publicLoadBalancer?: PublicLoadBalancer;
+
+  constructor(scope: Construct, id: string, props: PrivateServiceConnectGatewayProps) {
+    super(scope, id);
+    this.name = props.name ?? defaultName(this);
+    this.publicAccess = props.publicAccess ?? false;
+    const v = new PropValidator(this, 'PrivateServiceConnectGateway');
+    v.pattern('name', this.name, NAME_PATTERN, NAME_RULE);
+    v.ipv4Cidr('pscNatSubnetCidr', props.pscNatSubnetCidr, 8, 29);
+    v.throwIfInvalid();
+
+    const { project, region, network, subnetwork } = props;
+    this.privateLinkAddress = new ComputeAddress(this, 'PrivateLinkAddress', {
+      project,
+      region,
+      name: resourceName(this.name, 'private-link'),
+      addressType: 'INTERNAL',
+      subnetwork,
+    });
+    this.publicAddress = this.publicAccess
+      ? new ComputeAddress(this, 'PublicAddress', {
+          project,
+          region,
+          name: resourceName(this.name, 'public'),
+          addressType: 'EXTERNAL',
+          networkTier: 'PREMIUM',
+        })
+      : undefined;
+
+    this.gateway = new GatewayInstanceGroup(this, 'Gateway', {
+      ...props,
+      name: this.name,
+      privateLinkSourceRanges: [props.pscNatSubnetCidr],
+      privateLinkAddress: this.privateLinkAddress.address,
+      publicAccess: this.publicAccess,
+      publicAddress: this.publicAddress?.address,
+    });
+    this.privateLinkLoadBalancer = new PrivateLinkLoadBalancer(this, 'PrivateLinkLoadBalancer', {
+      project,
+      region,
+      network,
+      subnetwork,
+      name: this.name,
+      instanceGroup: this.gateway.instanceGroup,
+      ipAddress: this.privateLinkAddress.address,
+      frontendPort: this.gateway.privateLinkFrontendPort,
+      healthPort: this.gateway.healthPort,
+      connectionDrainingTimeoutSec: props.connectionDrainingTimeoutSec,
+    });
+    this.serviceAttachment = new PscServiceAttachment(this, 'ServiceAttachment', {
+      project,
+      region,
+      network,
+      name: this.name,
+      targetService: this.privateLinkLoadBalancer.resource.id,
+      tenants: props.tenants,
+      natSubnetCidr: props.pscNatSubnetCidr,
+      domainName: props.domainName,
+      reconcileConnections: props.reconcileConnections,
+    });
+    if (this.publicAccess) {
+      this.publicLoadBalancer = new PublicLoadBalancer(this, 'PublicLoadBalancer', {
+        project,
+        region,
+        name: this.name,
+        instanceGroup: this.gateway.instanceGroup,
+        ipAddress: this.publicAddress!.address,
+        frontendPort: this.gateway.publicFrontendPort,
+        healthPort: this.gateway.healthPort,
+        connectionDrainingTimeoutSec: props.connectionDrainingTimeoutSec,
+      });
+    }
+  }
+
+  /** What consumers point their PSC endpoint at. */
+  get serviceAttachmentId(): string {
+    return this.serviceAttachment.resource.id;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The Private Service Connect service attachment: publishes the private-link load balancer with
+ * PROXY protocol v2 on (which puts each consumer endpoint's PSC connection ID in front of every
+ * connection), from a NAT subnet, accepting only the consumer projects the tenants declare.
+ */
+import { ComputeServiceAttachment } from '@cdktf/provider-google/lib/compute-service-attachment';
+import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
+import { Construct } from 'constructs';
+import { collectConsumers, parseTenantDeclarations, type TenantDeclarations } from '../tenants';
+import {
+  NAME_PATTERN,
+  NAME_RULE,
+  PROJECT_ID_PATTERN,
+  PropValidator,
+  REGION_PATTERN,
+  defaultName,
+  ipv4Size,
+  isToken,
+  resourceName,
+  warn,
+} from './common';
+
+/** A fully qualified DNS name: lowercase labels, each followed by a dot. */
+const DOMAIN_NAME_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+$/;
+
+export interface ServiceAttachmentOptions {
+  /**
+   * A DNS domain for the service, fully qualified with its trailing dot (e.g. `svc.example.com.`).
+   * Consumers' PSC endpoints can then get DNS entries under it automatically.
+   * @default - none
+   */
+  readonly domainName?: string;
+  /**
+   * Apply accept-list changes to endpoints already accepted too: a project removed from the
+   * tenants (offboarding) has its endpoints cut at once, not only its pending ones refused.
+   * @default true
+   */
+  readonly reconcileConnections?: boolean;
+}
+
+export interface PscServiceAttachmentProps extends ServiceAttachmentOptions {
+  readonly project: string;
+  readonly region: string;
+  /** VPC network (ID or self link) the NAT subnet is created in. */
+  readonly network: string;
+  /** The private-link load balancer's forwarding rule (`PrivateLinkLoadBalancer.resource.id`). */
+  readonly targetService: string;
+  /** The tenants: their `consumers.gcp.projects` become the consumer accept list. */
+  readonly tenants: TenantDeclarations;
+  /**
+   * Range of a new NAT subnet (purpose PRIVATE_SERVICE_CONNECT) for this attachment: the source
+   * addresses the gateway sees. Each consumer endpoint uses one of its addresses.
+   * @default - none; give `natSubnets` instead
+   */
+  readonly natSubnetCidr?: string;
+  /**
+   * Existing NAT subnets (purpose PRIVATE_SERVICE_CONNECT, used by no other attachment).
+   * @default - none; give `natSubnetCidr` instead
+   */
+  readonly natSubnets?: readonly string[];
+  /**
+   * Resource name prefix.
+   * @default - the construct ID, lowercased and cut to 20 characters
+   */
+  readonly name?: string;
+}
+
+export class PscServiceAttachment extends Construct {
+  readonly name: string;
+  readonly reconcileConnections: boolean;
+  readonly domainName?: string;
+  /** The consumer accept list, from the tenants (a project named twice gets the larger limit). */
+  readonly consumerProjects: readonly { readonly id: string; readonly connectionLimit: number }[];
+  /** Created here when `natSubnetCidr` was given. */
+  readonly natSubnet?: ComputeSubnetwork;
+  readonly resource: ComputeServiceAttachment;
+
+  constructor(scope: Construct, id: string, props: PscServiceAttachmentProps) {
+    super(scope, id);
+    this.name = props.name ?? defaultName(this);
+    this.reconcileConnections = props.reconcileConnections ?? true;
+    this.domainName = props.domainName;
+
+    const v = new PropValidator(this, 'PscServiceAttachment');
+    v.pattern('name', this.name, NAME_PATTERN, NAME_RULE);
+    v.pattern('project', props.project, PROJECT_ID_PATTERN, 'a GCP project ID (6-30 lowercase letters, digits and hyphens, starting with a letter)');
+    v.pattern('region', props.region, REGION_PATTERN, 'a GCP region like europe-west1');
+    v.nonEmpty('targetService', props.targetService);
+    if ((props.natSubnetCidr === undefined) === (props.natSubnets === undefined)) {
+      v.fail('natSubnetCidr', 'give exactly one of natSubnetCidr (a new NAT subnet) and natSubnets (existing ones)');
+    }
+    v.ipv4Cidr('natSubnetCidr', props.natSubnetCidr, 8, 29);
+    if (props.natSubnets !== undefined && props.natSubnets.length === 0) v.fail('natSubnets', 'must list at least one subnet, got []');
+    const domain = props.domainName;
+    if (domain !== undefined && !isToken(domain)) {
+      if (!domain.endsWith('.')) {
+        v.fail('domainName', `must be fully qualified with a trailing dot, got ${JSON.stringify(domain)} (use ${JSON.stringify(`${domain}.`)})`);
+      } else if (!DOMAIN_NAME_PATTERN.test(domain) || domain.length > 254) {
+        v.fail('domainName', `must be a DNS name of lowercase labels with a trailing dot, like "svc.example.com.", got ${JSON.stringify(domain)}`);
+      }
+    }
+    v.throwIfInvalid();
+
+    // Project IDs and connection limits are checked by the tenant model; errors name this construct.
+    const tenants = parseTenantDeclarations(props.tenants, this.node.path);
+    this.consumerProjects = collectConsumers(tenants).gcpProjects;
+    this.warnRisky(props.natSubnetCidr);
+
+    this.natSubnet =
+      props.natSubnetCidr !== undefined
+        ? new ComputeSubnetwork(this, 'NatSubnet', {
+            project: props.project,
+            region: props.region,
+            name: resourceName(this.name, 'psc-nat'),
+            network: props.network,
+            ipCidrRange: props.natSubnetCidr,
+            purpose: 'PRIVATE_SERVICE_CONNECT',
+            description: 'NAT addresses of linkgate Private Service Connect consumers; no VMs here',
+          })
+        : undefined;
+
+    this.resource = new ComputeServiceAttachment(this, 'Resource', {
+      project: props.project,
+      region: props.region,
+      name: resourceName(this.name, 'psc'),
+      description: 'linkgate: PROXY protocol v2 carries each endpoint\'s PSC connection ID to the gateway',
+      targetService: props.targetService,
+      natSubnets: this.natSubnet ? [this.natSubnet.id] : [...props.natSubnets!],
+      // The gateway trusts the PP2 header only because this attachment writes it.
+      enableProxyProtocol: true,
+      connectionPreference: 'ACCEPT_MANUAL',
+      consumerAcceptLists: this.consumerProjects.map((p) => ({ projectIdOrNum: p.id, connectionLimit: p.connectionLimit })),
+      domainNames: domain !== undefined ? [domain] : undefined,
+      reconcileConnections: this.reconcileConnections,
+    });
+  }
+
+  /** The attachment's ID (`projects/.../serviceAttachments/...`): what consumers connect to. */
+  get serviceAttachmentId(): string {
+    return this.resource.id;
+  }
+
+  private warnRisky(natSubnetCidr: string | undefined): void {
+    if (this.consumerProjects.length === 0) {
+      warn(this, 'no tenant declares consumers.gcp.projects: the accept list is empty and every PSC endpoint stays pending.');
+    }
+    const size = natSubnetCidr !== undefined && !isToken(natSubnetCidr) ? ipv4Size(natSubnetCidr) : undefined;
+    const wanted = this.consumerProjects.reduce((sum, p) => sum + p.connectionLimit, 0);
+    // GCP keeps four addresses of every subnet for itself.
+    if (size !== undefined && size - 4 < wanted) {
+      warn(
+        this,
+        `natSubnetCidr ${natSubnetCidr} has ${size - 4} usable addresses but the accept list allows ${wanted} endpoints: ` +
+          'endpoints beyond the NAT capacity cannot connect. Use a larger range.',
+      );
+    }
+  }
+}
