@@ -12,6 +12,7 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Annotations, Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import {
+  isOpenTenant,
   parseTenantDeclarations,
   renderGatewayConfig,
   showValue,
@@ -541,7 +542,7 @@ export class GatewayScaleSet extends Construct {
     if (this.minInstances < 2) {
       a.addWarning('minInstances is 1: every rolling upgrade, OS upgrade or repair takes the only gateway away');
     }
-    const open = tenants.filter((t) => !hasRules(t.allow));
+    const open = tenants.filter((t) => isOpenTenant(t.allow));
     if (open.length) {
       const names = open.slice(0, 5).map((t) => t.name).join(', ');
       a.addWarning(
@@ -608,10 +609,6 @@ export class GatewayScaleSet extends Construct {
     });
     return rules;
   }
-}
-
-function hasRules(allow: object | undefined): boolean {
-  return allow !== undefined && Object.values(allow).some((list) => Array.isArray(list) && list.length > 0);
 }
 
 /** Linux computer names: at most 15 characters here (safe everywhere), letters, digits, hyphens. */

@@ -17,8 +17,8 @@ const USAGE = `usage: linkgate <command> [options]
 
 commands:
   serve --config FILE [--workers N|auto]
-        run the gateway (config may instead come from $LINKGATE_CONFIG_FILE, or inline
-        from $LINKGATE_CONFIG as JSON, YAML or gzip+base64:...; workers from $LINKGATE_WORKERS)
+        run the gateway (without --config: inline from $LINKGATE_CONFIG as JSON, YAML or
+        gzip+base64:..., else the file in $LINKGATE_CONFIG_FILE; workers from $LINKGATE_WORKERS)
   validate FILE [--json]
         check a config file: exit 0, or 1 with every error and where it is
   decode HEX
@@ -66,11 +66,13 @@ async function cmdServe(args: string[]): Promise<number> {
     options: { config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' } },
     strict: true,
   });
-  const file = values.config ?? process.env.LINKGATE_CONFIG_FILE;
+  // --config wins; then an inline $LINKGATE_CONFIG (set per deployment, e.g. an ECS task); then
+  // $LINKGATE_CONFIG_FILE, which the image sets to a default path.
   let source: ConfigSource;
-  if (file) source = { kind: 'file', path: file };
+  if (values.config) source = { kind: 'file', path: values.config };
   else if (process.env.LINKGATE_CONFIG) source = { kind: 'env', name: 'LINKGATE_CONFIG' };
-  else throw new UsageError('serve needs --config FILE (or $LINKGATE_CONFIG_FILE, or $LINKGATE_CONFIG)');
+  else if (process.env.LINKGATE_CONFIG_FILE) source = { kind: 'file', path: process.env.LINKGATE_CONFIG_FILE };
+  else throw new UsageError('serve needs --config FILE (or $LINKGATE_CONFIG, or $LINKGATE_CONFIG_FILE)');
   const workers = resolveWorkers(values.workers ?? process.env.LINKGATE_WORKERS);
   await serve({ source, workers });
   return -1; // keeps running

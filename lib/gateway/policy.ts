@@ -4,6 +4,7 @@
  */
 import { BlockList, isIPv4 } from 'node:net';
 import type { Cloud } from '../tenants/ids';
+import { isOpenTenant } from '../tenants/rules';
 import { parseCidr, type GatewayConfig, type UpstreamConfig } from '../tenants/schema';
 import type { LinkIdentity } from './proxy-protocol/cloud-tlv';
 
@@ -47,7 +48,11 @@ export interface CompiledUpstream {
 export interface CompiledTenant {
   readonly name: string;
   readonly upstream: CompiledUpstream;
-  /** No rules at all: every source is allowed. */
+  /**
+   * No rules at all (no `allow`, or `allow: {}`): every source is allowed. A tenant that names a
+   * list, even an emptied one, accepts only what it lists, so removing a customer's last endpoint
+   * cuts the tenant off instead of opening it to everyone.
+   */
   readonly open: boolean;
   readonly linkIds: Readonly<Record<Cloud, ReadonlySet<string>>>;
   /** Null when the tenant lists no CIDRs (then public connections are refused unless open). */
@@ -86,7 +91,7 @@ export class Policy {
       const compiled: CompiledTenant = {
         name: t.name,
         upstream,
-        open: !allow.aws?.length && !allow.azure?.length && !allow.gcp?.length && !allow.cidrs?.length,
+        open: isOpenTenant(t.allow),
         linkIds: { aws: new Set(allow.aws), azure: new Set(allow.azure), gcp: new Set(allow.gcp) },
         cidrs: allow.cidrs?.length ? compileCidrs(allow.cidrs) : null,
       };

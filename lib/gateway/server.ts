@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadConfigFile, formatLocatedIssues } from '../tenants/load';
+import { isClosedTenant } from '../tenants/rules';
 import type { GatewayConfig } from '../tenants/schema';
 import type { IncrementalReader } from './bytes';
 import { HealthServer } from './health';
@@ -190,6 +191,7 @@ export class Gateway extends EventEmitter {
     }
     this.startSweeper();
     this.started = true;
+    this.warnClosedTenants(this.config);
     this.logger.info('listening', {
       privateLink: this.address('privateLink')?.port,
       public: this.address('public')?.port,
@@ -555,7 +557,14 @@ export class Gateway extends EventEmitter {
     }
     this.metrics.tenants.set(next.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
+    this.warnClosedTenants(next);
     return { revoked };
+  }
+
+  /** Tenants whose allow lists are all empty admit nobody: legal (an offboarded customer), but say so. */
+  private warnClosedTenants(config: GatewayConfig): void {
+    const closed = config.tenants.filter((t) => isClosedTenant(t.allow)).map((t) => t.name);
+    if (closed.length) this.logger.warn('tenants with empty allow lists accept no connection', { tenants: closed.slice(0, 20), count: closed.length });
   }
 
   /** Reloads from the config file. An invalid file keeps the running policy and says why. */

@@ -15,6 +15,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { Construct } from 'constructs';
 import {
   encodeInlineConfig,
+  isOpenTenant,
   parseTenantDeclarations,
   renderGatewayConfig,
   type GatewayConfigOptions,
@@ -583,8 +584,7 @@ export class GatewayInstanceGroup extends Construct {
       );
     }
     for (const tenant of tenants) {
-      const rules = Object.values(tenant.allow ?? {}).some((list) => list.length > 0);
-      if (!rules) {
+      if (isOpenTenant(tenant.allow)) {
         warn(
           this,
           `tenant "${tenant.name}" has no allow rules: every endpoint the service attachment accepts (any tenant's) can reach ` +

@@ -7,4 +7,5 @@ export * from './schema';
 export * from './validate';
 export * from './load';
 export * from './render';
+export * from './rules';
 export { gatewayConfigJsonSchema, gatewayConfigJsonSchemaText } from './json-schema';

@@ -154,7 +154,9 @@ export const allowSchema = z
     gcp: uniqueList(gcpConnectionId, 'allow.gcp').optional().describe('PSC connection IDs allowed in.'),
     cidrs: uniqueList(cidrSchema, 'allow.cidrs').optional().describe('Source ranges allowed on the public listener.'),
   })
-  .describe('Sources allowed to reach the tenant. Absent or all lists empty: open to every source.');
+  .describe(
+    'Sources allowed to reach the tenant. Absent (or {}): open to every source. Once a list is named, only what the lists hold is allowed: an emptied list admits nobody.',
+  );
 
 export const tenantSchema = z.strictObject({
   name: z

@@ -70,6 +70,22 @@ describe('policy decisions', () => {
     expect(policy.tenantFor('api.megacorp.example.com')?.upstream.name).toBe('other');
   });
 
+  test('GIVEN allow {} THEN the tenant is open; GIVEN an emptied list THEN it admits nobody (offboarding cuts off)', () => {
+    const p = new Policy(
+      testConfig({
+        upstreams: { default: { host: '127.0.0.1', port: 1 } },
+        tenants: [
+          { name: 'braces', hostnames: ['braces.example.com'], allow: {} },
+          { name: 'emptied', hostnames: ['emptied.example.com'], allow: { aws: [] } },
+        ],
+      }),
+    );
+    const link = { cloud: 'aws' as const, linkId: 'vpce-0000000000000000a' };
+    expect(p.decide(privateLink('braces.example.com', link)).verdict).toBe('forward');
+    expect(p.decide(privateLink('emptied.example.com', link))).toMatchObject({ verdict: 'drop', reason: 'link_id_not_allowed' });
+    expect(p.decide(publicFrom('emptied.example.com', '203.0.113.1'))).toMatchObject({ verdict: 'drop', reason: 'cidr_not_allowed' });
+  });
+
   test('GIVEN a default tenant THEN no-SNI and unknown hostnames go to it, decided by its rules', () => {
     const withDefault = new Policy({ ...config, defaultTenant: 'private-only' });
     expect(withDefault.decide(privateLink(null, { cloud: 'aws', linkId: 'vpce-0000000000000000a' }))).toMatchObject({

@@ -63,7 +63,7 @@ describe('drops on the private-link listener', () => {
 
   test('bad_crc: a header whose CRC32C does not match', async () => {
     const header = cloudProxyHeader('aws', OWN, CLIENT, ENDPOINT);
-    header[19] ^= 0x01; // a source address byte, covered by the checksum
+    header[19] = header[19]! ^ 0x01; // a source address byte, covered by the checksum
     await expectDrop(gw.privateLinkPort, [header], 'bad_crc');
   });
 

@@ -1,0 +1,204 @@
+/**
+ * `linkgate serve` as a real process: single and cluster mode, live reload from the file and on
+ * SIGHUP, SIGTERM drain (readiness first, then stop accepting, then the drain bound), and refusal
+ * of an invalid config.
+ */
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { privateLinkOpening } from '../helpers/bytes';
+import { spawnCli, type CliProcess } from '../helpers/cli';
+import { closedPort, sendRaw, sleep, startEchoServer, waitFor, type TestServer } from '../helpers/sockets';
+
+const A = 'vpce-0aaaaaaaaaaaaaaaa';
+const B = 'vpce-0bbbbbbbbbbbbbbbb';
+
+let echo: TestServer;
+beforeAll(async () => (echo = await startEchoServer()));
+afterAll(async () => echo?.close());
+
+interface Ports {
+  privateLink: number;
+  health: number;
+}
+
+async function writeConfig(file: string, ports: Ports, allow: string[], shutdown = { drainDelayMs: 400, drainTimeoutMs: 3000 }) {
+  const text = JSON.stringify({
+    listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1' }, health: { port: ports.health, host: '127.0.0.1' } },
+    upstreams: { default: { host: '127.0.0.1', port: echo.port } },
+    tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], allow: { aws: allow } }],
+    shutdown,
+  });
+  // Atomic replace, as config management tools and Kubernetes do.
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+async function setup(workers: number, shutdown?: { drainDelayMs: number; drainTimeoutMs: number }) {
+  const dir = mkdtempSync(join(tmpdir(), 'linkgate-serve-'));
+  const file = join(dir, 'gateway.json');
+  const ports = { privateLink: await closedPort(), health: await closedPort() };
+  await writeConfig(file, ports, [A], shutdown);
+  const proc = spawnCli(['serve', '--config', file, '--workers', String(workers)]);
+  await waitFor(async () => (await status(ports.health, '/readyz')) === 200, 15_000, 'readiness').catch(async (e) => {
+    proc.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}; stderr: ${proc.stderr()}`);
+  });
+  return { file, ports, proc };
+}
+
+let ready: number | undefined;
+function status(port: number, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    request({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve((ready = res.statusCode ?? 0));
+    })
+      .on('error', () => resolve(0))
+      .end();
+  });
+}
+
+function body(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve(text));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** A forwarded connection through the echo upstream. */
+async function forwarded(port: number, linkId: string): Promise<{ socket: Socket; ping: () => Promise<boolean>; closed: Promise<void> }> {
+  let received = '';
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  socket.setEncoding('latin1').on('data', (d: string) => (received += d));
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(privateLinkOpening('aws', linkId, 'megacorp.example.com'));
+  const ping = async () => {
+    const token = `t${Math.random()}`;
+    if (socket.destroyed) return false;
+    socket.write(token);
+    return waitFor(() => received.includes(token), 2000).then(
+      () => true,
+      () => false,
+    );
+  };
+  return { socket, ping, closed };
+}
+
+const procs: CliProcess[] = [];
+afterEach(() => {
+  for (const p of procs.splice(0)) p.kill('SIGKILL');
+});
+
+describe.each([1, 2])('serve with %i worker(s)', (workers) => {
+  test('GIVEN a running gateway WHEN the config file is replaced or SIGHUP arrives THEN every worker reloads, and a removed endpoint is cut off', async () => {
+    const { file, ports, proc } = await setup(workers);
+    procs.push(proc);
+    const live = await forwarded(ports.privateLink, A);
+    expect(await live.ping()).toBe(true);
+
+    // WHEN the file changes to allow B only
+    await writeConfig(file, ports, [B]);
+    await waitFor(() => proc.lines.filter((l) => l.msg === 'config reloaded').length >= workers, 10_000, 'reload in every worker');
+    // THEN the live connection from A is closed as revoked
+    await live.closed;
+    expect(proc.lines.some((l) => l.msg === 'close' && l.reason === 'revoked' && l.linkId === A)).toBe(true);
+    const fromB = await forwarded(ports.privateLink, B);
+    expect(await fromB.ping()).toBe(true);
+    fromB.socket.destroy();
+
+    // WHEN SIGHUP arrives THEN it reloads again
+    const before = proc.lines.filter((l) => l.msg === 'config reloaded').length;
+    proc.kill('SIGHUP');
+    await waitFor(() => proc.lines.filter((l) => l.msg === 'config reloaded').length >= before + workers, 10_000, 'SIGHUP reload');
+
+    // THEN /metrics counts the forwards of every worker together
+    const metrics = await body(ports.health, '/metrics');
+    const accepted = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('linkgate_connections_accepted_total{'))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    expect(accepted).toBe(2);
+    expect(metrics).toMatch(/linkgate_config_reloads_total\{result="success"\} [1-9]/);
+  });
+
+  test('GIVEN an invalid file WHEN it replaces the config THEN the gateway keeps serving the last good policy', async () => {
+    const { file, ports, proc } = await setup(workers);
+    procs.push(proc);
+    writeFileSync(file, '{"listeners": "broken"');
+    await waitFor(() => proc.lines.filter((l) => l.msg === 'config reload failed; keeping the last good config').length >= workers, 10_000);
+    const still = await forwarded(ports.privateLink, A);
+    expect(await still.ping()).toBe(true);
+    expect(await status(ports.health, '/readyz')).toBe(200);
+    still.socket.destroy();
+  });
+
+  test('GIVEN SIGTERM with a connection in flight THEN /readyz fails first, the connection keeps working, new ones are refused after the delay, and the process exits once it ends', async () => {
+    const { ports, proc } = await setup(workers, { drainDelayMs: 600, drainTimeoutMs: 10_000 });
+    procs.push(proc);
+    const live = await forwarded(ports.privateLink, A);
+    expect(await live.ping()).toBe(true);
+
+    proc.kill('SIGTERM');
+    await waitFor(async () => (await status(ports.health, '/readyz')) === 503, 2000, 'readyz 503');
+    // During the delay the listener still accepts (the load balancer has not noticed yet).
+    const during = await sendRaw(ports.privateLink, [privateLinkOpening('aws', A, 'megacorp.example.com')], { waitMs: 300 });
+    expect(during.error).toBeUndefined();
+    await sleep(800);
+    // After it, new connections are refused, but the in-flight one still works.
+    const after = await sendRaw(ports.privateLink, [], { waitMs: 500 });
+    expect(after.error).toBe('ECONNREFUSED');
+    expect(await live.ping()).toBe(true);
+    expect(proc.child.exitCode).toBeNull(); // still draining: the process waits for this connection
+
+    const closedAt = Date.now();
+    live.socket.end();
+    expect(await proc.exited).toBe(0);
+    expect(Date.now() - closedAt).toBeLessThan(5000); // well before the 10 s bound
+    expect(proc.lines.some((l) => l.reason === 'drain_timeout')).toBe(false);
+  });
+
+  test('GIVEN SIGTERM and a connection that never ends THEN it is closed at the drain bound and the process exits 0', async () => {
+    const { ports, proc } = await setup(workers, { drainDelayMs: 200, drainTimeoutMs: 700 });
+    procs.push(proc);
+    const live = await forwarded(ports.privateLink, A);
+    expect(await live.ping()).toBe(true);
+    const sentAt = Date.now();
+    proc.kill('SIGTERM');
+    await live.closed;
+    const closedAfter = Date.now() - sentAt;
+    expect(closedAfter).toBeGreaterThanOrEqual(850);
+    expect(await proc.exited).toBe(0);
+    expect(proc.lines.some((l) => l.msg === 'close' && l.reason === 'drain_timeout')).toBe(true);
+  });
+});
+
+test('GIVEN a cluster WHEN a worker dies THEN the primary starts another and readiness comes back', async () => {
+  const { ports, proc } = await setup(2);
+  procs.push(proc);
+  const worker = await waitFor(() => proc.lines.find((l) => l.msg === 'listening' && typeof l.worker === 'number'));
+  process.kill(worker.pid as number, 'SIGKILL');
+  await waitFor(() => proc.lines.find((l) => l.msg === 'worker exited; starting a new one'), 5000);
+  await waitFor(() => proc.lines.filter((l) => l.msg === 'listening').length >= 3, 10_000, 'a replacement worker');
+  await waitFor(async () => (await status(ports.health, '/readyz')) === 200, 10_000);
+  expect(ready).toBe(200);
+});
+
+test('GIVEN an invalid config THEN serve refuses to start, exits 1 and lists every problem with its line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'linkgate-bad-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, 'listeners:\n  privateLink: { port: 8443 }\n  health: { port: 8443 }\nupstreams: {}\ntenants:\n  - name: x\n    hostnames: [x.example.com]\n');
+  const proc = spawnCli(['serve', '--config', file, '--workers', '1']);
+  expect(await proc.exited).toBe(1);
+  expect(proc.stderr()).toContain(`${file}:3:19: listeners.health.port: port 8443 is already used by listeners.privateLink`);
+  expect(proc.stderr()).toContain('tenants[0].upstream: upstream "default" is not defined in upstreams (defined: none)');
+});
