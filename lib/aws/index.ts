@@ -1,0 +1,8 @@
+/**
+ * linkgate/aws: aws-cdk-lib constructs for the provider side (load balancer dedicated to
+ * PrivateLink, filtering gateway on Fargate, endpoint service, private DNS — or all of them in
+ * `LinkgateProvider`) and the consumer side (`LinkgateConsumerEndpoint`).
+ */
+export * from './private-link-load-balancer';
+export { LinkgateValidationError } from './internal/validate';
+export { DEFAULT_HEALTH_PORT, DEFAULT_PRIVATE_LINK_PORT, DEFAULT_PUBLIC_PORT } from './defaults';
