@@ -4,5 +4,13 @@
  * `LinkgateProvider`) and the consumer side (`LinkgateConsumerEndpoint`).
  */
 export * from './private-link-load-balancer';
+export * from './filtering-gateway';
 export { LinkgateValidationError } from './internal/validate';
-export { DEFAULT_HEALTH_PORT, DEFAULT_PRIVATE_LINK_PORT, DEFAULT_PUBLIC_PORT } from './defaults';
+export {
+  DEFAULT_HEALTH_PORT,
+  DEFAULT_PRIVATE_LINK_PORT,
+  DEFAULT_PUBLIC_PORT,
+  ECS_TASK_DEFINITION_MAX_BYTES,
+  FARGATE_MAX_STOP_TIMEOUT_SEC,
+  MAX_INLINE_CONFIG_BYTES,
+} from './defaults';
