@@ -5,6 +5,7 @@
  */
 export * from './private-link-load-balancer';
 export * from './filtering-gateway';
+export * from './endpoint-service';
 export { LinkgateValidationError } from './internal/validate';
 export {
   DEFAULT_HEALTH_PORT,
