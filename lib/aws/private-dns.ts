@@ -29,15 +29,16 @@ export interface EndpointServicePrivateDnsProps {
 
 /**
  * Sets the endpoint service's private DNS name, writes the verification TXT record into the
- * public zone, starts verification, and reports the verification state seen at the end of the
- * deploy (usually `pendingVerification`: AWS checks the record within minutes; re-check with
- * `aws ec2 describe-vpc-endpoint-service-configurations`).
+ * public zone, starts verification, and reports the verification state read right after (usually
+ * `pendingVerification`: AWS checks the record within minutes). The state is read again only when
+ * the name changes; for the current state run
+ * `aws ec2 describe-vpc-endpoint-service-configurations --service-ids <id>`.
  */
 export class EndpointServicePrivateDns extends Construct {
   readonly domainName: string;
   /** Name of the TXT record written into the public zone (token). */
   readonly verificationRecordName: string;
-  /** `pendingVerification`, `verified` or `failed`, as seen when the deploy finished (token). */
+  /** `pendingVerification`, `verified` or `failed`, read when the name was last set (token). */
   readonly verificationState: string;
   readonly verificationRecord: route53.TxtRecord;
 
