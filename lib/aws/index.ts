@@ -7,6 +7,7 @@ export * from './private-link-load-balancer';
 export * from './filtering-gateway';
 export * from './endpoint-service';
 export * from './private-dns';
+export * from './provider';
 export { LinkgateValidationError } from './internal/validate';
 export {
   DEFAULT_HEALTH_PORT,
