@@ -8,6 +8,7 @@ export * from './filtering-gateway';
 export * from './endpoint-service';
 export * from './private-dns';
 export * from './provider';
+export * from './consumer-endpoint';
 export { LinkgateValidationError } from './internal/validate';
 export {
   DEFAULT_HEALTH_PORT,
