@@ -338,6 +338,12 @@ export class FilteringGateway extends Construct {
           `so the two may add up to ${FARGATE_MAX_STOP_TIMEOUT_SEC - STOP_TIMEOUT_MARGIN_SEC} s`,
       );
     }
+    const publicOnly = (['publicPort', 'publicListenerPort', 'publicSourceCidrs', 'publicSubnets'] as const).filter(
+      (prop) => props[prop] !== undefined,
+    );
+    if (!this.publicPath && publicOnly.length > 0) {
+      warn(this, 'publicPropsWithoutPublicPath', `${publicOnly.join(', ')} ${publicOnly.length > 1 ? 'are' : 'is'} set but publicPath is not: no public path is deployed`);
+    }
     if (this.maxCapacity < this.minCapacity) {
       fail(this, `maxCapacity (${this.maxCapacity}) is below minCapacity (${this.minCapacity}); it must be at least minCapacity`);
     }

@@ -275,6 +275,15 @@ describe('FilteringGateway', () => {
     expect(loaded.ok && loaded.value.upstreams.default!.host).toBe('upstream.example.com');
   });
 
+  test('GIVEN public-path settings without publicPath WHEN created THEN it warns that nothing public is deployed', () => {
+    const { stack, template } = given({ publicSourceCidrs: ['203.0.113.0/24'], publicListenerPort: 8443 });
+    template().resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    Annotations.fromStack(stack).hasWarning(
+      '/Provider/Gateway',
+      Match.stringLikeRegexp('^publicListenerPort, publicSourceCidrs are set but publicPath is not: no public path is deployed'),
+    );
+  });
+
   describe('GIVEN the public path', () => {
     const withPublic = () => given({ publicPath: true });
 
