@@ -1,3 +1,4 @@
+import { Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { LinkgateConsumerEndpoint, type LinkgateConsumerEndpointProps } from '../../lib/aws';
@@ -136,6 +137,11 @@ describe('LinkgateConsumerEndpoint', () => {
     ])('GIVEN %j THEN synth fails saying what is expected', (props, message) => {
       const { create } = given(props as Partial<LinkgateConsumerEndpointProps>);
       expect(create).toThrow(`Consumer/Linkgate: ${message}`);
+    });
+
+    test('GIVEN a hostname known only at deploy THEN synth fails: each hostname names a zone', () => {
+      const { create } = given({ hostnames: [Lazy.string({ produce: () => 'a.example.com' })] });
+      expect(create).toThrow('Consumer/Linkgate: hostnames must be known at synth time (each one names a private hosted zone), got a token');
     });
 
     test('GIVEN subnets that put two in one zone THEN synth fails', () => {

@@ -2,12 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { FilteringGateway, PrivateLinkLoadBalancer, type FilteringGatewayProps, type PrivateLinkLoadBalancerProps } from '../../lib/aws';
+import { linkgatePackageRoot } from '../../lib/aws/internal/package-root';
 import { parseConfigText } from '../../lib/tenants';
 import {
   REPO_ROOT,
@@ -385,6 +387,27 @@ describe('FilteringGateway', () => {
       expect(() => given({ tenants: [{ name: 'a', hostnames: ['a.example.com'], allow: { aws: ['vpce-123'] } }] })).toThrow(
         'Provider/Gateway: invalid tenant declarations:\n  tenants[0].allow.aws[0]: expected a VPC endpoint ID: "vpce-" followed by 8 or 17 lowercase hex digits, got "vpce-123"',
       );
+    });
+
+    test('GIVEN a token upstream and more tenants than fit uncompressed THEN synth fails saying why it is uncompressed', () => {
+      const stack = newStack();
+      const vpc = newVpc(stack);
+      const upstream = new elbv2.NetworkLoadBalancer(stack, 'Upstream', { vpc });
+      expect(
+        () =>
+          new FilteringGateway(stack, 'Gateway', {
+            vpc,
+            loadBalancer: new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc }),
+            tenants: realisticTenants(400),
+            upstreams: { default: { host: upstream.loadBalancerDnsName, port: 443 } },
+            image: testImage(),
+          }),
+      ).toThrow(/; an upstream host given as a token keeps it uncompressed: use a literal host name$/);
+    });
+
+    test('GIVEN no linkgate Dockerfile above a directory THEN the default image cannot be found, and the error says to pass one', () => {
+      expect(() => linkgatePackageRoot(tmpdir())).toThrow(`cannot find linkgate's Dockerfile above ${tmpdir()}; pass an image to the gateway instead`);
+      expect(linkgatePackageRoot(join(REPO_ROOT, 'lib', 'aws'))).toBe(REPO_ROOT);
     });
 
     test('GIVEN a tenant list too large for a task definition THEN synth fails with the size and the limit', () => {
