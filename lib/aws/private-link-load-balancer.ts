@@ -1,0 +1,181 @@
+/**
+ * The load balancer dedicated to Private Link: an internal NLB whose only traffic is what AWS
+ * PrivateLink delivers from consumers' endpoints, with PROXY protocol v2 on its target group so
+ * the gateway learns which endpoint (vpce-…) each connection came through.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Construct } from 'constructs';
+import { DEFAULT_HEALTH_PORT, DEFAULT_PRIVATE_LINK_PORT } from './defaults';
+import { availabilityZoneIds } from './internal/az-ids';
+import { checkDistinctPorts, checkOneSubnetPerAz, checkPort, checkRange, warnIfSingleAz } from './internal/validate';
+
+/** The load balancer settings the top-level construct passes through. */
+export interface PrivateLinkLoadBalancerOptions {
+  /**
+   * Subnets of the load balancer: at most one per Availability Zone. Consumers can only place
+   * endpoints in zones the load balancer serves, so cover every zone your customers use.
+   *
+   * @default - the VPC's default subnet selection (private subnets if there are any), one per
+   * Availability Zone
+   */
+  readonly loadBalancerSubnets?: ec2.SubnetSelection;
+  /**
+   * Port consumers connect to on their endpoint.
+   *
+   * @default 443
+   */
+  readonly listenerPort?: number;
+  /**
+   * How long a target that is being replaced keeps its established connections before ECS stops
+   * it (the NLB target group's deregistration delay). During a rolling update this is how long a
+   * connection that is still allowed can outlive its old task, before the gateway's own drain.
+   *
+   * @default 300
+   */
+  readonly deregistrationDelaySec?: number;
+  /**
+   * Spread connections over targets in every Availability Zone, not only the endpoint's zone.
+   * Keeps the service up in a zone that has no healthy task (fewer tasks than zones, a zone's
+   * tasks being replaced), at the cost of cross-zone data transfer.
+   *
+   * @default true
+   */
+  readonly crossZoneEnabled?: boolean;
+  /**
+   * Seconds between health checks of each target.
+   *
+   * @default 10
+   */
+  readonly healthCheckIntervalSec?: number;
+  /**
+   * Protect the load balancer from deletion (a deleted NLB takes the endpoint service with it).
+   *
+   * @default false
+   */
+  readonly deletionProtection?: boolean;
+}
+
+export interface PrivateLinkLoadBalancerProps extends PrivateLinkLoadBalancerOptions {
+  readonly vpc: ec2.IVpc;
+  /**
+   * Port of the targets' private-link listener (PROXY v2 required there).
+   *
+   * @default 8443
+   */
+  readonly targetPort?: number;
+  /**
+   * Port of the targets' HTTP health listener; the health check asks it for `/readyz`.
+   *
+   * @default 8080
+   */
+  readonly healthCheckPort?: number;
+}
+
+/**
+ * An internal Network Load Balancer used only for Private Link: in every Availability Zone of the
+ * given subnets, one TCP listener, an IP target group with PROXY protocol v2 on, health checks
+ * against the gateway's health port, and a security group that admits nothing directly (Private
+ * Link traffic does not pass its inbound rules; see below).
+ */
+export class PrivateLinkLoadBalancer extends Construct {
+  readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  readonly listener: elbv2.NetworkListener;
+  readonly targetGroup: elbv2.NetworkTargetGroup;
+  /** The load balancer's security group: targets admit traffic from it and from nothing else. */
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly subnets: ec2.ISubnet[];
+  /** Availability Zone names of `subnets` (account-specific). */
+  readonly availabilityZones: string[];
+  /**
+   * Availability Zone IDs served, e.g. `euw1-az1` (tokens, resolved at deploy). Consumers compare
+   * these, not zone names, which differ between accounts.
+   */
+  readonly availabilityZoneIds: string[];
+
+  readonly listenerPort: number;
+  readonly targetPort: number;
+  readonly healthCheckPort: number;
+  readonly deregistrationDelaySec: number;
+  readonly crossZoneEnabled: boolean;
+  readonly healthCheckIntervalSec: number;
+  readonly deletionProtection: boolean;
+
+  constructor(scope: Construct, id: string, props: PrivateLinkLoadBalancerProps) {
+    super(scope, id);
+    this.listenerPort = checkPort(this, 'listenerPort', props.listenerPort ?? 443);
+    this.targetPort = checkPort(this, 'targetPort', props.targetPort ?? DEFAULT_PRIVATE_LINK_PORT);
+    this.healthCheckPort = checkPort(this, 'healthCheckPort', props.healthCheckPort ?? DEFAULT_HEALTH_PORT);
+    // 3600 s is the NLB maximum for the deregistration delay.
+    this.deregistrationDelaySec = checkRange(this, 'deregistrationDelaySec', props.deregistrationDelaySec ?? 300, 0, 3600, ' s');
+    this.crossZoneEnabled = props.crossZoneEnabled ?? true;
+    this.healthCheckIntervalSec = checkRange(this, 'healthCheckIntervalSec', props.healthCheckIntervalSec ?? 10, 5, 300, ' s');
+    this.deletionProtection = props.deletionProtection ?? false;
+    checkDistinctPorts(this, { targetPort: this.targetPort, healthCheckPort: this.healthCheckPort });
+
+    const placement = checkOneSubnetPerAz(
+      this,
+      'loadBalancerSubnets',
+      props.vpc.selectSubnets(props.loadBalancerSubnets ?? { onePerAz: true }).subnets,
+    );
+    warnIfSingleAz(this, 'The private-link load balancer', placement);
+    this.subnets = placement.subnets;
+    this.availabilityZones = placement.availabilityZones;
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'linkgate private-link NLB: no direct inbound; outbound only to the gateway',
+      // Egress is opened per target port by whoever registers targets (FilteringGateway).
+      allowAllOutbound: false,
+    });
+
+    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'Resource', {
+      vpc: props.vpc,
+      internetFacing: false,
+      vpcSubnets: { subnets: this.subnets },
+      securityGroups: [this.securityGroup],
+      // With enforcement on, PrivateLink traffic is checked against inbound rules using the
+      // consumers' own client addresses, which the provider cannot know. The endpoint service's
+      // allowed principals and acceptance gate it instead, and the security group's empty inbound
+      // rules keep everything inside the VPC from reaching the NLB directly.
+      enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: false,
+      crossZoneEnabled: this.crossZoneEnabled,
+      deletionProtection: this.deletionProtection,
+    });
+
+    this.targetGroup = new elbv2.NetworkTargetGroup(this, 'TargetGroup', {
+      vpc: props.vpc,
+      port: this.targetPort,
+      protocol: elbv2.Protocol.TCP,
+      // Fargate tasks register by IP (awsvpc networking).
+      targetType: elbv2.TargetType.IP,
+      // The header names the consumer's endpoint (TLV 0xEA): the gateway's whole decision rests on it.
+      proxyProtocolV2: true,
+      deregistrationDelay: Duration.seconds(this.deregistrationDelaySec),
+      // Keep established flows to a deregistering target until ECS stops the task (false is the
+      // TCP default; stated because the rolling update relies on it).
+      connectionTermination: false,
+      healthCheck: {
+        enabled: true,
+        protocol: elbv2.Protocol.HTTP,
+        port: String(this.healthCheckPort),
+        // /readyz fails as soon as a task starts draining, so the NLB stops choosing it.
+        path: '/readyz',
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(this.healthCheckIntervalSec),
+        timeout: Duration.seconds(Math.min(5, this.healthCheckIntervalSec - 1)),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 2,
+      },
+    });
+
+    this.listener = this.loadBalancer.addListener('Listener', {
+      port: this.listenerPort,
+      protocol: elbv2.Protocol.TCP,
+      defaultTargetGroups: [this.targetGroup],
+    });
+
+    this.availabilityZoneIds = availabilityZoneIds(this, this.subnets);
+  }
+}
