@@ -432,10 +432,8 @@ export class FilteringGateway extends Construct {
       readonlyRootFilesystem: true,
       stopTimeout: Duration.seconds(this.stopTimeoutSec),
       environment: {
+        // The CLI prefers this inline config to the image's default config file.
         LINKGATE_CONFIG: this.configValue,
-        // The image sets LINKGATE_CONFIG_FILE to a default path and the CLI prefers a file to the
-        // inline config; an empty value switches the file off so $LINKGATE_CONFIG is read.
-        LINKGATE_CONFIG_FILE: '',
         LINKGATE_WORKERS: String(this.workers),
         LINKGATE_HEALTH_PORT: String(this.healthPort),
       },

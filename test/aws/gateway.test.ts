@@ -126,11 +126,10 @@ describe('FilteringGateway', () => {
       expect(config.upstreams.default).toMatchObject({ host: 'app.internal.example.com', port: 443 });
     });
 
-    test("THEN the image's default config file is switched off so the inline config is read", () => {
+    test('THEN the config travels inline in the task environment', () => {
       const env = containerEnvironment(given().template());
       expect(env).toEqual({
         LINKGATE_CONFIG: expect.stringMatching(/^gzip\+base64:/),
-        LINKGATE_CONFIG_FILE: '',
         LINKGATE_WORKERS: '1',
         LINKGATE_HEALTH_PORT: '8080',
       });
