@@ -187,7 +187,8 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   });
-  await health.listen(config.listeners.health.port, config.listeners.health.host);
+  const healthAddress = await health.listen(config.listeners.health.port, config.listeners.health.host);
+  logger.info('health listening', { health: healthAddress.port, workers: count });
 
   cluster.on('exit', (worker, code, signal) => {
     ready.delete(worker.id);
