@@ -16,6 +16,7 @@ import { connect as tlsConnect } from 'node:tls';
 import YAML from 'yaml';
 import { cloudProxyHeader } from '../../lib/gateway/proxy-protocol/encoder';
 import type { Cloud } from '../../lib/tenants/ids';
+import type { GatewayConfigInput } from '../../lib/tenants/schema';
 import { demoCa, startDemoUpstream } from './upstream';
 
 const CLI = join(__dirname, '..', '..', 'lib', 'gateway', 'cli.js');
@@ -76,11 +77,11 @@ async function main(): Promise<number> {
   const upstream = await startDemoUpstream();
   try {
     const ports = { privateLink: await freePort(), public: await freePort(), health: await freePort() };
-    const config = YAML.parse(readFileSync(CONFIG_TEMPLATE, 'utf8')) as Record<string, any>;
+    const config = YAML.parse(readFileSync(CONFIG_TEMPLATE, 'utf8')) as GatewayConfigInput;
     config.listeners.privateLink.port = ports.privateLink;
-    config.listeners.public.port = ports.public;
+    config.listeners.public!.port = ports.public;
     config.listeners.health.port = ports.health;
-    config.upstreams.default.port = upstream.port;
+    config.upstreams.default!.port = upstream.port;
     const dir = mkdtempSync(join(tmpdir(), 'linkgate-demo-'));
     const configFile = join(dir, 'gateway.yaml');
     writeFileSync(configFile, YAML.stringify(config));
