@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import awsVectors from '../../../shared/vectors/pp2-aws-nlb.json';
+import awsVectors from '../fixtures/pp2-aws-nlb.json';
 import { runCli, spawnCli } from '../helpers/cli';
 import { startTcpServer, waitFor, closedPort } from '../helpers/sockets';
 import { decodeProxyHeader } from '../../lib/gateway/proxy-protocol/decoder';

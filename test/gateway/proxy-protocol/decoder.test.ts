@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import awsVectors from '../../../../shared/vectors/pp2-aws-nlb.json';
+import awsVectors from '../../fixtures/pp2-aws-nlb.json';
 import {
   decodeProxyHeader,
   encodeProxyHeader,

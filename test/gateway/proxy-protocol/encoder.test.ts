@@ -1,4 +1,4 @@
-import awsVectors from '../../../../shared/vectors/pp2-aws-nlb.json';
+import awsVectors from '../../fixtures/pp2-aws-nlb.json';
 import { cloudProxyHeader, decodeProxyHeader, encodeProxyHeader, linkIdTlv } from '../../../lib/gateway/proxy-protocol';
 
 describe('PROXY v2 encoder', () => {
