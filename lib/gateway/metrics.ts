@@ -5,6 +5,9 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+type Child = { inc(value?: number): void };
+type HistogramChild = { observe(value: number): void };
+
 export class GatewayMetrics {
   readonly registry: Registry;
   readonly accepted: Counter<'listener' | 'tenant' | 'cloud'>;
@@ -18,6 +21,32 @@ export class GatewayMetrics {
   readonly lastReloadSuccess: Gauge;
   readonly decisionSeconds: Histogram<'listener' | 'verdict'>;
   readonly logLinesSuppressed: Counter;
+
+  // Label children resolved once per label set: prom-client hashes the labels on every call
+  // otherwise, and these are hit on every connection.
+  private readonly children = new Map<string, Child>();
+  private readonly histogramChildren = new Map<string, HistogramChild>();
+
+  countAccepted(listener: string, tenant: string, cloud: string): void {
+    const key = `a\0${listener}\0${tenant}\0${cloud}`;
+    let child = this.children.get(key);
+    if (!child) this.children.set(key, (child = this.accepted.labels(listener, tenant, cloud)));
+    child.inc();
+  }
+
+  countDropped(listener: string, reason: string, tenant: string): void {
+    const key = `d\0${listener}\0${reason}\0${tenant}`;
+    let child = this.children.get(key);
+    if (!child) this.children.set(key, (child = this.dropped.labels(listener, reason, tenant)));
+    child.inc();
+  }
+
+  observeDecision(listener: string, verdict: string, seconds: number): void {
+    const key = `${listener}\0${verdict}`;
+    let child = this.histogramChildren.get(key);
+    if (!child) this.histogramChildren.set(key, (child = this.decisionSeconds.labels(listener, verdict)));
+    child.observe(seconds);
+  }
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = options.registry ?? new Registry())];

@@ -3,9 +3,9 @@
  * and reload) so that a decision is two or three hash lookups whatever the number of tenants.
  */
 import { BlockList, isIPv4 } from 'node:net';
-import type { Cloud } from '../tenants/ids';
 import { isOpenTenant } from '../tenants/rules';
 import { parseCidr, type GatewayConfig, type UpstreamConfig } from '../tenants/schema';
+import { indexTenants, type TenantIndex } from '../tenants/validate';
 import type { LinkIdentity } from './proxy-protocol/cloud-tlv';
 
 /** Why a connection was not forwarded. Every drop has exactly one. */
@@ -46,6 +46,8 @@ export interface CompiledUpstream {
 }
 
 export interface CompiledTenant {
+  /** Position in the config's tenant list (the tenant index's values). */
+  readonly index: number;
   readonly name: string;
   readonly upstream: CompiledUpstream;
   /**
@@ -54,7 +56,6 @@ export interface CompiledTenant {
    * cuts the tenant off instead of opening it to everyone.
    */
   readonly open: boolean;
-  readonly linkIds: Readonly<Record<Cloud, ReadonlySet<string>>>;
   /** Null when the tenant lists no CIDRs (then public connections are refused unless open). */
   readonly cidrs: BlockList | null;
 }
@@ -74,46 +75,50 @@ export interface ConnectionFacts {
 }
 
 export class Policy {
-  readonly tenants: ReadonlyMap<string, CompiledTenant>;
-  private readonly exact = new Map<string, CompiledTenant>();
-  /** Keyed by the part after "*.": a wildcard matches exactly one more label, as in certificates. */
-  private readonly wildcard = new Map<string, CompiledTenant>();
+  /** Compiled tenants, in config order. */
+  readonly tenants: readonly CompiledTenant[];
+  /**
+   * Hostname and link-ID owners by tenant index: the index validation built (one owner each is
+   * already guaranteed), so tables are not built twice per reload.
+   */
+  private readonly index: TenantIndex;
   private readonly fallback: CompiledTenant | null;
 
-  constructor(config: GatewayConfig) {
+  constructor(config: GatewayConfig, index?: TenantIndex) {
+    this.index = index ?? indexTenants(config.tenants, 'tenants').index;
     const upstreams = new Map<string, CompiledUpstream>();
     for (const [name, u] of Object.entries(config.upstreams)) upstreams.set(name, compileUpstream(name, u));
-    const tenants = new Map<string, CompiledTenant>();
-    for (const t of config.tenants) {
+    const tenants: CompiledTenant[] = [];
+    let fallback: CompiledTenant | null = null;
+    for (let i = 0; i < config.tenants.length; i++) {
+      const t = config.tenants[i]!;
       const upstream = upstreams.get(t.upstream);
       if (!upstream) throw new Error(`tenant ${t.name}: upstream ${t.upstream} is not defined`); // validated earlier
-      const allow = t.allow ?? {};
+      const cidrs = t.allow?.cidrs;
       const compiled: CompiledTenant = {
+        index: i,
         name: t.name,
         upstream,
         open: isOpenTenant(t.allow),
-        linkIds: { aws: new Set(allow.aws), azure: new Set(allow.azure), gcp: new Set(allow.gcp) },
-        cidrs: allow.cidrs?.length ? compileCidrs(allow.cidrs) : null,
+        cidrs: cidrs?.length ? compileCidrs(cidrs) : null,
       };
-      tenants.set(t.name, compiled);
-      for (const host of t.hostnames) {
-        if (host.startsWith('*.')) this.wildcard.set(host.slice(2), compiled);
-        else this.exact.set(host, compiled);
-      }
+      tenants.push(compiled);
+      if (t.name === config.defaultTenant) fallback = compiled;
     }
     this.tenants = tenants;
-    this.fallback = config.defaultTenant !== undefined ? (tenants.get(config.defaultTenant) ?? null) : null;
+    this.fallback = fallback;
   }
 
-  /** Exact hostname beats wildcard; null SNI or no match falls back to the default tenant. */
+  /** Exact hostname beats wildcard ("*." matches exactly one more label); else the default tenant. */
   tenantFor(serverName: string | null): CompiledTenant | null {
     if (serverName !== null) {
-      const exact = this.exact.get(serverName);
-      if (exact) return exact;
+      const hostnames = this.index.hostnames;
+      const exact = hostnames.get(serverName);
+      if (exact !== undefined) return this.tenants[exact]!;
       const dot = serverName.indexOf('.');
       if (dot > 0) {
-        const wild = this.wildcard.get(serverName.slice(dot + 1));
-        if (wild) return wild;
+        const wild = hostnames.get(`*${serverName.slice(dot)}`);
+        if (wild !== undefined) return this.tenants[wild]!;
       }
     }
     return this.fallback;
@@ -125,7 +130,8 @@ export class Policy {
     if (tenant.open) return { verdict: 'forward', tenant };
     if (facts.listener === 'privateLink') {
       if (!facts.link) return { verdict: 'drop', reason: 'no_link_id', tenant };
-      return tenant.linkIds[facts.link.cloud].has(facts.link.linkId)
+      // A link ID belongs to one tenant: allowed when this tenant is its owner.
+      return this.index.linkIds[facts.link.cloud].get(facts.link.linkId) === tenant.index
         ? { verdict: 'forward', tenant }
         : { verdict: 'drop', reason: 'link_id_not_allowed', tenant };
     }

@@ -15,7 +15,8 @@ import { performance } from 'node:perf_hooks';
 import { loadConfigFile, formatLocatedIssues } from '../tenants/load';
 import { isClosedTenant } from '../tenants/rules';
 import type { GatewayConfig } from '../tenants/schema';
-import type { IncrementalReader } from './bytes';
+import type { TenantIndex } from '../tenants/validate';
+import type { FeedResult, IncrementalReader } from './bytes';
 import { HealthServer } from './health';
 import { DropLogLimiter, Logger } from './log';
 import { GatewayMetrics } from './metrics';
@@ -29,6 +30,7 @@ import {
 } from './policy';
 import type { LinkIdentity } from './proxy-protocol/cloud-tlv';
 import {
+  decodeProxyHeader,
   proxyHeaderReader,
   startsWithProxySignature,
   type ProxyHeader,
@@ -36,10 +38,12 @@ import {
 } from './proxy-protocol/decoder';
 import { encodeProxyHeader, linkIdTlv } from './proxy-protocol/encoder';
 import { joinHostPort, plainAddress } from './net-util';
-import { clientHelloReader, type ClientHelloErrorCode, type ClientHelloInfo } from './tls/client-hello';
+import { clientHelloReader, parseClientHello, type ClientHelloErrorCode, type ClientHelloInfo } from './tls/client-hello';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
+  /** The tenant index validation built for `config` (built again when absent). */
+  readonly index?: TenantIndex;
   /** File the config came from; enables reload(). */
   readonly configPath?: string;
   readonly logger?: Logger;
@@ -102,6 +106,10 @@ class Connection {
   closeReason: CloseReason | null = null;
   closeDetail: string | undefined;
   counted = false;
+  /** The client half-closed while the upstream was still connecting. */
+  clientEnded = false;
+  /** When forwarding began (performance.now()), for the lazy keepalive. */
+  forwardedAt = 0;
 
   constructor(
     readonly gateway: Gateway,
@@ -141,6 +149,9 @@ export class Gateway extends EventEmitter {
   /** Connections still reading their header or ClientHello, checked against their deadline. */
   private readonly undecided = new Set<Connection>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Forwarded connections in the order they began, waiting for their keepalive (see armKeepAlives). */
+  private keepAliveQueue: Connection[] = [];
+  private keepAliveHead = 0;
   private readonly dropLog: DropLogLimiter;
   private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
   private started = false;
@@ -153,7 +164,7 @@ export class Gateway extends EventEmitter {
     this.configPath = options.configPath;
     this.logger = options.logger ?? new Logger();
     this.metrics = options.metrics ?? new GatewayMetrics();
-    this.policy = new Policy(this.config);
+    this.policy = new Policy(this.config, options.index);
     this.metrics.tenants.set(this.config.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
     this.dropLog = new DropLogLimiter(this.config.log.maxDropLinesPerSec, (byReason, total) => {
@@ -235,13 +246,8 @@ export class Gateway extends EventEmitter {
     if (this.live.size > this.config.limits.maxConnections) return this.drop(conn, 'over_capacity');
     if (this.stopped) return this.drop(conn, 'shutting_down');
     const { limits } = this.config;
-    if (listener === 'privateLink') {
-      conn.headerReader = proxyHeaderReader({ maxHeaderBytes: limits.maxProxyHeaderBytes });
-      conn.deadline = conn.acceptedAt + limits.headerTimeoutMs;
-    } else {
-      conn.helloReader = clientHelloReader();
-      conn.deadline = conn.acceptedAt + limits.clientHelloTimeoutMs;
-    }
+    // Readers are made only when a header or ClientHello spans several reads; most arrive whole.
+    conn.deadline = conn.acceptedAt + (listener === 'privateLink' ? limits.headerTimeoutMs : limits.clientHelloTimeoutMs);
     this.undecided.add(conn);
     socket.on('data', onClientData);
   }
@@ -255,13 +261,15 @@ export class Gateway extends EventEmitter {
         return this.onHelloBytes(conn, chunk);
       case 'spoof-check':
         return this.onSpoofCheckBytes(conn, chunk);
+      case 'connecting':
+        return this.onBytesWhileConnecting(conn, chunk);
       default:
-        return; // paused while connecting; piped once forwarding
+        return; // forwarding has its own handlers
     }
   }
 
   private onHeaderBytes(conn: Connection, chunk: Buffer): void {
-    const result = conn.headerReader!.feed(chunk);
+    const result = this.readHeader(conn, chunk);
     if (result.status === 'incomplete') return;
     conn.headerReader = null;
     if (result.status === 'error') {
@@ -282,16 +290,37 @@ export class Gateway extends EventEmitter {
       return;
     }
     conn.state = 'hello';
-    conn.helloReader = clientHelloReader();
     conn.deadline = conn.acceptedAt + this.config.limits.clientHelloTimeoutMs;
     const rest = result.bytes.subarray(result.length);
     if (rest.length) this.onHelloBytes(conn, rest);
   }
 
+  /** The common case, the whole header in the first read, costs no reader and no copy. */
+  private readHeader(conn: Connection, chunk: Buffer): FeedResult<ProxyHeader, ProxyHeaderErrorCode> {
+    if (!conn.headerReader) {
+      const options = { maxHeaderBytes: this.config.limits.maxProxyHeaderBytes };
+      const step = decodeProxyHeader(chunk, options);
+      if (step.status === 'done') return { status: 'done', value: step.value, length: step.length, bytes: chunk };
+      if (step.status === 'error') return step;
+      conn.headerReader = proxyHeaderReader(options);
+    }
+    return conn.headerReader.feed(chunk);
+  }
+
+  private readHello(conn: Connection, chunk: Buffer): FeedResult<ClientHelloInfo, ClientHelloErrorCode> {
+    if (!conn.helloReader) {
+      const step = parseClientHello(chunk);
+      if (step.status === 'done') return { status: 'done', value: step.value, length: step.length, bytes: chunk };
+      if (step.status === 'error') return step;
+      conn.helloReader = clientHelloReader();
+    }
+    return conn.helloReader.feed(chunk);
+  }
+
   private onHelloBytes(conn: Connection, chunk: Buffer): void {
-    const result = conn.helloReader!.feed(chunk);
+    const result = this.readHello(conn, chunk);
     if (result.status === 'incomplete') return;
-    const bytes = conn.helloReader!.bytes();
+    const bytes = result.status === 'done' ? result.bytes : (conn.helloReader?.bytes() ?? chunk);
     conn.helloReader = null;
     if (result.status === 'error') {
       if (result.code === 'not_tls') {
@@ -324,14 +353,15 @@ export class Gateway extends EventEmitter {
     const decision = this.policy.decide(conn.facts());
     conn.tenant = decision.tenant;
     const elapsed = performance.now() - conn.acceptedAt;
-    this.metrics.decisionSeconds.observe({ listener: conn.listener, verdict: decision.verdict }, elapsed / 1000);
+    this.metrics.observeDecision(conn.listener, decision.verdict, elapsed / 1000);
     if (decision.verdict === 'drop') return this.drop(conn, decision.reason);
     this.forward(conn, decision.tenant);
   }
 
   private forward(conn: Connection, tenant: CompiledTenant): void {
+    // The client is not paused: a TLS client waits for the ServerHello, so little arrives before
+    // the upstream answers, and pause/resume would cost two system calls per connection.
     conn.state = 'connecting';
-    conn.client.pause();
     const target = tenant.upstream;
     const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true }) as TaggedSocket;
     upstream[CONN] = conn;
@@ -342,11 +372,18 @@ export class Gateway extends EventEmitter {
     upstream.once('connect', onUpstreamConnect);
   }
 
+  /** Bytes a client sends before the upstream answered: kept (bounded) and replayed in order. */
+  private onBytesWhileConnecting(conn: Connection, chunk: Buffer): void {
+    conn.pending = Buffer.concat([conn.pending!, chunk]);
+    if (conn.pending.length > MAX_PENDING_BYTES) conn.client.pause(); // resumed once forwarding
+  }
+
   /** @internal */
   onUpstreamConnect(conn: Connection): void {
     const { client, upstream } = conn;
     if (!upstream || conn.state !== 'connecting') return;
     conn.state = 'forwarding';
+    conn.forwardedAt = performance.now();
     const { limits } = this.config;
     upstream.setTimeout(0);
     upstream.off('timeout', onUpstreamTimeout);
@@ -354,20 +391,42 @@ export class Gateway extends EventEmitter {
       client.setTimeout(limits.idleTimeoutSec * 1000);
       client.on('timeout', onClientIdle);
     }
-    if (limits.tcpKeepAliveSec > 0) {
-      client.setKeepAlive(true, limits.tcpKeepAliveSec * 1000);
-      upstream.setKeepAlive(true, limits.tcpKeepAliveSec * 1000);
-    }
+    if (limits.tcpKeepAliveSec > 0) this.keepAliveQueue.push(conn);
     if (conn.tenant!.upstream.proxyProtocol) upstream.write(this.upstreamProxyHeader(conn));
     upstream.write(conn.pending!);
     conn.pending = null;
+    // Forwarding with shared handlers rather than pipe(): same backpressure and half-close, none
+    // of pipe's per-connection closures and listeners.
     client.off('data', onClientData);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.on('data', onClientForwardData);
+    client.on('drain', onClientDrain);
+    upstream.on('data', onUpstreamData);
+    upstream.on('drain', onUpstreamDrain);
+    upstream.on('end', onUpstreamEnd);
+    if (client.isPaused()) client.resume();
+    if (conn.clientEnded) upstream.end();
     conn.counted = true;
     const link = conn.header?.link ?? null;
-    this.metrics.accepted.inc({ listener: conn.listener, tenant: conn.tenant!.name, cloud: link?.cloud ?? 'none' });
+    this.metrics.countAccepted(conn.listener, conn.tenant!.name, link?.cloud ?? 'none');
     this.record(conn, 'forward', null);
+  }
+
+  /** @internal the client sent FIN: pass it on (or end the connection before a verdict). */
+  onClientEnded(conn: Connection): void {
+    switch (conn.state) {
+      case 'header':
+      case 'hello':
+      case 'spoof-check':
+        return this.drop(conn, 'client_closed', 'the client closed before a verdict');
+      case 'connecting':
+        conn.clientEnded = true;
+        return;
+      case 'forwarding':
+        conn.upstream!.end();
+        return;
+      default:
+        return;
+    }
   }
 
   /** @internal connect refused, reset before connect, or timed out. */
@@ -397,11 +456,6 @@ export class Gateway extends EventEmitter {
     if (conn.state === 'forwarding' || conn.closeReason) this.countBytes(conn);
     conn.state = 'closed';
     conn.client[CONN] = undefined;
-  }
-
-  /** @internal */
-  onClientGone(conn: Connection): void {
-    this.drop(conn, 'client_closed', 'the client closed before a verdict');
   }
 
   /** @internal */
@@ -467,7 +521,7 @@ export class Gateway extends EventEmitter {
   }
 
   private count(conn: Connection, reason: DropReason, detail?: string): void {
-    this.metrics.dropped.inc({ listener: conn.listener, reason, tenant: conn.tenant?.name ?? '' });
+    this.metrics.countDropped(conn.listener, reason, conn.tenant?.name ?? '');
     this.record(conn, 'drop', reason, detail);
   }
 
@@ -490,7 +544,7 @@ export class Gateway extends EventEmitter {
     const mode = this.config.log.decisions;
     if (mode === 'none' || (mode === 'drops' && verdict === 'forward')) return;
     if (verdict === 'drop' && !this.dropLog.take(reason!)) return;
-    this.logger.info(verdict, { ...record });
+    this.logger.info(verdict, record as unknown as Record<string, unknown>);
   }
 
   private countBytes(conn: Connection): void {
@@ -514,6 +568,7 @@ export class Gateway extends EventEmitter {
 
   private sweep(): void {
     const now = performance.now();
+    this.armKeepAlives(now);
     for (const conn of this.undecided) {
       if (conn.deadline > now) continue;
       const inHeader = conn.state === 'header';
@@ -525,6 +580,31 @@ export class Gateway extends EventEmitter {
     }
   }
 
+  /**
+   * TCP keepalive is switched on only for connections that outlive KEEPALIVE_AFTER_MS: most
+   * connections are short, and keepalive costs four setsockopt calls per socket. Long-lived ones
+   * get it in time for load balancer idle timeouts (minutes).
+   */
+  private armKeepAlives(now: number): void {
+    const queue = this.keepAliveQueue;
+    const delayMs = this.config.limits.tcpKeepAliveSec * 1000;
+    let i = this.keepAliveHead;
+    for (; i < queue.length; i++) {
+      const conn = queue[i]!;
+      if (conn.state !== 'forwarding') continue;
+      if (conn.forwardedAt + KEEPALIVE_AFTER_MS > now) break;
+      if (delayMs > 0) {
+        conn.client.setKeepAlive(true, delayMs);
+        conn.upstream!.setKeepAlive(true, delayMs);
+      }
+    }
+    this.keepAliveHead = i;
+    if (i > 1024 && i * 2 > queue.length) {
+      this.keepAliveQueue = queue.slice(i);
+      this.keepAliveHead = 0;
+    }
+  }
+
   // ---- reload ------------------------------------------------------------------------------
 
   /**
@@ -532,8 +612,8 @@ export class Gateway extends EventEmitter {
    * source is no longer allowed are closed (reason `revoked`), so removing a customer's endpoint
    * cuts it off, not only its next connection. Listener changes need a restart.
    */
-  applyConfig(next: GatewayConfig): { revoked: number } {
-    const policy = new Policy(next);
+  applyConfig(next: GatewayConfig, index?: TenantIndex): { revoked: number } {
+    const policy = new Policy(next, index);
     const changed = (['privateLink', 'public', 'health'] as const).filter(
       (k) => JSON.stringify(next.listeners[k]) !== JSON.stringify(this.config.listeners[k]),
     );
@@ -579,7 +659,7 @@ export class Gateway extends EventEmitter {
       this.logger.error('config reload failed; keeping the last good config', { file: this.configPath, errors: errors.split('\n') });
       return { ok: false, errors, durationMs };
     }
-    const { revoked } = this.applyConfig(loaded.value);
+    const { revoked } = this.applyConfig(loaded.value, loaded.index);
     this.metrics.reloads.inc({ result: 'success' });
     const durationMs = performance.now() - started;
     this.logger.info('config reloaded', {
@@ -672,12 +752,34 @@ function onClientError(this: TaggedSocket): void {
   if (conn?.state === 'forwarding') conn.upstream?.destroy();
 }
 
-/** The client half-closed. Before a verdict that ends it; once forwarding, pipe() carries it on. */
 function onClientEnd(this: TaggedSocket): void {
   const conn = this[CONN];
-  if (conn && (conn.state === 'header' || conn.state === 'hello' || conn.state === 'spoof-check')) {
-    conn.gateway.onClientGone(conn);
-  }
+  if (conn) conn.gateway.onClientEnded(conn);
+}
+
+// Forwarding: each direction writes to the other side and pauses its source when the other side's
+// buffer is full, until 'drain'; an 'end' is passed on as a half-close.
+function onClientForwardData(this: TaggedSocket, chunk: Buffer): void {
+  const upstream = this[CONN]?.upstream;
+  if (upstream && !upstream.write(chunk)) this.pause();
+}
+
+function onUpstreamDrain(this: TaggedSocket): void {
+  this[CONN]?.client.resume();
+}
+
+function onUpstreamData(this: TaggedSocket, chunk: Buffer): void {
+  const conn = this[CONN];
+  if (conn && !conn.client.write(chunk)) this.pause();
+}
+
+function onClientDrain(this: TaggedSocket): void {
+  this[CONN]?.upstream?.resume();
+}
+
+function onUpstreamEnd(this: TaggedSocket): void {
+  const client = this[CONN]?.client;
+  if (client && !client.writableEnded) client.end();
 }
 
 function onClientClose(this: TaggedSocket): void {
@@ -704,5 +806,10 @@ function onUpstreamError(this: TaggedSocket, err: Error): void {
   const conn = this[CONN];
   if (conn) conn.gateway.onUpstreamFailure(conn, err);
 }
+
+/** Bytes buffered from a client while its upstream connects; beyond this the client is paused. */
+const MAX_PENDING_BYTES = 64 * 1024;
+/** Connections older than this get TCP keepalive (see armKeepAlives). */
+const KEEPALIVE_AFTER_MS = 10_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -36,6 +36,12 @@ export function canonicalLinkId(cloud: Cloud, raw: string): string | undefined {
 }
 
 function isUnsignedDecimalAtMost(raw: string, max: bigint): boolean {
-  // 20 digits is the longest uint64; the length check keeps BigInt() away from huge inputs.
-  return raw.length <= 20 && UNSIGNED_DECIMAL_PATTERN.test(raw) && BigInt(raw) <= max;
+  if (!UNSIGNED_DECIMAL_PATTERN.test(raw)) return false;
+  // Without leading zeros, a shorter numeral is a smaller number and equal lengths compare as
+  // text: no BigInt per ID (this runs for every ID of every tenant on each reload).
+  const limit = max === UINT64_MAX ? UINT64_MAX_TEXT : max === UINT32_MAX ? UINT32_MAX_TEXT : max.toString();
+  return raw.length < limit.length || (raw.length === limit.length && raw <= limit);
 }
+
+const UINT64_MAX_TEXT = UINT64_MAX.toString();
+const UINT32_MAX_TEXT = UINT32_MAX.toString();

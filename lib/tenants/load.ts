@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import YAML, { LineCounter, isNode, type Document } from 'yaml';
 import type { GatewayConfig } from './schema';
-import { validateGatewayConfig, type ValidationIssue, type ValidationResult } from './validate';
+import { validateGatewayConfig, type TenantIndex, type ValidationIssue } from './validate';
 
 /** Larger files are refused before reading: 100,000 tenants fit in about 15 MB. */
 export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
@@ -29,7 +29,7 @@ export interface LocatedIssue extends ValidationIssue {
 }
 
 export type LoadResult =
-  | { readonly ok: true; readonly value: GatewayConfig }
+  | { readonly ok: true; readonly value: GatewayConfig; readonly index: TenantIndex }
   | { readonly ok: false; readonly issues: readonly LocatedIssue[] };
 
 export function loadConfigFile(path: string): LoadResult {
@@ -60,7 +60,7 @@ export function parseConfigText(text: string): LoadResult {
   }
   const parsed = parseDocumentText(text);
   if (!parsed.ok) return parsed;
-  const result: ValidationResult<GatewayConfig> = validateGatewayConfig(parsed.value);
+  const result = validateGatewayConfig(parsed.value);
   if (result.ok) return result;
   return { ok: false, issues: locateIssues(text, result.issues) };
 }

@@ -4,7 +4,7 @@
  * start and reload, by `linkgate validate`, and by every construct at synth time.
  */
 import type { z } from 'zod';
-import { CLOUDS } from './ids';
+import { CLOUDS, type Cloud } from './ids';
 import {
   gatewayConfigSchema,
   tenantDeclarationsSchema,
@@ -21,6 +21,11 @@ export interface ValidationIssue {
 
 export type ValidationResult<T> =
   | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
+
+/** A valid gateway config with the tenant index built while checking it. */
+export type GatewayConfigResult =
+  | { readonly ok: true; readonly value: GatewayConfig; readonly index: TenantIndex }
   | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
 
 /** Thrown where a result cannot be returned (constructs, gateway start). Lists every issue. */
@@ -49,12 +54,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Validates a gateway config document (already parsed from YAML or JSON). */
-export function validateGatewayConfig(input: unknown): ValidationResult<GatewayConfig> {
+export function validateGatewayConfig(input: unknown): GatewayConfigResult {
   const parsed = gatewayConfigSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) return { ok: false, issues: fromZod(parsed.error) };
   const config = parsed.data;
-  const issues = [...checkTenants(config.tenants, 'tenants'), ...checkReferences(config)];
-  return issues.length ? { ok: false, issues } : { ok: true, value: config };
+  const { index, issues } = indexTenants(config.tenants, 'tenants');
+  issues.push(...checkReferences(config));
+  return issues.length ? { ok: false, issues } : { ok: true, value: config, index };
 }
 
 /** Validates construct-side tenant declarations (tenants plus `consumers`). */
@@ -84,51 +90,86 @@ function fromZod(error: z.ZodError, prefix: PropertyKey[] = []): ValidationIssue
 }
 
 /**
- * One owner per tenant name, hostname and link ID. Two claims of the same value are an error
- * naming both tenants, reported at the second claim.
+ * Who owns each hostname and link ID, by tenant index. Validation builds it to find clashes and
+ * the gateway's policy reuses it as its lookup tables, so a reload indexes 100,000 tenants once.
+ * Hostname keys are as written (wildcards keep their "*." prefix).
  */
-export function checkTenants(tenants: readonly Tenant[], basePath: string): ValidationIssue[] {
+export interface TenantIndex {
+  readonly hostnames: ReadonlyMap<string, number>;
+  readonly linkIds: { readonly [C in Cloud]: ReadonlyMap<string, number> };
+}
+
+/**
+ * One owner per tenant name, hostname and link ID. Two claims of the same value are an error
+ * naming both tenants, reported at the second claim. The maps hold only the owner's index and
+ * paths are built for errors alone: this runs on every reload.
+ */
+export function indexTenants(tenants: readonly Tenant[], basePath: string): { index: TenantIndex; issues: ValidationIssue[] } {
   const issues: ValidationIssue[] = [];
   const names = new Map<string, number>();
-  const hostOwners = new Map<string, { tenant: string; path: string }>();
-  const linkOwners = new Map<string, { tenant: string; path: string }>();
+  const hostOwners = new Map<string, number>();
+  const linkOwners = { aws: new Map<string, number>(), azure: new Map<string, number>(), gcp: new Map<string, number>() };
 
-  tenants.forEach((tenant, t) => {
-    const tPath = `${basePath}[${t}]`;
+  for (let t = 0; t < tenants.length; t++) {
+    const tenant = tenants[t]!;
     const firstWithName = names.get(tenant.name);
     if (firstWithName !== undefined) {
       issues.push({
-        path: `${tPath}.name`,
+        path: `${basePath}[${t}].name`,
         message: `tenant name "${tenant.name}" is already used by ${basePath}[${firstWithName}]`,
       });
     } else {
       names.set(tenant.name, t);
     }
 
-    tenant.hostnames.forEach((host, h) => {
-      const path = `${tPath}.hostnames[${h}]`;
-      const owner = hostOwners.get(host);
-      if (!owner) hostOwners.set(host, { tenant: tenant.name, path });
-      else issues.push({ path, message: claimedTwice('hostname', host, owner, tenant.name) });
-    });
-
-    for (const cloud of CLOUDS) {
-      tenant.allow?.[cloud]?.forEach((id, i) => {
-        const path = `${tPath}.allow.${cloud}[${i}]`;
-        const key = `${cloud}:${id}`;
-        const owner = linkOwners.get(key);
-        if (!owner) linkOwners.set(key, { tenant: tenant.name, path });
-        else issues.push({ path, message: claimedTwice(`${cloud} link ID`, id, owner, tenant.name) });
-      });
+    const hosts = tenant.hostnames;
+    for (let h = 0; h < hosts.length; h++) {
+      const owner = hostOwners.get(hosts[h]!);
+      if (owner === undefined) hostOwners.set(hosts[h]!, t);
+      else issues.push(clash('hostname', hosts[h]!, owner, t, h, 'hostnames', (x) => x.hostnames, tenants, basePath));
     }
-  });
-  return issues;
+
+    const allow = tenant.allow;
+    if (!allow) continue;
+    for (const cloud of CLOUDS) {
+      const ids = allow[cloud];
+      if (!ids) continue;
+      const owners = linkOwners[cloud];
+      for (let i = 0; i < ids.length; i++) {
+        const owner = owners.get(ids[i]!);
+        if (owner === undefined) owners.set(ids[i]!, t);
+        else issues.push(clash(`${cloud} link ID`, ids[i]!, owner, t, i, `allow.${cloud}`, (x) => x.allow?.[cloud] ?? [], tenants, basePath));
+      }
+    }
+  }
+  return { index: { hostnames: hostOwners, linkIds: linkOwners }, issues };
 }
 
-function claimedTwice(what: string, value: string, owner: { tenant: string; path: string }, tenant: string): string {
-  return owner.tenant === tenant
-    ? `${what} "${value}" is listed twice in tenant "${tenant}" (first at ${owner.path})`
-    : `${what} "${value}" is claimed by tenants "${owner.tenant}" (${owner.path}) and "${tenant}"; it must belong to one`;
+export function checkTenants(tenants: readonly Tenant[], basePath: string): ValidationIssue[] {
+  return indexTenants(tenants, basePath).issues;
+}
+
+function clash(
+  what: string,
+  value: string,
+  firstTenant: number,
+  tenant: number,
+  index: number,
+  field: string,
+  list: (t: Tenant) => readonly string[],
+  tenants: readonly Tenant[],
+  basePath: string,
+): ValidationIssue {
+  const first = `${basePath}[${firstTenant}].${field}[${list(tenants[firstTenant]!).indexOf(value)}]`;
+  const firstName = tenants[firstTenant]!.name;
+  const name = tenants[tenant]!.name;
+  return {
+    path: `${basePath}[${tenant}].${field}[${index}]`,
+    message:
+      firstTenant === tenant
+        ? `${what} "${value}" is listed twice in tenant "${name}" (first at ${first})`
+        : `${what} "${value}" is claimed by tenants "${firstName}" (${first}) and "${name}"; it must belong to one`,
+  };
 }
 
 function checkReferences(config: GatewayConfig): ValidationIssue[] {
