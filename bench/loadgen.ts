@@ -1,0 +1,234 @@
+/**
+ * The load generator, run as its own process so that it never shares an event loop with what it
+ * measures. Each connection writes an opening (a PROXY v2 header with a link-ID TLV and a
+ * browser-sized ClientHello, or just the ClientHello) and reads the upstream's echo of it.
+ *
+ *   node loadgen.js '<json job>'   → prints one JSON result line
+ *
+ * Jobs: rate (closed loop at saturation), latency (open loop at a fixed rate), throughput (bulk
+ * over established connections), idle (open N connections and hold them until stdin closes).
+ */
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export interface Target {
+  readonly port: number;
+  /** Hex of the bytes each connection sends first. */
+  readonly openingHex: string;
+  /** Echo bytes that complete one connection (the upstream sees the opening minus any header the proxy strips). */
+  readonly expectBytes: number;
+}
+
+export type Job =
+  | (Target & { readonly kind: 'rate'; readonly concurrency: number; readonly warmupMs: number; readonly durationMs: number })
+  | (Target & { readonly kind: 'latency'; readonly perSecond: number; readonly warmupMs: number; readonly durationMs: number })
+  | (Target & { readonly kind: 'throughput'; readonly connections: number; readonly chunkBytes: number; readonly warmupMs: number; readonly durationMs: number })
+  | (Target & { readonly kind: 'idle'; readonly count: number; readonly concurrency: number });
+
+export interface RateResult {
+  readonly completed: number;
+  readonly failed: number;
+  readonly perSecond: number;
+}
+export interface LatencyResult {
+  readonly samples: number;
+  readonly failed: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+export interface ThroughputResult {
+  readonly bytes: number;
+  readonly megabytesPerSecond: number;
+}
+export interface IdleResult {
+  readonly opened: number;
+  readonly failed: number;
+}
+
+/** One connection: write the opening, resolve with ms to the first echoed byte once all expected bytes came back. */
+function oneConnection(port: number, opening: Buffer, expect: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    let sentAt = 0;
+    let firstByteMs = -1;
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true }, () => {
+      sentAt = performance.now();
+      socket.write(opening);
+    });
+    socket.on('data', (d: Buffer) => {
+      if (firstByteMs < 0) firstByteMs = performance.now() - sentAt;
+      got += d.length;
+      if (got >= expect) {
+        socket.destroy();
+        resolve(firstByteMs);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      if (got < expect) reject(new Error(`closed after ${got} of ${expect} bytes`));
+    });
+  });
+}
+
+async function rate(job: Extract<Job, { kind: 'rate' }>): Promise<RateResult> {
+  const opening = Buffer.from(job.openingHex, 'hex');
+  const start = performance.now();
+  const measureFrom = start + job.warmupMs;
+  const end = measureFrom + job.durationMs;
+  let completed = 0;
+  let failed = 0;
+  const loop = async () => {
+    while (performance.now() < end) {
+      try {
+        await oneConnection(job.port, opening, job.expectBytes);
+        if (performance.now() >= measureFrom) completed++;
+      } catch {
+        if (performance.now() >= measureFrom) failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, loop));
+  return { completed, failed, perSecond: completed / (job.durationMs / 1000) };
+}
+
+async function latency(job: Extract<Job, { kind: 'latency' }>): Promise<LatencyResult> {
+  const opening = Buffer.from(job.openingHex, 'hex');
+  const samples: number[] = [];
+  let failed = 0;
+  const pending: Promise<void>[] = [];
+  const interval = 1000 / job.perSecond;
+  const start = performance.now();
+  const total = Math.round(((job.warmupMs + job.durationMs) / 1000) * job.perSecond);
+  for (let i = 0; i < total; i++) {
+    // Open loop: connection i starts at its scheduled time whatever the others are doing.
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const measured = due - start >= job.warmupMs;
+    pending.push(
+      oneConnection(job.port, opening, job.expectBytes).then(
+        (ms) => void (measured && samples.push(ms)),
+        () => void (measured && failed++),
+      ),
+    );
+  }
+  await Promise.all(pending);
+  samples.sort((a, b) => a - b);
+  const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? NaN;
+  return { samples: samples.length, failed, p50Ms: q(0.5), p99Ms: q(0.99) };
+}
+
+async function throughput(job: Extract<Job, { kind: 'throughput' }>): Promise<ThroughputResult> {
+  const opening = Buffer.from(job.openingHex, 'hex');
+  const chunk = Buffer.alloc(job.chunkBytes, 0x61);
+  let counting = false;
+  let bytes = 0;
+  const sockets: Socket[] = [];
+  await Promise.all(
+    Array.from(
+      { length: job.connections },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          let opened = 0;
+          const socket = connect({ port: job.port, host: '127.0.0.1', noDelay: true }, () => {
+            socket.write(opening);
+          });
+          sockets.push(socket);
+          const pump = () => {
+            while (socket.write(chunk)) {
+              /* keep the pipe full */
+            }
+          };
+          socket.on('drain', pump);
+          socket.on('data', (d: Buffer) => {
+            if (opened < job.expectBytes) {
+              opened += d.length;
+              if (opened >= job.expectBytes) {
+                resolve();
+                pump();
+              }
+              return;
+            }
+            if (counting) bytes += d.length;
+          });
+          socket.on('error', reject);
+        }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, job.warmupMs));
+  counting = true;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, job.durationMs));
+  counting = false;
+  const seconds = (performance.now() - started) / 1000;
+  for (const s of sockets) s.destroy();
+  return { bytes, megabytesPerSecond: bytes / seconds / 1e6 };
+}
+
+async function idle(job: Extract<Job, { kind: 'idle' }>): Promise<void> {
+  const opening = Buffer.from(job.openingHex, 'hex');
+  const sockets: Socket[] = [];
+  let opened = 0;
+  let failed = 0;
+  let next = 0;
+  const openOne = () =>
+    new Promise<void>((resolve) => {
+      let got = 0;
+      const socket = connect({ port: job.port, host: '127.0.0.1' }, () => socket.write(opening));
+      socket.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= job.expectBytes && got - d.length < job.expectBytes) {
+          opened++;
+          sockets.push(socket);
+          resolve();
+        }
+      });
+      socket.on('error', () => {
+        failed++;
+        resolve();
+      });
+    });
+  await Promise.all(
+    Array.from({ length: job.concurrency }, async () => {
+      while (next < job.count) {
+        next++;
+        await openOne();
+      }
+    }),
+  );
+  const result: IdleResult = { opened, failed };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Hold every connection open until the orchestrator closes our stdin.
+  await new Promise<void>((resolve) => {
+    process.stdin.resume();
+    process.stdin.on('end', resolve);
+    process.stdin.on('close', resolve);
+  });
+  for (const s of sockets) s.destroy();
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+  switch (job.kind) {
+    case 'rate':
+      return void process.stdout.write(`${JSON.stringify(await rate(job))}\n`);
+    case 'latency':
+      return void process.stdout.write(`${JSON.stringify(await latency(job))}\n`);
+    case 'throughput':
+      return void process.stdout.write(`${JSON.stringify(await throughput(job))}\n`);
+    case 'idle':
+      return idle(job);
+    default:
+      throw new Error(`unknown job ${JSON.stringify(job)}`);
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`loadgen: ${(err as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}

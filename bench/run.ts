@@ -1,0 +1,203 @@
+/**
+ * `npm run bench [-- --quick]`: the same job through three paths, in one run, on 127.0.0.1:
+ *   direct   load generator → echo upstream (the limit)
+ *   linkgate load generator → linkgate serve (PROXY v2 + SNI + link-ID check) → echo upstream
+ *   haproxy  load generator → HAProxy (accept-proxy, req.ssl_sni routing) → echo upstream
+ * Figures are reported as ratios within the run, since these machines are shared and noisy.
+ * Prints a table, writes bench/RESULTS.md, exits 0.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import {
+  benchOpening,
+  benchTenants,
+  haproxyVersion,
+  httpGet,
+  rssKiB,
+  runLoadgen,
+  startEchoUpstream,
+  startGateway,
+  startHAProxyRouter,
+  startProc,
+  until,
+  type GatewayProc,
+} from './harness';
+import type { IdleResult, LatencyResult, RateResult, ThroughputResult } from './loadgen';
+
+const quick = process.argv.includes('--quick');
+const WORKERS = Math.min(2, cpus().length);
+const S = quick
+  ? { warmupMs: 500, durationMs: 2500, idle: 2000, bigPolicy: 100_000, latencyRate: 300, loadgens: 2, concurrency: 32 }
+  : { warmupMs: 2000, durationMs: 10_000, idle: 10_000, bigPolicy: 100_000, latencyRate: 500, loadgens: 2, concurrency: 32 };
+
+interface Row {
+  readonly measure: string;
+  readonly value: string;
+  readonly target?: string;
+  readonly met?: boolean;
+}
+const rows: Row[] = [];
+const log = (text: string) => process.stdout.write(`${text}\n`);
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const { header, hello } = benchOpening();
+  const opening = Buffer.concat([header, hello]).toString('hex');
+  const upstream = await startEchoUpstream();
+  const gateway = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS);
+  const haproxy = await startHAProxyRouter(upstream.port, WORKERS);
+  const paths = {
+    direct: { port: upstream.port, openingHex: opening, expectBytes: header.length + hello.length },
+    linkgate: { port: gateway.privateLinkPort, openingHex: opening, expectBytes: hello.length },
+    haproxy: { port: haproxy.port, openingHex: opening, expectBytes: hello.length },
+  };
+  log(`linkgate bench${quick ? ' (quick)' : ''}: ${WORKERS} gateway workers, HAProxy ${WORKERS} threads, ${cpus().length} cores`);
+
+  try {
+    // 1. New connections per second at saturation.
+    const rate = async (target: (typeof paths)[keyof typeof paths]) => {
+      const results = await Promise.all(
+        Array.from({ length: S.loadgens }, () =>
+          runLoadgen<RateResult>({ kind: 'rate', ...target, concurrency: S.concurrency, warmupMs: S.warmupMs, durationMs: S.durationMs }),
+        ),
+      );
+      return { perSecond: results.reduce((n, r) => n + r.perSecond, 0), failed: results.reduce((n, r) => n + r.failed, 0) };
+    };
+    const rates = { direct: await rate(paths.direct), linkgate: await rate(paths.linkgate), haproxy: await rate(paths.haproxy) };
+    log(`connection rate: direct ${fmt(rates.direct.perSecond)}/s, linkgate ${fmt(rates.linkgate.perSecond)}/s, HAProxy ${fmt(rates.haproxy.perSecond)}/s`);
+    const rateRatio = rates.linkgate.perSecond / rates.haproxy.perSecond;
+    rows.push({ measure: 'new connections/s, linkgate', value: `${fmt(rates.linkgate.perSecond)} (failed ${rates.linkgate.failed})` });
+    rows.push({ measure: 'new connections/s, HAProxy', value: `${fmt(rates.haproxy.perSecond)} (failed ${rates.haproxy.failed})` });
+    rows.push({ measure: 'new connections/s, direct', value: `${fmt(rates.direct.perSecond)} (failed ${rates.direct.failed})` });
+    rows.push({ measure: 'connection rate linkgate / HAProxy', value: ratio(rateRatio), target: '≥ 1.0×', met: rateRatio >= 1 });
+
+    // 2. Bulk throughput over established connections.
+    const bulk = (target: (typeof paths)[keyof typeof paths]) =>
+      runLoadgen<ThroughputResult>({ kind: 'throughput', ...target, connections: 16, chunkBytes: 64 * 1024, warmupMs: S.warmupMs, durationMs: S.durationMs });
+    const tput = { direct: await bulk(paths.direct), linkgate: await bulk(paths.linkgate), haproxy: await bulk(paths.haproxy) };
+    log(`throughput MB/s: direct ${fmt(tput.direct.megabytesPerSecond)}, linkgate ${fmt(tput.linkgate.megabytesPerSecond)}, HAProxy ${fmt(tput.haproxy.megabytesPerSecond)}`);
+    const vsDirect = tput.linkgate.megabytesPerSecond / tput.direct.megabytesPerSecond;
+    const vsHAProxy = tput.linkgate.megabytesPerSecond / tput.haproxy.megabytesPerSecond;
+    rows.push({ measure: 'throughput MB/s (echoed) linkgate / HAProxy / direct', value: `${fmt(tput.linkgate.megabytesPerSecond)} / ${fmt(tput.haproxy.megabytesPerSecond)} / ${fmt(tput.direct.megabytesPerSecond)}` });
+    rows.push({ measure: 'throughput linkgate / direct', value: ratio(vsDirect), target: '≥ 0.9×', met: vsDirect >= 0.9 });
+    rows.push({ measure: 'throughput linkgate / HAProxy', value: ratio(vsHAProxy), target: '≥ 1.0×', met: vsHAProxy >= 1 });
+
+    // 3. Latency at a fixed rate: PROXY header + ClientHello written → first echoed byte.
+    const lat = (target: (typeof paths)[keyof typeof paths]) =>
+      runLoadgen<LatencyResult>({ kind: 'latency', ...target, perSecond: S.latencyRate, warmupMs: S.warmupMs, durationMs: S.durationMs });
+    const lats = { direct: await lat(paths.direct), linkgate: await lat(paths.linkgate), haproxy: await lat(paths.haproxy) };
+    log(`latency p50/p99 ms at ${S.latencyRate}/s: direct ${lats.direct.p50Ms.toFixed(3)}/${lats.direct.p99Ms.toFixed(3)}, linkgate ${lats.linkgate.p50Ms.toFixed(3)}/${lats.linkgate.p99Ms.toFixed(3)}, HAProxy ${lats.haproxy.p50Ms.toFixed(3)}/${lats.haproxy.p99Ms.toFixed(3)}`);
+    const p99Ratio = lats.linkgate.p99Ms / lats.haproxy.p99Ms;
+    rows.push({ measure: `latency p50 / p99 ms at ${S.latencyRate}/s, linkgate`, value: `${lats.linkgate.p50Ms.toFixed(3)} / ${lats.linkgate.p99Ms.toFixed(3)} (failed ${lats.linkgate.failed})` });
+    rows.push({ measure: `latency p50 / p99 ms at ${S.latencyRate}/s, HAProxy`, value: `${lats.haproxy.p50Ms.toFixed(3)} / ${lats.haproxy.p99Ms.toFixed(3)} (failed ${lats.haproxy.failed})` });
+    rows.push({ measure: `latency p50 / p99 ms at ${S.latencyRate}/s, direct`, value: `${lats.direct.p50Ms.toFixed(3)} / ${lats.direct.p99Ms.toFixed(3)}` });
+    rows.push({ measure: 'p99 latency linkgate / HAProxy', value: ratio(p99Ratio), target: '≤ 1.2×', met: p99Ratio <= 1.2 });
+
+    // 4. Memory per idle established connection.
+    const perIdle = await idleMemory(gateway, paths.linkgate);
+    rows.push({ measure: `memory per idle connection (${S.idle} through linkgate)`, value: `${perIdle.toFixed(2)} KiB`, target: '≤ 10 KiB', met: perIdle <= 10 });
+    await haproxy.proc.stop();
+    await gateway.proc.stop();
+
+    // 5. Decision cost as the policy grows: 10 vs 100,000 tenants (same gateway build, same run).
+    const big = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(S.bigPolicy) }, WORKERS);
+    const small = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS);
+    const smallRate = await rate({ ...paths.linkgate, port: small.privateLinkPort });
+    await small.proc.stop();
+    const bigRate = await rate({ ...paths.linkgate, port: big.privateLinkPort });
+    const policyRatio = bigRate.perSecond / smallRate.perSecond;
+    log(`policy size: 10 tenants ${fmt(smallRate.perSecond)}/s, ${S.bigPolicy} tenants ${fmt(bigRate.perSecond)}/s`);
+    rows.push({ measure: `connections/s with 10 vs ${fmt(S.bigPolicy)} tenants`, value: `${fmt(smallRate.perSecond)} vs ${fmt(bigRate.perSecond)}` });
+    rows.push({ measure: `rate ${fmt(S.bigPolicy)} tenants / 10 tenants`, value: ratio(policyRatio), target: '≥ 0.95×', met: policyRatio >= 0.95 });
+
+    // 6. Reload of a 100,000-tenant file (SIGHUP; each worker reads, validates, compiles and swaps).
+    const reloadMs = await reloadTime(big);
+    rows.push({ measure: `reload of ${fmt(S.bigPolicy)} tenants (slowest worker)`, value: `${reloadMs.toFixed(0)} ms`, target: '< 1000 ms', met: reloadMs < 1000 });
+    await big.proc.stop();
+  } finally {
+    await haproxy.proc.stop();
+    await gateway.proc.stop();
+    await upstream.proc.stop();
+  }
+
+  printTable();
+  writeResults(startedAt);
+}
+
+async function idleMemory(gateway: GatewayProc, target: { port: number; openingHex: string; expectBytes: number }): Promise<number> {
+  // Settle the heap after the load phases, then take the baseline.
+  await new Promise((r) => setTimeout(r, 1500));
+  const before = rssKiB(gateway.pids());
+  const holder = startProc(process.execPath, [join(__dirname, 'loadgen.js'), JSON.stringify({ kind: 'idle', ...target, count: S.idle, concurrency: 200 })], { stdin: true });
+  const opened = (await holder.waitForLine((l) => typeof l.opened === 'number', 300_000)) as unknown as IdleResult;
+  await new Promise((r) => setTimeout(r, 1500));
+  const active = await activeConnections(gateway);
+  const after = rssKiB(gateway.pids());
+  holder.child.stdin!.end();
+  await holder.stop();
+  const per = (after - before) / Math.max(1, opened.opened);
+  log(`idle: ${opened.opened} open (${opened.failed} failed, gateway counts ${active} active), RSS ${fmt(before)} → ${fmt(after)} KiB: ${per.toFixed(2)} KiB per connection`);
+  return per;
+}
+
+async function activeConnections(gateway: GatewayProc): Promise<number> {
+  const { body } = await httpGet(gateway.healthPort, '/metrics');
+  return body
+    .split('\n')
+    .filter((l) => l.startsWith('linkgate_active_connections{'))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+async function reloadTime(gateway: GatewayProc): Promise<number> {
+  const before = gateway.proc.lines.filter((l) => l.msg === 'config reloaded').length;
+  gateway.proc.child.kill('SIGHUP');
+  await until(() => gateway.proc.lines.filter((l) => l.msg === 'config reloaded').length >= before + WORKERS, 60_000, () => 'reload lines');
+  const times = gateway.proc.lines.filter((l) => l.msg === 'config reloaded').slice(before).map((l) => Number(l.durationMs));
+  log(`reload of ${S.bigPolicy} tenants: ${times.join(' ms, ')} ms`);
+  return Math.max(...times);
+}
+
+function printTable(): void {
+  const w = Math.max(...rows.map((r) => r.measure.length));
+  const v = Math.max(...rows.map((r) => r.value.length));
+  log('');
+  for (const r of rows) {
+    log(`${r.measure.padEnd(w)}  ${r.value.padEnd(v)}  ${r.target ? `target ${r.target}: ${r.met ? 'met' : 'NOT met'}` : ''}`.trimEnd());
+  }
+}
+
+function writeResults(startedAt: Date): void {
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  const md = `# Benchmark results
+
+Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${startedAt.toISOString()}.
+
+- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform} (shared, noisy: compare ratios, not absolute figures)
+- Node.js ${process.version}; ${haproxyVersion()}; linkgate ${require('../../package.json').version as string}
+- linkgate: \`linkgate serve\` with ${WORKERS} workers; HAProxy: nbthread ${WORKERS}, accept-proxy, \`req.ssl_sni\` routing after
+  \`tcp-request inspect-delay\`, \`option tcplog\` (linkgate logs every decision too)
+- Load: a PROXY v2 header with an AWS link-ID TLV and CRC32C (100 bytes) plus a ${benchOpening().hello.length}-byte
+  post-quantum-sized ClientHello per connection; the echo upstream returns what it receives.
+  ${S.loadgens} load-generator processes × ${S.concurrency} connections in flight for rates;
+  ${S.durationMs / 1000} s measured after ${S.warmupMs / 1000} s warm-up per figure.
+- Everything (load generators, upstream, proxies) shares the same ${cpus().length} cores.
+
+| measure | value | target |
+|---|---|---|
+${rows.map((r) => `| ${r.measure} | ${r.value} | ${r.target ? `${r.target} ${r.met ? '(met)' : '(**not met**)'}` : ''} |`).join('\n')}
+`;
+  writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), md);
+  log(`\nwrote bench/RESULTS.md`);
+}
+
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
+const ratio = (r: number) => `${r.toFixed(2)}×`;
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);
