@@ -23,7 +23,16 @@ export type Job =
   | (Target & { readonly kind: 'rate'; readonly concurrency: number; readonly warmupMs: number; readonly durationMs: number })
   | (Target & { readonly kind: 'latency'; readonly perSecond: number; readonly warmupMs: number; readonly durationMs: number })
   | (Target & { readonly kind: 'throughput'; readonly connections: number; readonly chunkBytes: number; readonly warmupMs: number; readonly durationMs: number })
-  | (Target & { readonly kind: 'idle'; readonly count: number; readonly concurrency: number });
+  | (Target & { readonly kind: 'idle'; readonly count: number; readonly concurrency: number })
+  | (Target & { readonly kind: 'slowloris'; readonly count: number; readonly byteIntervalMs: number; readonly giveUpMs: number })
+  | (Target & {
+      readonly kind: 'sessions';
+      readonly concurrency: number;
+      readonly durationMs: number;
+      /** Echo round trips after the opening, one per pingIntervalMs: a session lasts about pings × interval. */
+      readonly pings: number;
+      readonly pingIntervalMs: number;
+    });
 
 export interface RateResult {
   readonly completed: number;
@@ -43,6 +52,23 @@ export interface ThroughputResult {
 export interface IdleResult {
   readonly opened: number;
   readonly failed: number;
+}
+export interface SlowlorisResult {
+  readonly opened: number;
+  /** Connections the server closed before the client had sent its whole opening. */
+  readonly closedByServer: number;
+  readonly minCloseMs: number;
+  readonly maxCloseMs: number;
+}
+export interface SessionsResult {
+  /** Sessions that got every echo and closed on their own terms. */
+  readonly completed: number;
+  /** Connections refused at connect (a listener that stopped accepting): not cut. */
+  readonly refused: number;
+  /** Sessions that were accepted (got the opening's echo) and then broke: must be zero under a drain. */
+  readonly cut: number;
+  /** Sessions that failed before their opening was answered. */
+  readonly failedEarly: number;
 }
 
 /** One connection: write the opening, resolve with ms to the first echoed byte once all expected bytes came back. */
@@ -207,6 +233,108 @@ async function idle(job: Extract<Job, { kind: 'idle' }>): Promise<void> {
   for (const s of sockets) s.destroy();
 }
 
+/**
+ * Clients that dribble their opening one byte per interval (slowloris). Reports how soon the
+ * server closed each one; the gateway must close them at its header timeout.
+ */
+async function slowloris(job: Extract<Job, { kind: 'slowloris' }>): Promise<SlowlorisResult> {
+  const opening = Buffer.from(job.openingHex, 'hex');
+  let opened = 0;
+  let closedByServer = 0;
+  let minCloseMs = Infinity;
+  let maxCloseMs = 0;
+  const timer = setInterval(() => undefined, 1000);
+  await Promise.all(
+    Array.from(
+      { length: job.count },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          // Spread the connects over the first interval so the attack is steady.
+          setTimeout(() => {
+            const openedAt = performance.now();
+            let sent = 0;
+            let drip: NodeJS.Timeout | undefined;
+            const socket = connect({ port: job.port, host: '127.0.0.1' }, () => {
+              opened++;
+              drip = setInterval(() => {
+                if (sent < opening.length) socket.write(opening.subarray(sent, ++sent));
+              }, job.byteIntervalMs);
+            });
+            const giveUp = setTimeout(() => socket.destroy(), job.giveUpMs);
+            const done = () => {
+              clearInterval(drip);
+              clearTimeout(giveUp);
+              resolve();
+            };
+            socket.on('close', () => {
+              if (sent < opening.length && opened > 0) {
+                const ms = performance.now() - openedAt;
+                closedByServer++;
+                minCloseMs = Math.min(minCloseMs, ms);
+                maxCloseMs = Math.max(maxCloseMs, ms);
+              }
+              done();
+            });
+            socket.on('error', () => undefined);
+          }, (i / job.count) * job.byteIntervalMs);
+        }),
+    ),
+  );
+  clearInterval(timer);
+  return { opened, closedByServer, minCloseMs: Number.isFinite(minCloseMs) ? minCloseMs : -1, maxCloseMs };
+}
+
+/**
+ * Sessions that stay open for a while: opening, echo, then `pings` echo round trips. Used to show
+ * that a drain or a reload cuts no accepted connection.
+ */
+async function sessions(job: Extract<Job, { kind: 'sessions' }>): Promise<SessionsResult> {
+  const opening = Buffer.from(job.openingHex, 'hex');
+  const end = performance.now() + job.durationMs;
+  const result = { completed: 0, refused: 0, cut: 0, failedEarly: 0 };
+  let stop = false;
+  const session = () =>
+    new Promise<void>((resolve) => {
+      let received = 0;
+      let expected = job.expectBytes;
+      let accepted = false;
+      let pingsLeft = job.pings;
+      let finished = false;
+      const finish = (outcome: keyof typeof result) => {
+        if (finished) return;
+        finished = true;
+        result[outcome]++;
+        if (outcome === 'refused') stop = true;
+        socket.destroy();
+        resolve();
+      };
+      const socket = connect({ port: job.port, host: '127.0.0.1', noDelay: true }, () => socket.write(opening));
+      const ping = () => {
+        if (pingsLeft === 0) return finish('completed');
+        pingsLeft--;
+        expected += 4;
+        socket.write('ping');
+      };
+      socket.on('data', (d: Buffer) => {
+        received += d.length;
+        if (received < expected) return;
+        accepted = true;
+        setTimeout(ping, job.pingIntervalMs);
+      });
+      socket.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ECONNREFUSED') finish('refused');
+        else finish(accepted ? 'cut' : 'failedEarly');
+      });
+      socket.on('close', () => finish(accepted ? 'cut' : 'failedEarly'));
+    });
+  await Promise.all(
+    Array.from({ length: job.concurrency }, async () => {
+      while (!stop && performance.now() < end) await session();
+    }),
+  );
+  return result;
+}
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '{}') as Job;
   switch (job.kind) {
@@ -218,6 +346,10 @@ async function main(): Promise<void> {
       return void process.stdout.write(`${JSON.stringify(await throughput(job))}\n`);
     case 'idle':
       return idle(job);
+    case 'slowloris':
+      return void process.stdout.write(`${JSON.stringify(await slowloris(job))}\n`);
+    case 'sessions':
+      return void process.stdout.write(`${JSON.stringify(await sessions(job))}\n`);
     default:
       throw new Error(`unknown job ${JSON.stringify(job)}`);
   }

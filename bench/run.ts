@@ -28,8 +28,8 @@ import type { IdleResult, LatencyResult, RateResult, ThroughputResult } from './
 const quick = process.argv.includes('--quick');
 const WORKERS = Math.min(2, cpus().length);
 const S = quick
-  ? { warmupMs: 500, durationMs: 2500, idle: 2000, bigPolicy: 100_000, latencyRate: 300, loadgens: 2, concurrency: 32 }
-  : { warmupMs: 2000, durationMs: 10_000, idle: 10_000, bigPolicy: 100_000, latencyRate: 500, loadgens: 2, concurrency: 32 };
+  ? { rounds: 1, warmupMs: 500, durationMs: 2500, idle: 2000, bigPolicy: 100_000, latencyRate: 300, loadgens: 2, concurrency: 32 }
+  : { rounds: 3, warmupMs: 1000, durationMs: 5000, idle: 10_000, bigPolicy: 100_000, latencyRate: 500, loadgens: 2, concurrency: 32 };
 
 interface Row {
   readonly measure: string;
@@ -40,6 +40,35 @@ interface Row {
 const rows: Row[] = [];
 const log = (text: string) => process.stdout.write(`${text}\n`);
 
+type Target = { port: number; openingHex: string; expectBytes: number };
+
+/**
+ * Runs `measure` for every target, `S.rounds` times, interleaved (A B C A B C ...) so that a
+ * noisy moment hits every path alike, and returns each target's median.
+ */
+async function interleaved<K extends string, T>(targets: Record<K, Target>, measure: (t: Target) => Promise<T>, value: (r: T) => number): Promise<Record<K, { median: number; runs: T[] }>> {
+  const runs = {} as Record<K, T[]>;
+  for (let round = 0; round < S.rounds; round++) {
+    for (const key of Object.keys(targets) as K[]) (runs[key] ??= []).push(await measure(targets[key]));
+  }
+  const out = {} as Record<K, { median: number; runs: T[] }>;
+  for (const key of Object.keys(targets) as K[]) {
+    const values = runs[key].map(value).sort((a, b) => a - b);
+    out[key] = { median: values[Math.floor(values.length / 2)]!, runs: runs[key] };
+  }
+  return out;
+}
+
+const rate = async (target: Target) => {
+  const results = await Promise.all(
+    Array.from({ length: S.loadgens }, () =>
+      runLoadgen<RateResult>({ kind: 'rate', ...target, concurrency: S.concurrency, warmupMs: S.warmupMs, durationMs: S.durationMs }),
+    ),
+  );
+  return { perSecond: results.reduce((n, r) => n + r.perSecond, 0), failed: results.reduce((n, r) => n + r.failed, 0) };
+};
+const failedOf = (runs: { failed: number }[]) => runs.reduce((n, r) => n + r.failed, 0);
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const { header, hello } = benchOpening();
@@ -48,67 +77,66 @@ async function main(): Promise<void> {
   const gateway = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS);
   const haproxy = await startHAProxyRouter(upstream.port, WORKERS);
   const paths = {
-    direct: { port: upstream.port, openingHex: opening, expectBytes: header.length + hello.length },
     linkgate: { port: gateway.privateLinkPort, openingHex: opening, expectBytes: hello.length },
     haproxy: { port: haproxy.port, openingHex: opening, expectBytes: hello.length },
+    direct: { port: upstream.port, openingHex: opening, expectBytes: header.length + hello.length },
   };
-  log(`linkgate bench${quick ? ' (quick)' : ''}: ${WORKERS} gateway workers, HAProxy ${WORKERS} threads, ${cpus().length} cores`);
+  log(`linkgate bench${quick ? ' (quick)' : ''}: ${WORKERS} gateway workers, HAProxy ${WORKERS} threads, ${cpus().length} cores, ${S.rounds} round(s) per figure`);
 
   try {
     // 1. New connections per second at saturation.
-    const rate = async (target: (typeof paths)[keyof typeof paths]) => {
-      const results = await Promise.all(
-        Array.from({ length: S.loadgens }, () =>
-          runLoadgen<RateResult>({ kind: 'rate', ...target, concurrency: S.concurrency, warmupMs: S.warmupMs, durationMs: S.durationMs }),
-        ),
-      );
-      return { perSecond: results.reduce((n, r) => n + r.perSecond, 0), failed: results.reduce((n, r) => n + r.failed, 0) };
-    };
-    const rates = { direct: await rate(paths.direct), linkgate: await rate(paths.linkgate), haproxy: await rate(paths.haproxy) };
-    log(`connection rate: direct ${fmt(rates.direct.perSecond)}/s, linkgate ${fmt(rates.linkgate.perSecond)}/s, HAProxy ${fmt(rates.haproxy.perSecond)}/s`);
-    const rateRatio = rates.linkgate.perSecond / rates.haproxy.perSecond;
-    rows.push({ measure: 'new connections/s, linkgate', value: `${fmt(rates.linkgate.perSecond)} (failed ${rates.linkgate.failed})` });
-    rows.push({ measure: 'new connections/s, HAProxy', value: `${fmt(rates.haproxy.perSecond)} (failed ${rates.haproxy.failed})` });
-    rows.push({ measure: 'new connections/s, direct', value: `${fmt(rates.direct.perSecond)} (failed ${rates.direct.failed})` });
+    const rates = await interleaved(paths, rate, (r) => r.perSecond);
+    log(`connection rate /s: linkgate ${fmt(rates.linkgate.median)}, HAProxy ${fmt(rates.haproxy.median)}, direct ${fmt(rates.direct.median)}`);
+    const rateRatio = rates.linkgate.median / rates.haproxy.median;
+    for (const [name, label] of [['linkgate', 'linkgate'], ['haproxy', 'HAProxy'], ['direct', 'direct']] as const) {
+      rows.push({ measure: `new connections/s, ${label}`, value: `${fmt(rates[name].median)} (failed ${failedOf(rates[name].runs)})` });
+    }
     rows.push({ measure: 'connection rate linkgate / HAProxy', value: ratio(rateRatio), target: '≥ 1.0×', met: rateRatio >= 1 });
 
     // 2. Bulk throughput over established connections.
-    const bulk = (target: (typeof paths)[keyof typeof paths]) =>
+    const bulk = (target: Target) =>
       runLoadgen<ThroughputResult>({ kind: 'throughput', ...target, connections: 16, chunkBytes: 64 * 1024, warmupMs: S.warmupMs, durationMs: S.durationMs });
-    const tput = { direct: await bulk(paths.direct), linkgate: await bulk(paths.linkgate), haproxy: await bulk(paths.haproxy) };
-    log(`throughput MB/s: direct ${fmt(tput.direct.megabytesPerSecond)}, linkgate ${fmt(tput.linkgate.megabytesPerSecond)}, HAProxy ${fmt(tput.haproxy.megabytesPerSecond)}`);
-    const vsDirect = tput.linkgate.megabytesPerSecond / tput.direct.megabytesPerSecond;
-    const vsHAProxy = tput.linkgate.megabytesPerSecond / tput.haproxy.megabytesPerSecond;
-    rows.push({ measure: 'throughput MB/s (echoed) linkgate / HAProxy / direct', value: `${fmt(tput.linkgate.megabytesPerSecond)} / ${fmt(tput.haproxy.megabytesPerSecond)} / ${fmt(tput.direct.megabytesPerSecond)}` });
+    const tput = await interleaved(paths, bulk, (r) => r.megabytesPerSecond);
+    log(`throughput MB/s: linkgate ${fmt(tput.linkgate.median)}, HAProxy ${fmt(tput.haproxy.median)}, direct ${fmt(tput.direct.median)}`);
+    const vsDirect = tput.linkgate.median / tput.direct.median;
+    const vsHAProxy = tput.linkgate.median / tput.haproxy.median;
+    rows.push({ measure: 'throughput MB/s (echoed) linkgate / HAProxy / direct', value: `${fmt(tput.linkgate.median)} / ${fmt(tput.haproxy.median)} / ${fmt(tput.direct.median)}` });
     rows.push({ measure: 'throughput linkgate / direct', value: ratio(vsDirect), target: '≥ 0.9×', met: vsDirect >= 0.9 });
     rows.push({ measure: 'throughput linkgate / HAProxy', value: ratio(vsHAProxy), target: '≥ 1.0×', met: vsHAProxy >= 1 });
 
     // 3. Latency at a fixed rate: PROXY header + ClientHello written → first echoed byte.
-    const lat = (target: (typeof paths)[keyof typeof paths]) =>
+    const lat = (target: Target) =>
       runLoadgen<LatencyResult>({ kind: 'latency', ...target, perSecond: S.latencyRate, warmupMs: S.warmupMs, durationMs: S.durationMs });
-    const lats = { direct: await lat(paths.direct), linkgate: await lat(paths.linkgate), haproxy: await lat(paths.haproxy) };
-    log(`latency p50/p99 ms at ${S.latencyRate}/s: direct ${lats.direct.p50Ms.toFixed(3)}/${lats.direct.p99Ms.toFixed(3)}, linkgate ${lats.linkgate.p50Ms.toFixed(3)}/${lats.linkgate.p99Ms.toFixed(3)}, HAProxy ${lats.haproxy.p50Ms.toFixed(3)}/${lats.haproxy.p99Ms.toFixed(3)}`);
-    const p99Ratio = lats.linkgate.p99Ms / lats.haproxy.p99Ms;
-    rows.push({ measure: `latency p50 / p99 ms at ${S.latencyRate}/s, linkgate`, value: `${lats.linkgate.p50Ms.toFixed(3)} / ${lats.linkgate.p99Ms.toFixed(3)} (failed ${lats.linkgate.failed})` });
-    rows.push({ measure: `latency p50 / p99 ms at ${S.latencyRate}/s, HAProxy`, value: `${lats.haproxy.p50Ms.toFixed(3)} / ${lats.haproxy.p99Ms.toFixed(3)} (failed ${lats.haproxy.failed})` });
-    rows.push({ measure: `latency p50 / p99 ms at ${S.latencyRate}/s, direct`, value: `${lats.direct.p50Ms.toFixed(3)} / ${lats.direct.p99Ms.toFixed(3)}` });
+    const lats = await interleaved(paths, lat, (r) => r.p99Ms);
+    const p50 = (k: keyof typeof paths) => median(lats[k].runs.map((r) => r.p50Ms));
+    log(`latency p50/p99 ms at ${S.latencyRate}/s: linkgate ${p50('linkgate').toFixed(3)}/${lats.linkgate.median.toFixed(3)}, HAProxy ${p50('haproxy').toFixed(3)}/${lats.haproxy.median.toFixed(3)}, direct ${p50('direct').toFixed(3)}/${lats.direct.median.toFixed(3)}`);
+    const p99Ratio = lats.linkgate.median / lats.haproxy.median;
+    for (const [name, label] of [['linkgate', 'linkgate'], ['haproxy', 'HAProxy'], ['direct', 'direct']] as const) {
+      rows.push({
+        measure: `latency p50 / p99 ms at ${S.latencyRate}/s, ${label}`,
+        value: `${p50(name).toFixed(3)} / ${lats[name].median.toFixed(3)} (failed ${failedOf(lats[name].runs)})`,
+      });
+    }
     rows.push({ measure: 'p99 latency linkgate / HAProxy', value: ratio(p99Ratio), target: '≤ 1.2×', met: p99Ratio <= 1.2 });
 
     // 4. Memory per idle established connection.
     const perIdle = await idleMemory(gateway, paths.linkgate);
-    rows.push({ measure: `memory per idle connection (${S.idle} through linkgate)`, value: `${perIdle.toFixed(2)} KiB`, target: '≤ 10 KiB', met: perIdle <= 10 });
+    rows.push({ measure: `memory per idle connection (${fmt(S.idle)} through linkgate)`, value: `${perIdle.toFixed(2)} KiB`, target: '≤ 10 KiB', met: perIdle <= 10 });
     await haproxy.proc.stop();
     await gateway.proc.stop();
 
-    // 5. Decision cost as the policy grows: 10 vs 100,000 tenants (same gateway build, same run).
+    // 5. Decision cost as the policy grows: 10 vs 100,000 tenants, both running, interleaved.
     const big = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(S.bigPolicy) }, WORKERS);
     const small = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS);
-    const smallRate = await rate({ ...paths.linkgate, port: small.privateLinkPort });
+    const policy = await interleaved(
+      { small: { ...paths.linkgate, port: small.privateLinkPort }, big: { ...paths.linkgate, port: big.privateLinkPort } },
+      rate,
+      (r) => r.perSecond,
+    );
     await small.proc.stop();
-    const bigRate = await rate({ ...paths.linkgate, port: big.privateLinkPort });
-    const policyRatio = bigRate.perSecond / smallRate.perSecond;
-    log(`policy size: 10 tenants ${fmt(smallRate.perSecond)}/s, ${S.bigPolicy} tenants ${fmt(bigRate.perSecond)}/s`);
-    rows.push({ measure: `connections/s with 10 vs ${fmt(S.bigPolicy)} tenants`, value: `${fmt(smallRate.perSecond)} vs ${fmt(bigRate.perSecond)}` });
+    const policyRatio = policy.big.median / policy.small.median;
+    log(`policy size: 10 tenants ${fmt(policy.small.median)}/s, ${fmt(S.bigPolicy)} tenants ${fmt(policy.big.median)}/s`);
+    rows.push({ measure: `connections/s with 10 vs ${fmt(S.bigPolicy)} tenants`, value: `${fmt(policy.small.median)} vs ${fmt(policy.big.median)}` });
     rows.push({ measure: `rate ${fmt(S.bigPolicy)} tenants / 10 tenants`, value: ratio(policyRatio), target: '≥ 0.95×', met: policyRatio >= 0.95 });
 
     // 6. Reload of a 100,000-tenant file (SIGHUP; each worker reads, validates, compiles and swaps).
@@ -125,20 +153,34 @@ async function main(): Promise<void> {
   writeResults(startedAt);
 }
 
-async function idleMemory(gateway: GatewayProc, target: { port: number; openingHex: string; expectBytes: number }): Promise<number> {
-  // Settle the heap after the load phases, then take the baseline.
-  await new Promise((r) => setTimeout(r, 1500));
+/**
+ * RSS growth per idle connection: a first round of N connections warms the gateway (buffers,
+ * JIT, heap) and is closed; after a pause the baseline is taken, N are opened again and held.
+ */
+async function idleMemory(gateway: GatewayProc, target: Target): Promise<number> {
+  const hold = async () => {
+    const holder = startProc(process.execPath, [join(__dirname, 'loadgen.js'), JSON.stringify({ kind: 'idle', ...target, count: S.idle, concurrency: 200 })], { stdin: true });
+    const opened = (await holder.waitForLine((l) => typeof l.opened === 'number', 300_000)) as unknown as IdleResult;
+    return { opened, release: async () => (holder.child.stdin!.end(), holder.stop()) };
+  };
+  const warm = await hold();
+  await warm.release();
+  await until(async () => (await activeConnections(gateway)) === 0, 30_000, () => 'warm-up connections to close');
+  await new Promise((r) => setTimeout(r, 2000));
   const before = rssKiB(gateway.pids());
-  const holder = startProc(process.execPath, [join(__dirname, 'loadgen.js'), JSON.stringify({ kind: 'idle', ...target, count: S.idle, concurrency: 200 })], { stdin: true });
-  const opened = (await holder.waitForLine((l) => typeof l.opened === 'number', 300_000)) as unknown as IdleResult;
-  await new Promise((r) => setTimeout(r, 1500));
+  const held = await hold();
+  await new Promise((r) => setTimeout(r, 2000));
   const active = await activeConnections(gateway);
   const after = rssKiB(gateway.pids());
-  holder.child.stdin!.end();
-  await holder.stop();
-  const per = (after - before) / Math.max(1, opened.opened);
-  log(`idle: ${opened.opened} open (${opened.failed} failed, gateway counts ${active} active), RSS ${fmt(before)} → ${fmt(after)} KiB: ${per.toFixed(2)} KiB per connection`);
+  await held.release();
+  const per = (after - before) / Math.max(1, held.opened.opened);
+  log(`idle: ${held.opened.opened} open (${held.opened.failed} failed, gateway counts ${active} active), RSS ${fmt(before)} → ${fmt(after)} KiB: ${per.toFixed(2)} KiB per connection`);
   return per;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
 async function activeConnections(gateway: GatewayProc): Promise<number> {
@@ -180,7 +222,7 @@ Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${startedAt.toISOSt
 - Load: a PROXY v2 header with an AWS link-ID TLV and CRC32C (100 bytes) plus a ${benchOpening().hello.length}-byte
   post-quantum-sized ClientHello per connection; the echo upstream returns what it receives.
   ${S.loadgens} load-generator processes × ${S.concurrency} connections in flight for rates;
-  ${S.durationMs / 1000} s measured after ${S.warmupMs / 1000} s warm-up per figure.
+  ${S.durationMs / 1000} s measured after ${S.warmupMs / 1000} s warm-up, ${S.rounds} interleaved round(s) per figure (median).
 - Everything (load generators, upstream, proxies) shares the same ${cpus().length} cores.
 
 | measure | value | target |

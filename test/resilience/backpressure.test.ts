@@ -1,0 +1,61 @@
+/**
+ * A fast upstream and a slow reader: the gateway must hold back the upstream (TCP backpressure)
+ * instead of buffering. Its memory stays bounded however much flows through.
+ */
+import { connect } from 'node:net';
+import { startGateway, rssKiB, benchTenants, type GatewayProc } from '../../bench/harness';
+import { startTcpServer, type TestServer } from '../helpers/sockets';
+import { opening, size } from './support';
+
+const TOTAL = size(1024, 256) * 1024 * 1024;
+const RSS_LIMIT_KIB = 150 * 1024;
+
+let firehose: TestServer;
+let gateway: GatewayProc;
+beforeAll(async () => {
+  // After the ClientHello, send TOTAL bytes as fast as the socket takes them.
+  firehose = await startTcpServer((s) => {
+    s.once('data', () => {
+      const chunk = Buffer.alloc(256 * 1024, 0x42);
+      let sent = 0;
+      const pump = () => {
+        while (sent < TOTAL) {
+          sent += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+    });
+  });
+  gateway = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: firehose.port } }, tenants: benchTenants(10) }, 1);
+}, 60_000);
+afterAll(async () => {
+  await gateway?.proc.stop();
+  await firehose?.close();
+});
+
+test(`GIVEN ${TOTAL / 2 ** 20} MiB to a client that reads slowly THEN all of it arrives and the gateway stays under 150 MiB RSS`, async () => {
+  let peakKiB = rssKiB(gateway.pids());
+  const sampler = setInterval(() => (peakKiB = Math.max(peakKiB, rssKiB(gateway.pids()))), 50);
+  let received = 0;
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: gateway.privateLinkPort, highWaterMark: 64 * 1024 }, () =>
+      socket.write(Buffer.concat([opening.header, opening.hello])),
+    );
+    // Read in bursts with pauses: well below what the upstream can send.
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+      socket.pause();
+      setTimeout(() => socket.resume(), 2);
+    });
+    socket.on('end', () => resolve());
+    socket.on('error', reject);
+  });
+  clearInterval(sampler);
+  const seconds = (Date.now() - started) / 1000;
+  process.stdout.write(`backpressure: ${(received / 2 ** 20).toFixed(0)} MiB in ${seconds.toFixed(1)} s to a slow reader, gateway peak RSS ${(peakKiB / 1024).toFixed(1)} MiB\n`);
+  expect(received).toBe(TOTAL);
+  expect(peakKiB).toBeLessThan(RSS_LIMIT_KIB);
+}, 300_000);

@@ -1,0 +1,126 @@
+/**
+ * Upstreams that refuse, never answer (connect timeout) or reset mid-stream: clients are closed
+ * promptly, the reason is counted, and nothing leaks (file descriptors and memory return to their
+ * baseline).
+ */
+import { connect } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { httpGet, openFds, rssKiB, startGateway, until, type GatewayProc } from '../../bench/harness';
+import { cloudProxyHeader } from '../../lib/gateway/proxy-protocol/encoder';
+import { buildClientHello } from '../../lib/gateway/tls/build-client-hello';
+import { closedPort, startTcpServer, type TestServer } from '../helpers/sockets';
+import { size } from './support';
+
+const ROUNDS = size(2000, 200);
+const CONNECT_TIMEOUT_MS = 800;
+
+let gateway: GatewayProc;
+let resetter: TestServer;
+let blackhole: { port: number; child: ChildProcess; fillers: ReturnType<typeof connect>[] };
+
+/**
+ * A listener whose process is stopped (SIGSTOP) after its accept queue is full: further SYNs are
+ * dropped, so a connect never completes — a blackhole on loopback.
+ */
+async function startBlackhole(): Promise<typeof blackhole> {
+  const child = spawn(process.execPath, ['-e', "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>console.log(s.address().port))"], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
+  child.kill('SIGSTOP');
+  const fillers = [0, 1, 2].map(() => connect({ host: '127.0.0.1', port }).on('error', () => undefined));
+  await new Promise((r) => setTimeout(r, 200));
+  return { port, child, fillers };
+}
+
+beforeAll(async () => {
+  resetter = await startTcpServer((s) => s.once('data', () => setTimeout(() => s.resetAndDestroy(), 5)));
+  blackhole = await startBlackhole();
+  gateway = await startGateway(
+    {
+      upstreams: {
+        default: { host: '127.0.0.1', port: await closedPort() },
+        blackhole: { host: '127.0.0.1', port: blackhole.port, connectTimeoutMs: CONNECT_TIMEOUT_MS },
+        resetter: { host: '127.0.0.1', port: resetter.port },
+      },
+      tenants: [
+        { name: 'refused', hostnames: ['refused.example.com'] },
+        { name: 'blackholed', hostnames: ['blackholed.example.com'], upstream: 'blackhole' },
+        { name: 'reset', hostnames: ['reset.example.com'], upstream: 'resetter' },
+      ],
+      log: { maxDropLinesPerSec: 10 },
+    },
+    1,
+  );
+}, 60_000);
+afterAll(async () => {
+  await gateway?.proc.stop();
+  await resetter?.close();
+  blackhole?.fillers.forEach((s) => s.destroy());
+  blackhole?.child.kill('SIGKILL');
+});
+
+/** Runs `count` clients (at most 50 at a time) to `host`; returns how long each took to be closed. */
+async function clients(host: string, count: number): Promise<number[]> {
+  const header = cloudProxyHeader('aws', 'vpce-0000000000000000f', { address: '10.0.0.1', port: 1 }, { address: '10.0.0.2', port: 443 });
+  const hello = buildClientHello({ serverName: host });
+  const times: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < count) {
+        next++;
+        times.push(
+          await new Promise<number>((resolve) => {
+            const started = Date.now();
+            const s = connect({ host: '127.0.0.1', port: gateway.privateLinkPort }, () => s.write(Buffer.concat([header, hello])));
+            s.on('error', () => undefined);
+            s.on('close', () => resolve(Date.now() - started));
+          }),
+        );
+      }
+    }),
+  );
+  return times;
+}
+
+async function metric(name: string, labels: string): Promise<number> {
+  const { body } = await httpGet(gateway.healthPort, '/metrics');
+  return body
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) && labels.split(',').every((kv) => l.includes(kv)))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+test('GIVEN upstreams that refuse, blackhole and reset THEN clients close promptly, reasons are counted, and fds and memory return to baseline', async () => {
+  const pid = gateway.workerPids()[0] ?? gateway.proc.child.pid!;
+  // Warm up once so the baseline includes what the first connections allocate for good.
+  await clients('refused.example.com', 50);
+  await new Promise((r) => setTimeout(r, 500));
+  const fdsBefore = openFds(pid);
+  const rssBefore = rssKiB([pid]);
+
+  const refused = await clients('refused.example.com', ROUNDS);
+  const reset = await clients('reset.example.com', ROUNDS);
+  const blackholed = await clients('blackholed.example.com', size(200, 50));
+
+  const max = (xs: number[]) => Math.max(...xs);
+  process.stdout.write(
+    `upstream failures: refused closed in ≤ ${max(refused)} ms, reset in ≤ ${max(reset)} ms, blackholed in ${Math.min(...blackholed)}–${max(blackholed)} ms (connect timeout ${CONNECT_TIMEOUT_MS} ms)\n`,
+  );
+  expect(max(refused)).toBeLessThan(500);
+  expect(max(reset)).toBeLessThan(500);
+  expect(Math.min(...blackholed)).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 50);
+  expect(max(blackholed)).toBeLessThan(CONNECT_TIMEOUT_MS + 1000);
+
+  expect(await metric('linkgate_connections_dropped_total', 'reason="upstream_unreachable",tenant="refused"')).toBe(ROUNDS + 50);
+  expect(await metric('linkgate_connections_dropped_total', 'reason="upstream_unreachable",tenant="blackholed"')).toBe(size(200, 50));
+  expect(await metric('linkgate_connections_closed_total', 'reason="upstream_error",tenant="reset"')).toBe(ROUNDS);
+
+  // THEN nothing leaked: every socket closed, memory back near its baseline.
+  await until(async () => (await metric('linkgate_active_connections', 'listener="privateLink"')) === 0, 10_000, () => 'active connections to reach 0');
+  await until(() => openFds(pid) <= fdsBefore, 10_000, () => `fds ${openFds(pid)} > baseline ${fdsBefore}`);
+  const rssAfter = rssKiB([pid]);
+  process.stdout.write(`upstream failures: fds ${fdsBefore} → ${openFds(pid)}, RSS ${rssBefore} → ${rssAfter} KiB\n`);
+  expect(rssAfter - rssBefore).toBeLessThan(32 * 1024);
+}, 300_000);
