@@ -4,18 +4,25 @@
  * measured never shares an event loop with what measures it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cloudProxyHeader } from '../lib/gateway/proxy-protocol/encoder';
 import { buildClientHello } from '../lib/gateway/tls/build-client-hello';
 import type { GatewayConfigInput } from '../lib/tenants/schema';
 import type { Job } from './loadgen';
 
-const DIST = join(__dirname, '..');
+/** The built tree: this file also runs from source under Jest, the scripts it starts never do. */
+const DIST = (() => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return join(dir, 'dist');
+})();
 const CLI = join(DIST, 'lib', 'gateway', 'cli.js');
+/** The load generator script, for callers that run it themselves. */
+export const LOADGEN = join(DIST, 'bench', 'loadgen.js');
 
 export const BENCH_HOST = 'bench.example.com';
 export const BENCH_VPCE = 'vpce-0be4c4be4c4be4c4b';
@@ -116,7 +123,7 @@ export interface Upstream {
 }
 
 export async function startEchoUpstream(): Promise<Upstream> {
-  const proc = startProc(process.execPath, [join(__dirname, 'echo-upstream.js')]);
+  const proc = startProc(process.execPath, [join(DIST, 'bench', 'echo-upstream.js')]);
   const line = await proc.waitForLine((l) => typeof l.port === 'number');
   return { port: line.port as number, proc };
 }
@@ -228,7 +235,7 @@ export function haproxyVersion(): string {
 
 /** Runs one load generator job in its own process and returns its JSON result. */
 export async function runLoadgen<T>(job: Job): Promise<T> {
-  const proc = startProc(process.execPath, [join(__dirname, 'loadgen.js'), JSON.stringify(job)]);
+  const proc = startProc(process.execPath, [LOADGEN, JSON.stringify(job)]);
   const line = await proc.waitForLine(() => true, 600_000);
   await proc.stop();
   return line as T;

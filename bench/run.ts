@@ -14,6 +14,7 @@ import {
   benchTenants,
   haproxyVersion,
   httpGet,
+  LOADGEN,
   rssKiB,
   runLoadgen,
   startEchoUpstream,
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
  */
 async function idleMemory(gateway: GatewayProc, target: Target): Promise<number> {
   const hold = async () => {
-    const holder = startProc(process.execPath, [join(__dirname, 'loadgen.js'), JSON.stringify({ kind: 'idle', ...target, count: S.idle, concurrency: 200 })], { stdin: true });
+    const holder = startProc(process.execPath, [LOADGEN, JSON.stringify({ kind: 'idle', ...target, count: S.idle, concurrency: 200 })], { stdin: true });
     const opened = (await holder.waitForLine((l) => typeof l.opened === 'number', 300_000)) as unknown as IdleResult;
     return { opened, release: async () => (holder.child.stdin!.end(), holder.stop()) };
   };

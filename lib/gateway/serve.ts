@@ -132,6 +132,7 @@ function send(message: FromWorker): void {
 
 async function runPrimary(source: ConfigSource, config: GatewayConfig, count: number, logger: Logger): Promise<void> {
   const ready = new Set<number>();
+  const reloadWaiters = new Map<number, () => void>();
   let draining = false;
   let metricsRequest = 0;
   const pendingMetrics = new Map<number, { data: metric[][]; expected: number; done: (d: metric[][]) => void }>();
@@ -160,6 +161,7 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
         return;
       }
       case 'reloaded':
+        reloadWaiters.get(worker.id)?.();
         return;
     }
   };
@@ -204,11 +206,35 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
   });
   for (let i = 0; i < count; i++) fork();
 
+  // Workers reload one after another: a large policy keeps a worker busy for a moment, and the
+  // others go on accepting meanwhile. A change noticed during a round starts another round after it.
+  let reloading = false;
+  let reloadAgain = false;
+  const reloadWorkers = async (): Promise<void> => {
+    if (reloading) return void (reloadAgain = true);
+    reloading = true;
+    do {
+      reloadAgain = false;
+      for (const w of Object.values(cluster.workers ?? {})) {
+        if (!w || !ready.has(w.id)) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 30_000); // a worker that does not answer does not stall the rest
+          reloadWaiters.set(w.id, () => {
+            clearTimeout(timer);
+            reloadWaiters.delete(w.id);
+            resolve();
+          });
+          w.send({ type: 'reload' } satisfies ToWorker);
+        });
+      }
+    } while (reloadAgain && !draining);
+    reloading = false;
+  };
   const watcher =
     source.kind === 'file'
       ? watchConfig(source.path, (cause) => {
-          logger.info('config change noticed; reloading workers', { cause });
-          for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'reload' } satisfies ToWorker);
+          logger.info('config change noticed; reloading workers one at a time', { cause });
+          void reloadWorkers();
         })
       : undefined;
 

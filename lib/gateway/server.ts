@@ -140,6 +140,11 @@ class Connection {
 export class Gateway extends EventEmitter {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
+  /**
+   * The running settings. Its `tenants` list is emptied once compiled into the policy: with
+   * 100,000 tenants the parsed objects are most of the heap, and a larger old generation makes
+   * every garbage collection (and so every connection) dearer.
+   */
   private config: GatewayConfig;
   private policy: Policy;
   private readonly configPath: string | undefined;
@@ -153,6 +158,7 @@ export class Gateway extends EventEmitter {
   private keepAliveQueue: Connection[] = [];
   private keepAliveHead = 0;
   private readonly dropLog: DropLogLimiter;
+  private closedTenants: string[];
   private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
   private started = false;
   private draining = false;
@@ -160,12 +166,13 @@ export class Gateway extends EventEmitter {
 
   constructor(options: GatewayOptions) {
     super();
-    this.config = options.config;
     this.configPath = options.configPath;
     this.logger = options.logger ?? new Logger();
     this.metrics = options.metrics ?? new GatewayMetrics();
-    this.policy = new Policy(this.config, options.index);
-    this.metrics.tenants.set(this.config.tenants.length);
+    this.policy = new Policy(options.config, options.index);
+    this.config = { ...options.config, tenants: [] };
+    this.closedTenants = closedTenants(options.config);
+    this.metrics.tenants.set(this.policy.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
     this.dropLog = new DropLogLimiter(this.config.log.maxDropLinesPerSec, (byReason, total) => {
       this.metrics.logLinesSuppressed.inc(total);
@@ -189,8 +196,9 @@ export class Gateway extends EventEmitter {
     return this.live.size;
   }
 
-  currentConfig(): GatewayConfig {
-    return this.config;
+  /** Names of the tenants in the running policy. */
+  tenantNames(): string[] {
+    return this.policy.tenants.map((t) => t.name);
   }
 
   async start(): Promise<void> {
@@ -202,12 +210,12 @@ export class Gateway extends EventEmitter {
     }
     this.startSweeper();
     this.started = true;
-    this.warnClosedTenants(this.config);
+    this.warnClosedTenants();
     this.logger.info('listening', {
       privateLink: this.address('privateLink')?.port,
       public: this.address('public')?.port,
       health: this.address('health')?.port,
-      tenants: this.config.tenants.length,
+      tenants: this.policy.tenants.length,
     });
   }
 
@@ -620,7 +628,8 @@ export class Gateway extends EventEmitter {
     if (changed.length) {
       this.logger.warn('listener changes take effect at the next restart', { listeners: changed });
     }
-    this.config = { ...next, listeners: this.config.listeners };
+    this.config = { ...next, listeners: this.config.listeners, tenants: [] };
+    this.closedTenants = closedTenants(next);
     this.policy = policy;
     let revoked = 0;
     for (const conn of this.live) {
@@ -637,13 +646,13 @@ export class Gateway extends EventEmitter {
     }
     this.metrics.tenants.set(next.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
-    this.warnClosedTenants(next);
+    this.warnClosedTenants();
     return { revoked };
   }
 
   /** Tenants whose allow lists are all empty admit nobody: legal (an offboarded customer), but say so. */
-  private warnClosedTenants(config: GatewayConfig): void {
-    const closed = config.tenants.filter((t) => isClosedTenant(t.allow)).map((t) => t.name);
+  private warnClosedTenants(): void {
+    const closed = this.closedTenants;
     if (closed.length) this.logger.warn('tenants with empty allow lists accept no connection', { tenants: closed.slice(0, 20), count: closed.length });
   }
 
@@ -659,16 +668,17 @@ export class Gateway extends EventEmitter {
       this.logger.error('config reload failed; keeping the last good config', { file: this.configPath, errors: errors.split('\n') });
       return { ok: false, errors, durationMs };
     }
+    const tenants = loaded.value.tenants.length;
     const { revoked } = this.applyConfig(loaded.value, loaded.index);
     this.metrics.reloads.inc({ result: 'success' });
     const durationMs = performance.now() - started;
     this.logger.info('config reloaded', {
       file: this.configPath,
-      tenants: loaded.value.tenants.length,
+      tenants,
       revoked,
       durationMs: Math.round(durationMs),
     });
-    return { ok: true, tenants: loaded.value.tenants.length, revoked, durationMs };
+    return { ok: true, tenants, revoked, durationMs };
   }
 
   // ---- shutdown ----------------------------------------------------------------------------
@@ -805,6 +815,10 @@ function onUpstreamTimeout(this: TaggedSocket): void {
 function onUpstreamError(this: TaggedSocket, err: Error): void {
   const conn = this[CONN];
   if (conn) conn.gateway.onUpstreamFailure(conn, err);
+}
+
+function closedTenants(config: GatewayConfig): string[] {
+  return config.tenants.filter((t) => isClosedTenant(t.allow)).map((t) => t.name);
 }
 
 /** Bytes buffered from a client while its upstream connects; beyond this the client is paused. */

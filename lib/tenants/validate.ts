@@ -4,7 +4,7 @@
  * start and reload, by `linkgate validate`, and by every construct at synth time.
  */
 import type { z } from 'zod';
-import { CLOUDS, type Cloud } from './ids';
+import type { Cloud } from './ids';
 import {
   gatewayConfigSchema,
   tenantDeclarationsSchema,
@@ -131,18 +131,29 @@ export function indexTenants(tenants: readonly Tenant[], basePath: string): { in
 
     const allow = tenant.allow;
     if (!allow) continue;
-    for (const cloud of CLOUDS) {
-      const ids = allow[cloud];
-      if (!ids) continue;
-      const owners = linkOwners[cloud];
-      for (let i = 0; i < ids.length; i++) {
-        const owner = owners.get(ids[i]!);
-        if (owner === undefined) owners.set(ids[i]!, t);
-        else issues.push(clash(`${cloud} link ID`, ids[i]!, owner, t, i, `allow.${cloud}`, (x) => x.allow?.[cloud] ?? [], tenants, basePath));
-      }
-    }
+    // One call per cloud with a fixed property: a loop over CLOUDS with allow[cloud] measured
+    // half again slower on 100,000 tenants (keyed loads do not stay monomorphic).
+    if (allow.aws) claimLinkIds('aws', allow.aws, t, linkOwners.aws, tenants, basePath, issues);
+    if (allow.azure) claimLinkIds('azure', allow.azure, t, linkOwners.azure, tenants, basePath, issues);
+    if (allow.gcp) claimLinkIds('gcp', allow.gcp, t, linkOwners.gcp, tenants, basePath, issues);
   }
   return { index: { hostnames: hostOwners, linkIds: linkOwners }, issues };
+}
+
+function claimLinkIds(
+  cloud: Cloud,
+  ids: readonly string[],
+  t: number,
+  owners: Map<string, number>,
+  tenants: readonly Tenant[],
+  basePath: string,
+  issues: ValidationIssue[],
+): void {
+  for (let i = 0; i < ids.length; i++) {
+    const owner = owners.get(ids[i]!);
+    if (owner === undefined) owners.set(ids[i]!, t);
+    else issues.push(clash(`${cloud} link ID`, ids[i]!, owner, t, i, `allow.${cloud}`, (x) => x.allow?.[cloud] ?? [], tenants, basePath));
+  }
 }
 
 export function checkTenants(tenants: readonly Tenant[], basePath: string): ValidationIssue[] {

@@ -41,7 +41,7 @@ test(`GIVEN ${TOTAL / 2 ** 20} MiB to a client that reads slowly THEN all of it 
   let received = 0;
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: gateway.privateLinkPort, highWaterMark: 64 * 1024 }, () =>
+    const socket = connect({ host: '127.0.0.1', port: gateway.privateLinkPort }, () =>
       socket.write(Buffer.concat([opening.header, opening.hello])),
     );
     // Read in bursts with pauses: well below what the upstream can send.

@@ -5,15 +5,13 @@
  */
 import { connect, type Socket } from 'node:net';
 import { renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { BENCH_HOST, BENCH_VPCE, startEchoUpstream, startGateway, startProc, type GatewayProc, type Upstream } from '../../bench/harness';
+import { LOADGEN, BENCH_HOST, BENCH_VPCE, startEchoUpstream, startGateway, startProc, type GatewayProc, type Upstream } from '../../bench/harness';
 import type { SessionsResult } from '../../bench/loadgen';
 import { cloudProxyHeader } from '../../lib/gateway/proxy-protocol/encoder';
 import { buildClientHello } from '../../lib/gateway/tls/build-client-hello';
 import { opening, size } from './support';
 
 const RELOADS = size(50, 10);
-const LOADGEN = join(__dirname, '..', '..', 'dist', 'bench', 'loadgen.js');
 const churnId = (i: number) => `vpce-${(0xc0000 + i).toString(16).padStart(17, '0')}`;
 
 let upstream: Upstream;

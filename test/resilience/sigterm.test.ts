@@ -2,12 +2,10 @@
  * SIGTERM under load: sessions in flight finish, new connections are refused once the listeners
  * close, and no accepted connection is cut before the drain bound.
  */
-import { join } from 'node:path';
-import { benchTenants, httpGet, startEchoUpstream, startGateway, startProc, until, type GatewayProc, type Upstream } from '../../bench/harness';
+import { LOADGEN, benchTenants, httpGet, startEchoUpstream, startGateway, startProc, until, type GatewayProc, type Upstream } from '../../bench/harness';
 import type { SessionsResult } from '../../bench/loadgen';
 import { opening, size } from './support';
 
-const LOADGEN = join(__dirname, '..', '..', 'dist', 'bench', 'loadgen.js');
 
 let upstream: Upstream;
 let gateway: GatewayProc;

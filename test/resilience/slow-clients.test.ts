@@ -3,14 +3,12 @@
  * one byte per second. Every one must be closed at the header timeout, and legitimate clients must
  * keep their connection rate meanwhile.
  */
-import { runLoadgen, startEchoUpstream, startGateway, startProc, benchTenants, type GatewayProc, type Upstream } from '../../bench/harness';
+import { LOADGEN, runLoadgen, startEchoUpstream, startGateway, startProc, benchTenants, type GatewayProc, type Upstream } from '../../bench/harness';
 import type { RateResult, SlowlorisResult } from '../../bench/loadgen';
-import { join } from 'node:path';
 import { opening, size, FULL } from './support';
 
 const ATTACKERS = size(5000, 600);
 const HEADER_TIMEOUT_MS = 2000;
-const LOADGEN = join(__dirname, '..', '..', 'dist', 'bench', 'loadgen.js');
 
 let upstream: Upstream;
 let gateway: GatewayProc;

@@ -107,6 +107,8 @@ export function decodeProxyHeader(bytes: Uint8Array, options: DecodeOptions = {}
   for (let i = 0; i < signatureBytes; i++) {
     if (bytes[i] !== SIGNATURE[i]) return err('not_proxy_v2', 'the stream does not start with the PROXY v2 signature');
   }
+  // Within the signature every byte can decide, so ask for one more at a time (12 at most).
+  if (available < SIGNATURE_LENGTH) return { status: 'incomplete', needed: available + 1 };
   if (available < FIXED_HEADER_LENGTH) return { status: 'incomplete', needed: FIXED_HEADER_LENGTH };
 
   const verCmd = bytes[12]!;

@@ -66,8 +66,11 @@ export function parseClientHello(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CLIEN
     if (end > maxBytes) return err('too_large', `the ClientHello runs past ${maxBytes} bytes`);
     if (bytes.length < end) {
       // Fail early on a wrong handshake type without waiting for the whole record.
-      if (records === 0 && bytes.length > at + RECORD_HEADER && bytes[at + RECORD_HEADER] !== HANDSHAKE_CLIENT_HELLO) {
-        return err('not_client_hello', `handshake type ${bytes[at + RECORD_HEADER]} is not ClientHello`);
+      if (records === 0) {
+        if (bytes.length === at + RECORD_HEADER) return { status: 'incomplete', needed: at + RECORD_HEADER + 1 };
+        if (bytes[at + RECORD_HEADER] !== HANDSHAKE_CLIENT_HELLO) {
+          return err('not_client_hello', `handshake type ${bytes[at + RECORD_HEADER]} is not ClientHello`);
+        }
       }
       return { status: 'incomplete', needed: end };
     }

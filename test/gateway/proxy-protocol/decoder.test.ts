@@ -150,7 +150,8 @@ describe('PROXY v2 decoder: vectors', () => {
   });
 
   test('GIVEN a partial header THEN it asks for exactly the missing total', () => {
-    expect(decodeProxyHeader(awsValid.subarray(0, 5))).toEqual({ status: 'incomplete', needed: 16 });
+    expect(decodeProxyHeader(awsValid.subarray(0, 5))).toEqual({ status: 'incomplete', needed: 6 });
+    expect(decodeProxyHeader(awsValid.subarray(0, 12))).toEqual({ status: 'incomplete', needed: 16 });
     expect(decodeProxyHeader(awsValid.subarray(0, 20))).toEqual({ status: 'incomplete', needed: 100 });
   });
 
@@ -185,6 +186,13 @@ describe('PROXY v2 decoder: incremental reads', () => {
         stream.subarray(header.length, result.bytes.length).toString('latin1'),
       );
     }
+  });
+
+  test('GIVEN a wrong byte trickled inside the signature THEN the reader fails at that byte, as a whole read would', () => {
+    const reader = proxyHeaderReader();
+    const bytes = Buffer.from('0d0a0d0a00ff', 'hex');
+    const results = [...bytes].map((b) => reader.feed(Buffer.from([b])).status);
+    expect(results).toEqual(['incomplete', 'incomplete', 'incomplete', 'incomplete', 'incomplete', 'error']);
   });
 
   test('GIVEN a stream that stops mid-header THEN the reader keeps waiting, never guessing', () => {
