@@ -108,8 +108,7 @@ class Connection {
   counted = false;
   /** The client half-closed while the upstream was still connecting. */
   clientEnded = false;
-  /** When forwarding began (performance.now()), for the lazy keepalive. */
-  forwardedAt = 0;
+  keepAliveTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly gateway: Gateway,
@@ -154,9 +153,6 @@ export class Gateway extends EventEmitter {
   /** Connections still reading their header or ClientHello, checked against their deadline. */
   private readonly undecided = new Set<Connection>();
   private sweepTimer: NodeJS.Timeout | undefined;
-  /** Forwarded connections in the order they began, waiting for their keepalive (see armKeepAlives). */
-  private keepAliveQueue: Connection[] = [];
-  private keepAliveHead = 0;
   private readonly dropLog: DropLogLimiter;
   private closedTenants: string[];
   private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
@@ -391,7 +387,6 @@ export class Gateway extends EventEmitter {
     const { client, upstream } = conn;
     if (!upstream || conn.state !== 'connecting') return;
     conn.state = 'forwarding';
-    conn.forwardedAt = performance.now();
     const { limits } = this.config;
     upstream.setTimeout(0);
     upstream.off('timeout', onUpstreamTimeout);
@@ -399,7 +394,10 @@ export class Gateway extends EventEmitter {
       client.setTimeout(limits.idleTimeoutSec * 1000);
       client.on('timeout', onClientIdle);
     }
-    if (limits.tcpKeepAliveSec > 0) this.keepAliveQueue.push(conn);
+    // TCP keepalive costs four setsockopt calls per socket and most connections are short: it is
+    // switched on only for connections still open after KEEPALIVE_AFTER_MS, in time for load
+    // balancer idle timeouts (minutes).
+    if (limits.tcpKeepAliveSec > 0) conn.keepAliveTimer = setTimeout(armKeepAlive, KEEPALIVE_AFTER_MS, conn, limits.tcpKeepAliveSec * 1000);
     if (conn.tenant!.upstream.proxyProtocol) upstream.write(this.upstreamProxyHeader(conn));
     upstream.write(conn.pending!);
     conn.pending = null;
@@ -462,6 +460,7 @@ export class Gateway extends EventEmitter {
     }
     if (conn.upstream && !conn.upstream.destroyed) conn.upstream.destroy();
     if (conn.state === 'forwarding' || conn.closeReason) this.countBytes(conn);
+    if (conn.keepAliveTimer) clearTimeout(conn.keepAliveTimer);
     conn.state = 'closed';
     conn.client[CONN] = undefined;
   }
@@ -576,7 +575,6 @@ export class Gateway extends EventEmitter {
 
   private sweep(): void {
     const now = performance.now();
-    this.armKeepAlives(now);
     for (const conn of this.undecided) {
       if (conn.deadline > now) continue;
       const inHeader = conn.state === 'header';
@@ -585,31 +583,6 @@ export class Gateway extends EventEmitter {
         inHeader ? 'header_timeout' : 'client_hello_timeout',
         `${inHeader ? 'PROXY header' : 'ClientHello'} not complete after ${Math.round(now - conn.acceptedAt)} ms`,
       );
-    }
-  }
-
-  /**
-   * TCP keepalive is switched on only for connections that outlive KEEPALIVE_AFTER_MS: most
-   * connections are short, and keepalive costs four setsockopt calls per socket. Long-lived ones
-   * get it in time for load balancer idle timeouts (minutes).
-   */
-  private armKeepAlives(now: number): void {
-    const queue = this.keepAliveQueue;
-    const delayMs = this.config.limits.tcpKeepAliveSec * 1000;
-    let i = this.keepAliveHead;
-    for (; i < queue.length; i++) {
-      const conn = queue[i]!;
-      if (conn.state !== 'forwarding') continue;
-      if (conn.forwardedAt + KEEPALIVE_AFTER_MS > now) break;
-      if (delayMs > 0) {
-        conn.client.setKeepAlive(true, delayMs);
-        conn.upstream!.setKeepAlive(true, delayMs);
-      }
-    }
-    this.keepAliveHead = i;
-    if (i > 1024 && i * 2 > queue.length) {
-      this.keepAliveQueue = queue.slice(i);
-      this.keepAliveHead = 0;
     }
   }
 
@@ -821,9 +794,16 @@ function closedTenants(config: GatewayConfig): string[] {
   return config.tenants.filter((t) => isClosedTenant(t.allow)).map((t) => t.name);
 }
 
+function armKeepAlive(conn: Connection, delayMs: number): void {
+  conn.keepAliveTimer = undefined;
+  if (conn.state !== 'forwarding') return;
+  conn.client.setKeepAlive(true, delayMs);
+  conn.upstream?.setKeepAlive(true, delayMs);
+}
+
 /** Bytes buffered from a client while its upstream connects; beyond this the client is paused. */
 const MAX_PENDING_BYTES = 64 * 1024;
-/** Connections older than this get TCP keepalive (see armKeepAlives). */
+/** Connections older than this get TCP keepalive (see onUpstreamConnect). */
 const KEEPALIVE_AFTER_MS = 10_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

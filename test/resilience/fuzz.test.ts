@@ -120,7 +120,7 @@ describe('fuzzing the PROXY v2 reader', () => {
           if (fed.status !== 'incomplete') break;
         }
         if (whole.status === 'done') {
-          const declared = 16 + input.readUInt16BE(14);
+          const declared = 16 + Buffer.concat([input, trailing]).readUInt16BE(14);
           if (whole.length !== declared) throw new Error(`claims ${whole.length} bytes, declares ${declared}`);
           if (fed.status !== 'done' || fed.length !== whole.length) throw new Error('piecewise read differs');
           // The verdict depends only on the declared bytes.

@@ -54,7 +54,8 @@ export function parseClientHello(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CLIEN
         ? err('not_tls', `first byte 0x${bytes[0]!.toString(16).padStart(2, '0')} is not a TLS handshake record`)
         : err('bad_record', 'a non-handshake record arrived before the ClientHello was complete');
     }
-    if (bytes.length >= at + 2 && bytes[at + 1] !== 0x03) {
+    if (bytes.length < at + 2) return { status: 'incomplete', needed: at + 2 };
+    if (bytes[at + 1] !== 0x03) {
       return at === 0 ? err('not_tls', 'record version major is not 3') : err('bad_record', 'record version major is not 3');
     }
     if (bytes.length < at + RECORD_HEADER) return { status: 'incomplete', needed: at + RECORD_HEADER };

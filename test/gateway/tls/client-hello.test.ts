@@ -128,7 +128,8 @@ describe('ClientHello SNI: vectors', () => {
 
   test('GIVEN only the first byte THEN a non-TLS stream fails at once', () => {
     expect(parseClientHello(Buffer.from('G'))).toMatchObject({ status: 'error', code: 'not_tls' });
-    expect(parseClientHello(Buffer.from([0x16]))).toEqual({ status: 'incomplete', needed: 5 });
+    expect(parseClientHello(Buffer.from([0x16]))).toEqual({ status: 'incomplete', needed: 2 });
+    expect(parseClientHello(Buffer.from([0x16, 0x48]))).toMatchObject({ status: 'error', code: 'not_tls' });
   });
 });
 
