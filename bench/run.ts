@@ -6,7 +6,7 @@
  * Figures are reported as ratios within the run, since these machines are shared and noisy.
  * Prints a table, writes bench/RESULTS.md, exits 0.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -217,7 +217,7 @@ function writeResults(startedAt: Date): void {
 Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${startedAt.toISOString()}.
 
 - Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform} (shared, noisy: compare ratios, not absolute figures)
-- Node.js ${process.version}; ${haproxyVersion()}; linkgate ${require('../../package.json').version as string}
+- Node.js ${process.version}; ${haproxyVersion()}; linkgate ${packageVersion()}
 - linkgate: \`linkgate serve\` with ${WORKERS} workers; HAProxy: nbthread ${WORKERS}, accept-proxy, \`req.ssl_sni\` routing after
   \`tcp-request inspect-delay\`, \`option tcplog\` (linkgate logs every decision too)
 - Load: a PROXY v2 header with an AWS link-ID TLV and CRC32C (100 bytes) plus a ${benchOpening().hello.length}-byte
@@ -232,6 +232,11 @@ ${rows.map((r) => `| ${r.measure} | ${r.value} | ${r.target ? `${r.target} ${r.m
 `;
   writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), md);
   log(`\nwrote bench/RESULTS.md`);
+}
+
+function packageVersion(): string {
+  const file = join(__dirname, '..', '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));

@@ -132,7 +132,7 @@ describe('fuzzing the PROXY v2 reader', () => {
           stats.errors++;
         }
       } catch (err) {
-        throw new Error(`seed ${seed}, input ${i} (${input.toString('hex')}): ${(err as Error).message}`);
+        throw new Error(`seed ${seed}, input ${i} (${input.toString('hex')}): ${(err as Error).message}`, { cause: err });
       }
       stats.maxMs = Math.max(stats.maxMs, performance.now() - started);
     }
@@ -182,7 +182,7 @@ describe('fuzzing the ClientHello reader', () => {
           stats.errors++;
         }
       } catch (err) {
-        throw new Error(`seed ${seed}, input ${i} (${input.toString('hex').slice(0, 400)}…): ${(err as Error).message}`);
+        throw new Error(`seed ${seed}, input ${i} (${input.toString('hex').slice(0, 400)}…): ${(err as Error).message}`, { cause: err });
       }
       stats.maxMs = Math.max(stats.maxMs, performance.now() - started);
     }

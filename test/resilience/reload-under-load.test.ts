@@ -4,7 +4,7 @@
  * within a second.
  */
 import { connect, type Socket } from 'node:net';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { LOADGEN, BENCH_HOST, BENCH_VPCE, startEchoUpstream, startGateway, startProc, type GatewayProc, type Upstream } from '../../bench/harness';
 import type { SessionsResult } from '../../bench/loadgen';
 import { cloudProxyHeader } from '../../lib/gateway/proxy-protocol/encoder';
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 function rewrite(churnAllowed: string): void {
-  const { privateLink, health } = JSON.parse(require('node:fs').readFileSync(gateway.configFile, 'utf8')).listeners;
+  const { privateLink, health } = JSON.parse(readFileSync(gateway.configFile, 'utf8')).listeners;
   writeFileSync(`${gateway.configFile}.next`, JSON.stringify({ listeners: { privateLink, health }, ...config(churnAllowed) }));
   renameSync(`${gateway.configFile}.next`, gateway.configFile);
 }
