@@ -4,7 +4,7 @@
  * measured never shares an event loop with what measures it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -156,6 +156,7 @@ export async function startGateway(
     }),
   );
   const proc = startProc(process.execPath, [CLI, 'serve', '--config', configFile, '--workers', String(workers)], { env });
+  proc.child.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   await until(async () => (await httpGet(ports.health, '/readyz')).status === 200, 120_000, () => `gateway not ready: ${proc.output().slice(-2000)}`);
   const workerPids = () => proc.lines.filter((l) => l.msg === 'listening').map((l) => l.pid as number);
   return {
@@ -213,6 +214,7 @@ ${body}
 `,
   );
   const proc = startProc('haproxy', ['-db', '-f', file]);
+  proc.child.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   await until(
     () =>
       new Promise<boolean>((resolve) => {
