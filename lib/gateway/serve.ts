@@ -78,7 +78,7 @@ async function runSingle(source: ConfigSource, loaded: Extract<LoadResult, { ok:
     metrics: new GatewayMetrics({ defaultMetrics: true }),
   });
   await gateway.start();
-  const watcher = source.kind === 'file' ? watchConfig(source.path, () => gateway.reload()) : undefined;
+  const watcher = source.kind === 'file' ? watchConfig(source.path, () => gateway.reload()) : ignoreHangups(source, logger);
   onTermination(async (signal) => {
     logger.info('signal received', { signal });
     watcher?.close();
@@ -236,7 +236,7 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
           logger.info('config change noticed; reloading workers one at a time', { cause });
           void reloadWorkers();
         })
-      : undefined;
+      : ignoreHangups(source, logger);
 
   onTermination(async (signal) => {
     draining = true; // /readyz fails from now on
@@ -260,6 +260,16 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
     logger.flush();
     process.exit(0);
   });
+}
+
+/**
+ * An inline config cannot change while the process runs. SIGHUP would otherwise end the process
+ * (Node's default), which is not what an operator sending it means.
+ */
+function ignoreHangups(source: ConfigSource, logger: Logger): { close(): void } {
+  const onHup = () => logger.warn('SIGHUP ignored: the config is inline and cannot be reloaded; redeploy to change it', { source: describeSource(source) });
+  process.on('SIGHUP', onHup);
+  return { close: () => process.off('SIGHUP', onHup) };
 }
 
 function onTermination(handler: (signal: NodeJS.Signals) => Promise<void>): void {

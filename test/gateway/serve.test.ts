@@ -202,3 +202,20 @@ test('GIVEN an invalid config THEN serve refuses to start, exits 1 and lists eve
   expect(proc.stderr()).toContain(`${file}:3:19: listeners.health.port: port 8443 is already used by listeners.privateLink`);
   expect(proc.stderr()).toContain('tenants[0].upstream: upstream "default" is not defined in upstreams (defined: none)');
 });
+
+test('GIVEN an inline config in $LINKGATE_CONFIG WHEN SIGHUP arrives THEN the gateway says it cannot reload and keeps running', async () => {
+  const ports = { privateLink: await closedPort(), health: await closedPort() };
+  const config = JSON.stringify({
+    listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1' }, health: { port: ports.health, host: '127.0.0.1' } },
+    upstreams: { default: { host: '127.0.0.1', port: echo.port } },
+    tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], allow: { aws: [A] } }],
+  });
+  const proc = spawnCli(['serve', '--workers', '1'], { LINKGATE_CONFIG: config, LINKGATE_CONFIG_FILE: '/nonexistent/config.yaml' });
+  procs.push(proc);
+  await waitFor(async () => (await status(ports.health, '/readyz')) === 200, 15_000, 'readiness');
+  proc.kill('SIGHUP');
+  await proc.waitForLine((l) => l.msg === 'SIGHUP ignored: the config is inline and cannot be reloaded; redeploy to change it');
+  const live = await forwarded(ports.privateLink, A);
+  expect(await live.ping()).toBe(true);
+  live.socket.destroy();
+});
