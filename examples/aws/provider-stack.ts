@@ -49,6 +49,8 @@ export class ProviderStack extends Stack {
     this.linkgate = new LinkgateProvider(this, 'Linkgate', {
       vpc: this.vpc,
       tenants: exampleTenants,
+      // The gateway settings have the same names on every cloud (GatewaySettingsProps): upstreams, and
+      // optionally defaultTenant, limits, log, drainDelaySec and drainTimeoutSec.
       upstreams: { default: { host: 'app.internal.example.com', port: 443 } },
       privateDnsName: 'api.example.com',
       publicHostedZone: route53.PublicHostedZone.fromHostedZoneAttributes(this, 'Zone', {

@@ -104,6 +104,8 @@ export class AzureExampleStack extends TerraformStack {
       gatewaySubnet,
       natSubnet,
       tenants: EXAMPLE_TENANTS,
+      // The gateway settings have the same names on every cloud (GatewaySettingsProps): upstreams, and
+      // optionally defaultTenant, limits, log, drainDelaySec and drainTimeoutSec.
       upstreams: { default: { host: 'app.internal.example.com', port: 443 } },
       image: IMAGE,
       acrId: ACR_ID,

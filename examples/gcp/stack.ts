@@ -68,6 +68,8 @@ export class GcpExampleStack extends TerraformStack {
       // Push the image built from this repository's Dockerfile, then paste its digest here.
       image: `${REGION}-docker.pkg.dev/${PROVIDER_PROJECT}/linkgate/gateway@sha256:${'0'.repeat(64)}`,
       tenants: EXAMPLE_TENANTS,
+      // The gateway settings have the same names on every cloud (GatewaySettingsProps): upstreams, and
+      // optionally defaultTenant, limits, log, drainDelaySec and drainTimeoutSec.
       upstreams: { default: { host: 'app.internal.example.com', port: 443 } },
       domainName: 'api.example.com.',
       publicAccess: true,

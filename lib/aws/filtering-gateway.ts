@@ -15,8 +15,9 @@ import {
   encodeInlineConfig,
   parseTenantDeclarations,
   renderGatewayConfig,
+  resolveGatewaySettings,
   type GatewayConfig,
-  type GatewayConfigOptions,
+  type GatewaySettingsProps,
   type TenantDeclarations,
 } from '../tenants';
 import {
@@ -35,6 +36,7 @@ import {
   checkRange,
   cidrPeer,
   fail,
+  isUnresolved,
   show,
   warn,
   warnIfSingleAz,
@@ -44,31 +46,12 @@ import type { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 /** Name of the gateway container in the task definition. */
 export const GATEWAY_CONTAINER_NAME = 'gateway';
 
-/** The gateway settings the top-level construct passes through. */
-export interface FilteringGatewayOptions {
-  /**
-   * Where allowed connections go: upstream name → host and port. Tenants pick one by name
-   * (`upstream`, default "default").
-   */
-  readonly upstreams: GatewayConfigOptions['upstreams'];
-  /**
-   * Tenant that receives connections without SNI or with an unknown hostname.
-   *
-   * @default - such connections are dropped (default deny)
-   */
-  readonly defaultTenant?: string;
-  /**
-   * Gateway limits (connections per worker, header and ClientHello timeouts, keepalive).
-   *
-   * @default - the gateway's defaults (see the config reference)
-   */
-  readonly limits?: GatewayConfigOptions['limits'];
-  /**
-   * Decision logging (which decisions get a line, drop-line rate limit).
-   *
-   * @default - every decision is logged, drop lines limited to 50 per second and worker
-   */
-  readonly log?: GatewayConfigOptions['log'];
+/**
+ * The gateway settings the top-level construct passes through: those of every cloud
+ * (`GatewaySettingsProps`: upstreams, defaultTenant, limits, log, drainDelaySec, drainTimeoutSec;
+ * the drain must fit Fargate's 120 s stop timeout with 5 s to exit), and the Fargate ones below.
+ */
+export interface FilteringGatewayOptions extends GatewaySettingsProps {
   /**
    * Container port of the private-link listener (PROXY v2 required).
    *
@@ -177,19 +160,6 @@ export interface FilteringGatewayOptions {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
-  /**
-   * After SIGTERM, seconds during which /readyz fails while the listeners still accept.
-   *
-   * @default 5
-   */
-  readonly drainDelaySec?: number;
-  /**
-   * Then, seconds in-flight connections get to finish before the gateway closes them. With
-   * `drainDelaySec` and 5 s to exit it must fit Fargate's 120 s stop timeout.
-   *
-   * @default 25
-   */
-  readonly drainTimeoutSec?: number;
   /**
    * Roll back to the last working task definition when a deployment's tasks keep failing.
    *
@@ -312,8 +282,14 @@ export class FilteringGateway extends Construct {
     this.scaleOutCooldownSec = checkRange(this, 'scaleOutCooldownSec', props.scaleOutCooldownSec ?? 60, 0, 3600, ' s');
     this.scaleInCooldownSec = checkRange(this, 'scaleInCooldownSec', props.scaleInCooldownSec ?? 300, 0, 3600, ' s');
     this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    this.drainDelaySec = checkRange(this, 'drainDelaySec', props.drainDelaySec ?? 5, 0, FARGATE_MAX_STOP_TIMEOUT_SEC, ' s');
-    this.drainTimeoutSec = checkRange(this, 'drainTimeoutSec', props.drainTimeoutSec ?? 25, 0, FARGATE_MAX_STOP_TIMEOUT_SEC, ' s');
+    const settings = resolveGatewaySettings(
+      props,
+      { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
+      { isUnresolved },
+    );
+    for (const issue of settings.issues) fail(this, `${issue.path} ${issue.message}`);
+    this.drainDelaySec = settings.drainDelaySec;
+    this.drainTimeoutSec = settings.drainTimeoutSec;
     this.stopTimeoutSec = this.drainDelaySec + this.drainTimeoutSec + STOP_TIMEOUT_MARGIN_SEC;
     this.circuitBreakerRollback = props.circuitBreakerRollback ?? true;
 
@@ -359,20 +335,7 @@ export class FilteringGateway extends Construct {
 
     // ---- the config the tasks run with
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
-    const rendered = renderGatewayConfig(
-      tenants,
-      {
-        privateLinkPort: this.privateLinkPort,
-        healthPort: this.healthPort,
-        publicPort: this.publicPort,
-        upstreams: props.upstreams,
-        defaultTenant: props.defaultTenant,
-        limits: props.limits,
-        log: props.log,
-        shutdown: { drainDelayMs: this.drainDelaySec * 1000, drainTimeoutMs: this.drainTimeoutSec * 1000 },
-      },
-      this.node.path,
-    );
+    const rendered = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
     this.config = rendered.config;
     if (Token.isUnresolved(rendered.json)) {
       // An upstream host known only at deploy (e.g. an internal load balancer's DNS name): the

@@ -12,13 +12,16 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Annotations, Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import {
+  MAX_DRAIN_DELAY_SEC,
   isOpenTenant,
   parseTenantDeclarations,
   renderGatewayConfig,
+  resolveGatewaySettings,
   showValue,
-  type GatewayConfigOptions,
+  type GatewaySettingsProps,
   type RenderedGatewayConfig,
   type TenantDeclarations,
+  type ValidationIssue,
 } from '../tenants';
 import {
   CUSTOM_DATA_LIMIT_BYTES,
@@ -33,9 +36,13 @@ import {
 import type { PrivateLinkLoadBalancer } from './load-balancer';
 import type { GatewayPublicLoadBalancer } from './public-load-balancer';
 import { resolveSubnet, sameSubnet, type SubnetLike } from './subnets';
-import { PropIssues, defaultName } from './validation';
+import { PropIssues, defaultName, isUnresolved } from './validation';
 
-export interface GatewayScaleSetProps {
+/**
+ * The gateway settings of every cloud (`GatewaySettingsProps`: upstreams, defaultTenant, limits,
+ * log, drainDelaySec, drainTimeoutSec) and the scale set's own.
+ */
+export interface GatewayScaleSetProps extends GatewaySettingsProps {
   readonly resourceGroupName: string;
   readonly location: string;
   /** Subnet of the gateway NICs. It needs outbound access (e.g. a NAT gateway) for apt and image pulls. */
@@ -49,8 +56,6 @@ export interface GatewayScaleSetProps {
   readonly natSubnets: SubnetLike[];
   /** The tenants; rendered into the gateway config on every synth. */
   readonly tenants: TenantDeclarations;
-  /** Where allowed connections go, by name; tenants use "default" unless they name another. */
-  readonly upstreams: GatewayConfigOptions['upstreams'];
   /**
    * The gateway image, pushed by you, e.g. myregistry.azurecr.io/linkgate:0.1.0. Written into the
    * VMs' cloud-init and user data, so it must be known at synth time. Pin a tag or digest: a new
@@ -83,26 +88,12 @@ export interface GatewayScaleSetProps {
    */
   readonly publicSourceAddressPrefixes?: string[];
   /**
-   * Tenant that receives connections without SNI or with an unknown hostname.
-   * @default - such connections are dropped
+   * After SIGTERM, seconds during which the gateway's /readyz fails while its listeners still
+   * accept (0 to 600). Azure's probe needs interval × threshold to take it out of rotation.
+   * @default - long enough for the private-link load balancer's probe to notice, plus one interval:
+   * probeIntervalSec × (probeThreshold + 1), 15 s with the probe's defaults
    */
-  readonly defaultTenant?: string;
-  /**
-   * Gateway limits (connections, header timeouts, keepalive).
-   * @default - the gateway's defaults
-   */
-  readonly limits?: GatewayConfigOptions['limits'];
-  /**
-   * Gateway decision logging.
-   * @default - the gateway's defaults
-   */
-  readonly log?: GatewayConfigOptions['log'];
-  /**
-   * Seconds a stopping gateway lets established connections finish. The gateway first keeps
-   * accepting while /readyz fails, long enough for the probe to take it out of rotation.
-   * @default 25
-   */
-  readonly drainTimeoutSec?: number;
+  readonly drainDelaySec?: number;
   /**
    * VM size.
    * @default 'Standard_D2s_v5'
@@ -206,6 +197,7 @@ export class GatewayScaleSet extends Construct {
   readonly privateLinkPort: number;
   readonly healthPort: number;
   readonly publicPort?: number;
+  readonly drainDelaySec: number;
   readonly drainTimeoutSec: number;
   readonly vmSize: string;
   readonly adminUsername: string;
@@ -246,7 +238,16 @@ export class GatewayScaleSet extends Construct {
     this.privateLinkPort = pl.privateLinkPort;
     this.healthPort = pl.healthPort;
     this.publicPort = pub?.publicPort;
-    this.drainTimeoutSec = props.drainTimeoutSec ?? 25;
+    // The probe needs interval x threshold to notice a failing /readyz; by default the gateway
+    // keeps accepting that long (plus one interval) after SIGTERM, so no new flow meets a closed
+    // listener.
+    const settings = resolveGatewaySettings(
+      props,
+      { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
+      { drainDelaySec: Math.min(pl.probeIntervalSec * (pl.probeThreshold + 1), MAX_DRAIN_DELAY_SEC), isUnresolved },
+    );
+    this.drainDelaySec = settings.drainDelaySec;
+    this.drainTimeoutSec = settings.drainTimeoutSec;
     this.vmSize = props.vmSize ?? 'Standard_D2s_v5';
     this.adminUsername = props.adminUsername ?? 'linkgate';
     this.osDiskType = props.osDiskType ?? 'StandardSSD_LRS';
@@ -266,32 +267,16 @@ export class GatewayScaleSet extends Construct {
     this.acrLoginServer = isAcrLoginServer(registry) ? registry : undefined;
 
     const issues = new PropIssues();
-    this.validate(issues, props);
+    this.validate(issues, props, settings.issues);
     issues.throwIfAny(this, 'GatewayScaleSet');
 
-    // The probe needs interval x threshold to notice a failing /readyz; the gateway keeps accepting
-    // that long (plus one interval) after SIGTERM, so no new flow meets a closed listener.
-    const drainDelayMs = Math.min(pl.probeIntervalSec * (pl.probeThreshold + 1) * 1000, 600_000);
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
-    this.config = renderGatewayConfig(
-      tenants,
-      {
-        privateLinkPort: this.privateLinkPort,
-        healthPort: this.healthPort,
-        publicPort: this.publicPort,
-        upstreams: props.upstreams,
-        defaultTenant: props.defaultTenant,
-        limits: props.limits,
-        shutdown: { drainDelayMs, drainTimeoutMs: this.drainTimeoutSec * 1000 },
-        log: props.log,
-      },
-      this.node.path,
-    );
+    this.config = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
     this.cloudInit = renderGatewayCloudInit({
       image: this.image,
       configJson: this.config.json,
       // The gateway bounds its own shutdown at drain delay + drain timeout + 5 s.
-      stopTimeoutSec: Math.ceil((drainDelayMs + this.drainTimeoutSec * 1000) / 1000) + 10,
+      stopTimeoutSec: this.drainDelaySec + this.drainTimeoutSec + 10,
       agentIntervalSec: this.agentIntervalSec,
     });
     this.checkSizes(tenants.length);
@@ -413,7 +398,7 @@ export class GatewayScaleSet extends Construct {
     });
   }
 
-  private validate(issues: PropIssues, props: GatewayScaleSetProps): void {
+  private validate(issues: PropIssues, props: GatewayScaleSetProps, drainIssues: readonly ValidationIssue[]): void {
     const pl = props.privateLinkLoadBalancer;
     const pub = props.publicLoadBalancer;
     issues.resourceName('name', props.name);
@@ -482,7 +467,7 @@ export class GatewayScaleSet extends Construct {
       issues.add('publicSourceAddressPrefixes', 'must not be empty (use ["Internet"] for every source)');
     }
 
-    issues.intRange('drainTimeoutSec', this.drainTimeoutSec, 0, 3600, 'seconds');
+    for (const issue of drainIssues) issues.add(issue.path, issue.message);
     issues.intRange('minInstances', this.minInstances, 1, 1000);
     issues.intRange('maxInstances', this.maxInstances, 1, 1000);
     if (this.maxInstances < this.minInstances) {

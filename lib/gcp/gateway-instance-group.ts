@@ -18,10 +18,12 @@ import {
   isOpenTenant,
   parseTenantDeclarations,
   renderGatewayConfig,
-  type GatewayConfigOptions,
+  resolveGatewaySettings,
+  type GatewaySettingsProps,
   type RenderedGatewayConfig,
   type TenantDeclaration,
   type TenantDeclarations,
+  type ValidationIssue,
 } from '../tenants';
 import { renderGatewayUserData, type HostPortRule, type PortRedirect } from './cloud-init';
 import {
@@ -42,8 +44,12 @@ import {
   warn,
 } from './common';
 
-/** The gateway's own settings, shared by the composite construct. */
-export interface GatewayOptions {
+/**
+ * The gateway's own settings, shared by the composite construct: those of every cloud
+ * (`GatewaySettingsProps`: upstreams, defaultTenant, limits, log, drainDelaySec, drainTimeoutSec;
+ * the drain also sets the `docker stop` grace) and the VMs' below.
+ */
+export interface GatewayOptions extends GatewaySettingsProps {
   /**
    * Container image of the gateway, pushed by you (the repository's `Dockerfile`), e.g.
    * `europe-west1-docker.pkg.dev/my-project/linkgate/gateway@sha256:...`. Pin a digest: the
@@ -53,28 +59,6 @@ export interface GatewayOptions {
   readonly image: string;
   /** The tenants: rendered into the gateway config (and, by the composite, the PSC accept list). */
   readonly tenants: TenantDeclarations;
-  /** Where accepted connections go (gateway config `upstreams`; a `default` is the usual one). */
-  readonly upstreams: GatewayConfigOptions['upstreams'];
-  /**
-   * Tenant that gets connections with no SNI or an unknown hostname.
-   * @default - none: such connections are dropped
-   */
-  readonly defaultTenant?: string;
-  /**
-   * Gateway limits (gateway config `limits`).
-   * @default - the gateway's defaults (20000 connections per worker, 5 s PROXY header timeout, ...)
-   */
-  readonly limits?: GatewayConfigOptions['limits'];
-  /**
-   * What the gateway does on SIGTERM (gateway config `shutdown`); also sets the `docker stop` grace.
-   * @default - drainDelayMs 5000, drainTimeoutMs 25000
-   */
-  readonly shutdown?: GatewayConfigOptions['shutdown'];
-  /**
-   * Decision logging (gateway config `log`).
-   * @default - every decision logged, at most 50 drop lines per second and worker
-   */
-  readonly log?: GatewayConfigOptions['log'];
   /**
    * Listener for Private Service Connect traffic inside the VM (PROXY v2 header required).
    * @default 8443
@@ -220,6 +204,8 @@ export class GatewayInstanceGroup extends Construct {
   readonly autohealingInitialDelaySec: number;
   readonly maxSurgeInstances: number;
   readonly waitForRollout: boolean;
+  readonly drainDelaySec: number;
+  readonly drainTimeoutSec: number;
   /** `docker stop` grace: the gateway's whole drain plus a margin. */
   readonly stopTimeoutSec: number;
 
@@ -263,28 +249,20 @@ export class GatewayInstanceGroup extends Construct {
     this.autohealingInitialDelaySec = props.autohealingInitialDelaySec ?? 300;
     this.maxSurgeInstances = props.maxSurgeInstances ?? props.zones?.length ?? 4;
     this.waitForRollout = props.waitForRollout ?? true;
+    const settings = resolveGatewaySettings(
+      props,
+      { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
+      { isUnresolved: isToken },
+    );
+    this.drainDelaySec = settings.drainDelaySec;
+    this.drainTimeoutSec = settings.drainTimeoutSec;
+    this.stopTimeoutSec = this.drainDelaySec + this.drainTimeoutSec + 5;
 
-    this.validate(props, publicAccess);
+    this.validate(props, publicAccess, settings.issues);
 
     // The one tenant model: validation (errors name this construct) and rendering.
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
-    this.config = renderGatewayConfig(
-      tenants,
-      {
-        privateLinkPort: this.privateLinkPort,
-        healthPort: this.healthPort,
-        publicPort: this.publicPort,
-        upstreams: props.upstreams,
-        defaultTenant: props.defaultTenant,
-        limits: props.limits,
-        shutdown: props.shutdown,
-        log: props.log,
-      },
-      this.node.path,
-    );
-    // The rendered config carries the gateway's defaults, so the grace follows them.
-    const { shutdown } = this.config.config;
-    this.stopTimeoutSec = Math.ceil((shutdown.drainDelayMs + shutdown.drainTimeoutMs) / 1000) + 5;
+    this.config = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
     const configText = encodeInlineConfig(this.config.json);
     this.configBytes = Buffer.byteLength(this.config.json);
     this.encodedConfigBytes = Buffer.byteLength(configText);
@@ -327,7 +305,7 @@ export class GatewayInstanceGroup extends Construct {
           `a GCE metadata value holds at most ${METADATA_VALUE_MAX_BYTES} bytes (256 KiB). Split the tenants across gateways.`,
       );
     }
-    this.warnRisky(props, tenants, registry !== undefined, shutdown);
+    this.warnRisky(props, tenants, registry !== undefined);
 
     this.serviceAccount = new ServiceAccount(this, 'ServiceAccount', {
       project: props.project,
@@ -472,7 +450,7 @@ export class GatewayInstanceGroup extends Construct {
     return this.resource.instanceGroup;
   }
 
-  private validate(props: GatewayInstanceGroupProps, publicAccess: boolean): void {
+  private validate(props: GatewayInstanceGroupProps, publicAccess: boolean, drainIssues: readonly ValidationIssue[]): void {
     const v = new PropValidator(this, 'GatewayInstanceGroup');
     v.pattern('name', this.name, NAME_PATTERN, NAME_RULE);
     v.pattern('project', props.project, PROJECT_ID_PATTERN, 'a GCP project ID (6-30 lowercase letters, digits and hyphens, starting with a letter)');
@@ -542,6 +520,7 @@ export class GatewayInstanceGroup extends Construct {
     }
     v.integer('autoscalingCooldownSec', this.autoscalingCooldownSec, 15, 3600, ' s');
     v.integer('autohealingInitialDelaySec', this.autohealingInitialDelaySec, 0, 3600, ' s');
+    for (const issue of drainIssues) v.fail(issue.path, issue.message);
     v.integer('maxSurgeInstances', this.maxSurgeInstances, 1, 2000);
     if (zones.length > 0 && !isToken(this.maxSurgeInstances) && this.maxSurgeInstances < zones.length) {
       v.fail(
@@ -556,7 +535,6 @@ export class GatewayInstanceGroup extends Construct {
     props: GatewayInstanceGroupProps,
     tenants: readonly TenantDeclaration[],
     inArtifactRegistry: boolean,
-    shutdown: { drainDelayMs: number; drainTimeoutMs: number },
   ): void {
     if (!props.image.includes('@sha256:')) {
       warn(
@@ -578,7 +556,7 @@ export class GatewayInstanceGroup extends Construct {
     if (this.stopTimeoutSec > GCE_SHUTDOWN_WINDOW_SEC - 10) {
       warn(
         this,
-        `the gateway drains for up to ${(shutdown.drainDelayMs + shutdown.drainTimeoutMs) / 1000} s on SIGTERM, but Compute Engine ` +
+        `the gateway drains for up to ${this.drainDelaySec + this.drainTimeoutSec} s on SIGTERM, but Compute Engine ` +
           `gives a deleted VM about ${GCE_SHUTDOWN_WINDOW_SEC} s to shut down: the rest is cut. Rely on the load balancer's ` +
           'connection draining for long connections.',
       );

@@ -4,12 +4,20 @@
  * build either by hand.
  */
 import {
+  SHUTDOWN_DEFAULTS,
+  SHUTDOWN_MAX,
+  showValue,
   type GatewayConfig,
   type GatewayConfigInput,
   type TenantDeclaration,
   type TenantDeclarationInput,
 } from './schema';
-import { ConfigValidationError, validateGatewayConfig, validateTenantDeclarations } from './validate';
+import {
+  ConfigValidationError,
+  validateGatewayConfig,
+  validateTenantDeclarations,
+  type ValidationIssue,
+} from './validate';
 
 export type DeepReadonly<T> = T extends (infer U)[]
   ? readonly DeepReadonly<U>[]
@@ -30,6 +38,134 @@ export interface GatewayConfigOptions {
   readonly limits?: DeepReadonly<GatewayConfigInput['limits']>;
   readonly shutdown?: DeepReadonly<GatewayConfigInput['shutdown']>;
   readonly log?: DeepReadonly<GatewayConfigInput['log']>;
+}
+
+/**
+ * The gateway settings every cloud's gateway construct takes, with the same names, units and
+ * meaning on AWS, Azure and GCP. Each construct adds its listener ports and renders them into the
+ * gateway config with `resolveGatewaySettings`.
+ */
+export interface GatewaySettingsProps {
+  /**
+   * Where allowed connections go: upstream name → host and port (gateway config `upstreams`).
+   * Tenants pick one by name (`upstream`, default "default").
+   */
+  readonly upstreams: GatewayConfigOptions['upstreams'];
+  /**
+   * Tenant that receives connections without SNI or with an unknown hostname.
+   *
+   * @default - such connections are dropped (default deny)
+   */
+  readonly defaultTenant?: string;
+  /**
+   * Gateway limits (gateway config `limits`): connections per worker, PROXY header and ClientHello
+   * timeouts, idle timeout, TCP keepalive.
+   *
+   * @default - the gateway's defaults: 20000 connections per worker, 5 s for the PROXY header,
+   * 10 s for the ClientHello, no idle timeout, 60 s keepalive (see the config reference)
+   */
+  readonly limits?: GatewayConfigOptions['limits'];
+  /**
+   * Decision logging (gateway config `log`): which decisions get a line, and how many drop lines.
+   *
+   * @default - every decision is logged, drop lines limited to 50 per second and worker
+   */
+  readonly log?: GatewayConfigOptions['log'];
+  /**
+   * After SIGTERM, seconds during which the gateway's /readyz fails while its listeners still
+   * accept, so the load balancer stops sending before the listeners close (0 to 600).
+   *
+   * @default 5
+   */
+  readonly drainDelaySec?: number;
+  /**
+   * Then, seconds in-flight connections get to finish before the gateway closes them (0 to 3600).
+   * The container is given the whole drain, plus time to exit, before it is killed.
+   *
+   * @default 25
+   */
+  readonly drainTimeoutSec?: number;
+}
+
+/** The gateway's listener ports, as the construct resolved them. */
+export interface GatewayListenerPorts {
+  readonly privateLinkPort: number;
+  readonly healthPort: number;
+  /** Present when a public path is deployed. */
+  readonly publicPort?: number;
+}
+
+export interface ResolveGatewaySettingsOptions {
+  /**
+   * The cloud's own default drain delay in seconds, e.g. derived from its load balancer's probe.
+   *
+   * @default 5
+   */
+  readonly drainDelaySec?: number;
+  /**
+   * Recognizes a value known only at deploy time (the construct library's `Token.isUnresolved`).
+   * Such a drain cannot be written into the config, and is reported as an issue.
+   *
+   * @default - tokens are not recognized (a number token then fails the range check)
+   */
+  readonly isUnresolved?: (value: unknown) => boolean;
+}
+
+/** `GatewaySettingsProps` with the defaults applied, checked, and ready for `renderGatewayConfig`. */
+export interface ResolvedGatewaySettings {
+  readonly drainDelaySec: number;
+  readonly drainTimeoutSec: number;
+  /** The settings and ports as `renderGatewayConfig` takes them (the drain in milliseconds). */
+  readonly configOptions: GatewayConfigOptions;
+  /**
+   * What is wrong with the drain props, each issue's path the prop's name; empty when they are
+   * valid. The construct raises them in its own error style; `configOptions` is only meaningful
+   * without issues.
+   */
+  readonly issues: readonly ValidationIssue[];
+}
+
+/** Bounds of the drain props: the gateway config's own, in whole seconds. */
+export const MAX_DRAIN_DELAY_SEC = SHUTDOWN_MAX.drainDelayMs / 1000;
+export const MAX_DRAIN_TIMEOUT_SEC = SHUTDOWN_MAX.drainTimeoutMs / 1000;
+
+/**
+ * Applies the defaults to a construct's gateway settings, checks the drain (whole seconds within
+ * the config's bounds; a cloud may check tighter bounds of its own, such as a stop timeout), and
+ * turns settings and ports into the options `renderGatewayConfig` takes.
+ */
+export function resolveGatewaySettings(
+  settings: GatewaySettingsProps,
+  ports: GatewayListenerPorts,
+  options: ResolveGatewaySettingsOptions = {},
+): ResolvedGatewaySettings {
+  const drainDelaySec = settings.drainDelaySec ?? options.drainDelaySec ?? SHUTDOWN_DEFAULTS.drainDelayMs / 1000;
+  const drainTimeoutSec = settings.drainTimeoutSec ?? SHUTDOWN_DEFAULTS.drainTimeoutMs / 1000;
+  const issues: ValidationIssue[] = [];
+  const check = (path: string, value: number, max: number) => {
+    if (options.isUnresolved?.(value)) {
+      issues.push({ path, message: 'must be known at synth time (it is written into the gateway config), got an unresolved token' });
+    } else if (!Number.isInteger(value) || value < 0 || value > max) {
+      issues.push({ path, message: `must be a whole number from 0 to ${max} seconds, got ${typeof value === 'number' ? String(value) : showValue(value)}` });
+    }
+  };
+  check('drainDelaySec', drainDelaySec, MAX_DRAIN_DELAY_SEC);
+  check('drainTimeoutSec', drainTimeoutSec, MAX_DRAIN_TIMEOUT_SEC);
+  return {
+    drainDelaySec,
+    drainTimeoutSec,
+    configOptions: {
+      privateLinkPort: ports.privateLinkPort,
+      healthPort: ports.healthPort,
+      publicPort: ports.publicPort,
+      upstreams: settings.upstreams,
+      defaultTenant: settings.defaultTenant,
+      limits: settings.limits,
+      log: settings.log,
+      shutdown: { drainDelayMs: drainDelaySec * 1000, drainTimeoutMs: drainTimeoutSec * 1000 },
+    },
+    issues,
+  };
 }
 
 export interface RenderedGatewayConfig {

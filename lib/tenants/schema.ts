@@ -218,20 +218,24 @@ export const limitsSchema = z.strictObject({
     ),
 });
 
+/** Bounds and defaults of the gateway's drain on SIGTERM (`shutdown`); the constructs take seconds. */
+export const SHUTDOWN_DEFAULTS = { drainDelayMs: 5_000, drainTimeoutMs: 25_000 } as const;
+export const SHUTDOWN_MAX = { drainDelayMs: 600_000, drainTimeoutMs: 3_600_000 } as const;
+
 export const shutdownSchema = z.strictObject({
   drainDelayMs: z
     .number()
     .int()
     .min(0)
-    .max(600_000)
-    .default(5_000)
+    .max(SHUTDOWN_MAX.drainDelayMs)
+    .default(SHUTDOWN_DEFAULTS.drainDelayMs)
     .describe('After SIGTERM, time /readyz fails while listeners still accept, so the LB stops sending.'),
   drainTimeoutMs: z
     .number()
     .int()
     .min(0)
-    .max(3_600_000)
-    .default(25_000)
+    .max(SHUTDOWN_MAX.drainTimeoutMs)
+    .default(SHUTDOWN_DEFAULTS.drainTimeoutMs)
     .describe('Then, time in-flight connections get to finish before they are closed.'),
 });
 

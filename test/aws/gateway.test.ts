@@ -4,6 +4,7 @@ import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -363,6 +364,12 @@ describe('FilteringGateway', () => {
       [
         { drainDelaySec: 30, drainTimeoutSec: 90 },
         'drainDelaySec (30) + drainTimeoutSec (90) + 5 s to exit is 125 s; Fargate stops a container at most 120 s after SIGTERM, so the two may add up to 115 s',
+      ],
+      [{ drainDelaySec: 2.5 }, 'drainDelaySec must be a whole number from 0 to 600 seconds, got 2.5'],
+      [{ drainTimeoutSec: -1 }, 'drainTimeoutSec must be a whole number from 0 to 3600 seconds, got -1'],
+      [
+        { drainTimeoutSec: Lazy.number({ produce: () => 25 }) },
+        'drainTimeoutSec must be known at synth time (it is written into the gateway config), got an unresolved token',
       ],
       [{ minCapacity: 5, maxCapacity: 3 }, 'maxCapacity (3) is below minCapacity (5); it must be at least minCapacity'],
       [{ desiredCount: 20 }, 'desiredCount must be a whole number from 2 to 10, got 20'],

@@ -88,6 +88,16 @@ describe('LinkgateProvider', () => {
     expect(gatewayConfigFrom(template()).listeners).toMatchObject({ privateLink: { port: 9000 }, health: { port: 9001 } });
   });
 
+  test('GIVEN the gateway settings every cloud shares WHEN created THEN they reach the gateway config, the drain in milliseconds', () => {
+    const { create, template } = given({ defaultTenant: 'initech', drainDelaySec: 3, drainTimeoutSec: 40, log: { decisions: 'drops' } });
+    create();
+    expect(gatewayConfigFrom(template())).toMatchObject({
+      defaultTenant: 'initech',
+      shutdown: { drainDelayMs: 3_000, drainTimeoutMs: 40_000 },
+      log: { decisions: 'drops' },
+    });
+  });
+
   test('GIVEN a zone but no name WHEN created THEN it warns that no private DNS name is configured', () => {
     const { create, stack } = given({}, (s) => ({ publicHostedZone: zone(s) }));
     create();

@@ -193,6 +193,16 @@ describe('gateway cloud-init (custom data)', () => {
       expect(unitFile(slow)).toMatch(/^ExecStop=\/usr\/bin\/docker stop --time 170 linkgate$/m);
     });
   });
+
+  describe('GIVEN a drain delay of its own', () => {
+    const { cloudConfig: own } = deployed({ drainDelaySec: 20, drainTimeoutSec: 30 }, { probeIntervalSec: 10, probeThreshold: 3 });
+
+    it('THEN it replaces the one derived from the probe, and docker stop follows', () => {
+      const config = JSON.parse(configFileFromCloudInit(own));
+      expect(config.shutdown).toEqual({ drainDelayMs: 20_000, drainTimeoutMs: 30_000 });
+      expect(unitFile(own)).toMatch(/^ExecStop=\/usr\/bin\/docker stop --time 60 linkgate$/m);
+    });
+  });
 });
 
 describe('the model in user data', () => {

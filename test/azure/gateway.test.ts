@@ -209,6 +209,7 @@ describe('GatewayScaleSet', () => {
         publicPort: undefined,
         minInstances: 2,
         maxInstances: 10,
+        drainDelaySec: 15,
         drainTimeoutSec: 25,
         acrLoginServer: 'linkgatetest.azurecr.io',
       });
@@ -319,6 +320,12 @@ describe('GatewayScaleSet', () => {
       ],
       ['empty public sources', props({ publicSourceAddressPrefixes: [] }), /publicSourceAddressPrefixes: must not be empty/],
       ['a drain timeout of two hours', props({ drainTimeoutSec: 7200 }), /drainTimeoutSec: must be a whole number from 0 to 3600 seconds, got 7200/],
+      ['a fractional drain delay', props({ drainDelaySec: 2.5 }), /drainDelaySec: must be a whole number from 0 to 600 seconds, got 2\.5/],
+      [
+        'a drain delay known only at deploy',
+        props({ drainDelaySec: Fn.abs(15) }),
+        /drainDelaySec: must be known at synth time \(it is written into the gateway config\), got an unresolved token/,
+      ],
       ['no instances', props({ minInstances: 0 }), /minInstances: must be a whole number from 1 to 1000, got 0/],
       ['fewer maximum than minimum instances', props({ minInstances: 4, maxInstances: 3 }), /maxInstances: must be at least minInstances \(4\), got 3/],
       ['a scale-out threshold above 100%', props({ scaleOutCpuPercent: 120 }), /scaleOutCpuPercent: must be a whole number from 1 to 100 percent, got 120/],

@@ -99,6 +99,18 @@ describe('PrivateLinkGateway', () => {
     });
   });
 
+  describe('GIVEN the gateway settings every cloud shares', () => {
+    const { value } = synth((scope) => gateway(scope, { defaultTenant: 'initech', drainDelaySec: 3, drainTimeoutSec: 40, log: { decisions: 'drops' } }));
+
+    it('THEN they reach the gateway config, the drain in milliseconds', () => {
+      expect(value.gateway.config.config).toMatchObject({
+        defaultTenant: 'initech',
+        shutdown: { drainDelayMs: 3_000, drainTimeoutMs: 40_000 },
+        log: { decisions: 'drops' },
+      });
+    });
+  });
+
   describe('GIVEN invalid props', () => {
     const failure = (overrides: Partial<PrivateLinkGatewayProps>) => () => synth((scope) => gateway(scope, overrides));
 

@@ -293,6 +293,8 @@ describe('GatewayInstanceGroup', () => {
       ['a CPU target above 1', { targetCpuUtilization: 60 }, /targetCpuUtilization: must be a fraction above 0 and at most 1 \(e.g. 0.6\), got 60/],
       ['a short cooldown', { autoscalingCooldownSec: 5 }, /autoscalingCooldownSec: must be a whole number from 15 to 3600 s, got 5/],
       ['a negative autohealing delay', { autohealingInitialDelaySec: -1 }, /autohealingInitialDelaySec: must be a whole number from 0 to 3600 s, got -1/],
+      ['a fractional drain delay', { drainDelaySec: 2.5 }, /drainDelaySec: must be a whole number from 0 to 600 seconds, got 2.5/],
+      ['a drain timeout of two hours', { drainTimeoutSec: 7200 }, /drainTimeoutSec: must be a whole number from 0 to 3600 seconds, got 7200/],
       [
         'a surge below the zone count',
         { maxSurgeInstances: 2 },
@@ -304,6 +306,15 @@ describe('GatewayInstanceGroup', () => {
       const error = errorOf(gateway(overrides));
       expect(error).toMatch(/^GatewayInstanceGroup at stack\/Gateway: invalid props:/);
       expect(error).toMatch(message);
+    });
+
+    test('GIVEN a drain from a Terraform variable (an unresolved token) THEN synth fails: the config needs the value', () => {
+      const error = errorOf((scope) => {
+        const drain = new TerraformVariable(scope, 'drain', { type: 'number' });
+        new GatewayInstanceGroup(scope, 'Gateway', props({ drainTimeoutSec: drain.numberValue }));
+      });
+      expect(error).toMatch(/^GatewayInstanceGroup at stack\/Gateway: invalid props:/);
+      expect(error).toMatch(/drainTimeoutSec: must be known at synth time \(it is written into the gateway config\), got an unresolved token/);
     });
 
     test('GIVEN several bad props THEN one error lists them all', () => {
@@ -379,7 +390,7 @@ describe('GatewayInstanceGroup', () => {
     });
 
     test('GIVEN a drain longer than the GCE shutdown window THEN it warns that the rest is cut', () => {
-      const s = synth(gateway({ shutdown: { drainDelayMs: 10_000, drainTimeoutMs: 120_000 } }));
+      const s = synth(gateway({ drainDelaySec: 10, drainTimeoutSec: 120 }));
       expect(s.warnings).toEqual([expect.stringMatching(/drains for up to 130 s on SIGTERM, but Compute Engine gives a deleted VM about 90 s/)]);
     });
 

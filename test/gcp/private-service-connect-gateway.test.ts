@@ -122,6 +122,19 @@ describe('PrivateServiceConnectGateway', () => {
     });
   });
 
+  describe('GIVEN the gateway settings every cloud shares', () => {
+    const s = synth(linkgate({ defaultTenant: 'megacorp', drainDelaySec: 3, drainTimeoutSec: 40, log: { decisions: 'drops' } }));
+
+    test('THEN they reach the gateway config, the drain in milliseconds', () => {
+      const config = parseConfigText(file(s, HOST_CONFIG_PATH).content);
+      expect(config.ok && config.value).toMatchObject({
+        defaultTenant: 'megacorp',
+        shutdown: { drainDelayMs: 3_000, drainTimeoutMs: 40_000 },
+        log: { decisions: 'drops' },
+      });
+    });
+  });
+
   describe('validation', () => {
     test('GIVEN a NAT range with host bits THEN synth fails naming the construct and the prop', () => {
       expect(errorOf(linkgate({ pscNatSubnetCidr: '10.100.0.1/24' }))).toMatch(

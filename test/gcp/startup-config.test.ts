@@ -169,9 +169,9 @@ describe('the startup config in the instance template', () => {
     });
   });
 
-  describe('GIVEN a custom shutdown and health port', () => {
-    test('THEN the config, the stop grace and the image health check follow them', () => {
-      const { s } = gateway({ healthPort: 9090, shutdown: { drainDelayMs: 2_000, drainTimeoutMs: 40_000 } });
+  describe('GIVEN a custom drain and health port', () => {
+    test('THEN the config (in milliseconds), the stop grace and the image health check follow them', () => {
+      const { s } = gateway({ healthPort: 9090, drainDelaySec: 2, drainTimeoutSec: 40 });
       expect(gatewayConfigIn(s).shutdown).toEqual({ drainDelayMs: 2_000, drainTimeoutMs: 40_000 });
       expect(unit(s, 'linkgate.service')).toContain('ExecStop=/usr/bin/docker stop --time 47 linkgate');
       expect(unit(s, 'linkgate.service').find((l) => l.startsWith('ExecStart='))).toContain('--env LINKGATE_HEALTH_PORT=9090');

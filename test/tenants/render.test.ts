@@ -1,4 +1,12 @@
-import { collectConsumers, parseConfigText, parseTenantDeclarations, renderGatewayConfig } from '../../lib/tenants';
+import {
+  MAX_DRAIN_DELAY_SEC,
+  MAX_DRAIN_TIMEOUT_SEC,
+  collectConsumers,
+  parseConfigText,
+  parseTenantDeclarations,
+  renderGatewayConfig,
+  resolveGatewaySettings,
+} from '../../lib/tenants';
 
 const tenants = parseTenantDeclarations([
   {
@@ -50,5 +58,62 @@ describe('rendering from tenant declarations', () => {
       azureAutoApproval: ['aaaaaaaa-0000-0000-0000-000000000000'],
       gcpProjects: [{ id: 'megacorp-prod', connectionLimit: 20 }],
     });
+  });
+});
+
+describe('the gateway settings every cloud shares', () => {
+  const upstreams = { default: { host: 'app.internal', port: 443 } };
+  const ports = { privateLinkPort: 8443, healthPort: 8080 };
+
+  test('GIVEN only upstreams WHEN resolved THEN the drain defaults are the gateway config\'s own, in seconds', () => {
+    const resolved = resolveGatewaySettings({ upstreams }, ports);
+    expect(resolved).toMatchObject({ drainDelaySec: 5, drainTimeoutSec: 25, issues: [] });
+    expect(resolved.configOptions.shutdown).toEqual({ drainDelayMs: 5_000, drainTimeoutMs: 25_000 });
+    // THEN rendering them changes nothing against leaving the drain to the gateway's defaults.
+    expect(renderGatewayConfig(tenants, resolved.configOptions).json).toBe(renderGatewayConfig(tenants, { ...ports, upstreams }).json);
+  });
+
+  test('GIVEN every setting and the ports WHEN resolved THEN the config carries them, the drain in milliseconds', () => {
+    const resolved = resolveGatewaySettings(
+      { upstreams, defaultTenant: 'initech', limits: { maxConnections: 100 }, log: { decisions: 'drops' }, drainDelaySec: 0, drainTimeoutSec: 40 },
+      { ...ports, publicPort: 9443 },
+    );
+    const { config } = renderGatewayConfig(tenants, resolved.configOptions);
+    expect(config).toMatchObject({
+      listeners: { privateLink: { port: 8443 }, health: { port: 8080 }, public: { port: 9443 } },
+      defaultTenant: 'initech',
+      limits: { maxConnections: 100 },
+      log: { decisions: 'drops' },
+      shutdown: { drainDelayMs: 0, drainTimeoutMs: 40_000 },
+    });
+  });
+
+  test('GIVEN a cloud default for the drain delay WHEN the prop is unset THEN it applies; WHEN set THEN the prop wins', () => {
+    expect(resolveGatewaySettings({ upstreams }, ports, { drainDelaySec: 15 }).drainDelaySec).toBe(15);
+    expect(resolveGatewaySettings({ upstreams, drainDelaySec: 2 }, ports, { drainDelaySec: 15 }).drainDelaySec).toBe(2);
+  });
+
+  test('GIVEN the largest drain WHEN rendered THEN the config accepts it (the bounds are the config\'s)', () => {
+    const resolved = resolveGatewaySettings({ upstreams, drainDelaySec: MAX_DRAIN_DELAY_SEC, drainTimeoutSec: MAX_DRAIN_TIMEOUT_SEC }, ports);
+    expect(resolved.issues).toEqual([]);
+    expect(renderGatewayConfig(tenants, resolved.configOptions).config.shutdown).toEqual({ drainDelayMs: 600_000, drainTimeoutMs: 3_600_000 });
+  });
+
+  test.each([
+    [{ drainDelaySec: 2.5 }, 'drainDelaySec', 'must be a whole number from 0 to 600 seconds, got 2.5'],
+    [{ drainDelaySec: 601 }, 'drainDelaySec', 'must be a whole number from 0 to 600 seconds, got 601'],
+    [{ drainTimeoutSec: -1 }, 'drainTimeoutSec', 'must be a whole number from 0 to 3600 seconds, got -1'],
+    [{ drainTimeoutSec: 3601 }, 'drainTimeoutSec', 'must be a whole number from 0 to 3600 seconds, got 3601'],
+    [{ drainTimeoutSec: Number.NaN }, 'drainTimeoutSec', 'must be a whole number from 0 to 3600 seconds, got NaN'],
+  ])('GIVEN %j THEN the issue names the prop, the allowed range and the bad value', (drain, path, message) => {
+    expect(resolveGatewaySettings({ upstreams, ...drain }, ports).issues).toEqual([{ path, message }]);
+  });
+
+  test('GIVEN a drain the construct library says is unresolved THEN the issue says it must be known at synth time', () => {
+    const token = -1.8881545897087626e289;
+    const resolved = resolveGatewaySettings({ upstreams, drainDelaySec: token }, ports, { isUnresolved: (v) => v === token });
+    expect(resolved.issues).toEqual([
+      { path: 'drainDelaySec', message: 'must be known at synth time (it is written into the gateway config), got an unresolved token' },
+    ]);
   });
 });
