@@ -93,8 +93,12 @@ function oneConnection(port: number, opening: Buffer, expect: number): Promise<n
     socket.on('close', () => {
       if (got < expect) reject(new Error(`closed after ${got} of ${expect} bytes`));
     });
+    // A connection that never completes is a failure, not a hang of the whole measurement.
+    socket.setTimeout(CONNECTION_TIMEOUT_MS, () => socket.destroy(new Error('timed out')));
   });
 }
+
+const CONNECTION_TIMEOUT_MS = 10_000;
 
 async function rate(job: Extract<Job, { kind: 'rate' }>): Promise<RateResult> {
   const opening = Buffer.from(job.openingHex, 'hex');

@@ -103,7 +103,13 @@ async function runWorker(source: ConfigSource): Promise<void> {
     metrics: new GatewayMetrics(),
     serveHealth: false,
   });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    send({ type: 'fatal', message: `cannot listen: ${(err as Error).message}` });
+    logger.flush();
+    process.exit(1);
+  }
   // The primary decides when to stop; a worker ignores the signals its process group receives.
   process.on('SIGTERM', () => undefined);
   process.on('SIGINT', () => undefined);
@@ -198,9 +204,19 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
   const healthAddress = await health.listen(config.listeners.health.port, config.listeners.health.host);
   logger.info('health listening', { health: healthAddress.port, workers: count });
 
+  // A worker that dies before it was ever ready (a port in use, say) would die again: after a few
+  // in a row the whole process stops, so that the orchestrator sees a failed start, not a loop.
+  let deadBeforeReady = 0;
   cluster.on('exit', (worker, code, signal) => {
-    ready.delete(worker.id);
+    const wasReady = ready.delete(worker.id);
     if (draining) return;
+    deadBeforeReady = wasReady ? 0 : deadBeforeReady + 1;
+    if (deadBeforeReady >= MAX_FAILED_STARTS) {
+      logger.error('workers keep failing to start; stopping', { failedStarts: deadBeforeReady });
+      logger.flush();
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      process.exit(1);
+    }
     logger.error('worker exited; starting a new one', { worker: worker.id, code, signal });
     setTimeout(fork, 500).unref();
   });
@@ -282,6 +298,8 @@ function onTermination(handler: (signal: NodeJS.Signals) => Promise<void>): void
   process.on('SIGTERM', run);
   process.on('SIGINT', run);
 }
+
+const MAX_FAILED_STARTS = 3;
 
 export function resolveWorkers(value: string | undefined): number {
   if (value === undefined || value === 'auto' || value === '') return availableParallelism();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateLinkOpening } from '../helpers/bytes';
 import { spawnCli, type CliProcess } from '../helpers/cli';
-import { closedPort, sendRaw, sleep, startEchoServer, waitFor, type TestServer } from '../helpers/sockets';
+import { closedPort, sendRaw, sleep, startEchoServer, startTcpServer, waitFor, type TestServer } from '../helpers/sockets';
 
 const A = 'vpce-0aaaaaaaaaaaaaaaa';
 const B = 'vpce-0bbbbbbbbbbbbbbbb';
@@ -218,4 +218,27 @@ test('GIVEN an inline config in $LINKGATE_CONFIG WHEN SIGHUP arrives THEN the ga
   const live = await forwarded(ports.privateLink, A);
   expect(await live.ping()).toBe(true);
   live.socket.destroy();
+});
+
+test('GIVEN a cluster whose listener port is taken THEN serve stops with exit 1 instead of restarting workers forever', async () => {
+  const taken = await startTcpServer(() => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'linkgate-taken-'));
+  const file = join(dir, 'gateway.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      listeners: { privateLink: { port: taken.port, host: '127.0.0.1' }, health: { port: await closedPort(), host: '127.0.0.1' } },
+      upstreams: { default: { host: '127.0.0.1', port: echo.port } },
+      tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'] }],
+    }),
+  );
+  const proc = spawnCli(['serve', '--config', file, '--workers', '2']);
+  procs.push(proc);
+  try {
+    expect(await proc.exited).toBe(1);
+    expect(proc.lines.some((l) => l.msg === 'worker could not start' && String(l.error).includes('EADDRINUSE'))).toBe(true);
+    expect(proc.lines.some((l) => l.msg === 'workers keep failing to start; stopping')).toBe(true);
+  } finally {
+    await taken.close();
+  }
 });
