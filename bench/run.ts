@@ -23,6 +23,7 @@ import {
   startProc,
   until,
   type GatewayProc,
+  type Proc,
 } from './harness';
 import type { IdleResult, LatencyResult, RateResult, ThroughputResult } from './loadgen';
 
@@ -75,8 +76,12 @@ async function main(): Promise<void> {
   const { header, hello } = benchOpening();
   const opening = Buffer.concat([header, hello]).toString('hex');
   const upstream = await startEchoUpstream();
+  // Whatever was started is stopped at the end, even when a step fails half-way.
+  const running: Proc[] = [upstream.proc];
   const gateway = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS);
+  running.push(gateway.proc);
   const haproxy = await startHAProxyRouter(upstream.port, WORKERS);
+  running.push(haproxy.proc);
   const paths = {
     linkgate: { port: gateway.privateLinkPort, openingHex: opening, expectBytes: hello.length },
     haproxy: { port: haproxy.port, openingHex: opening, expectBytes: hello.length },
@@ -128,7 +133,9 @@ async function main(): Promise<void> {
 
     // 5. Decision cost as the policy grows: 10 vs 100,000 tenants, both running, interleaved.
     const big = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(S.bigPolicy) }, WORKERS);
+    running.push(big.proc);
     const small = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS);
+    running.push(small.proc);
     const policy = await interleaved(
       { small: { ...paths.linkgate, port: small.privateLinkPort }, big: { ...paths.linkgate, port: big.privateLinkPort } },
       rate,
@@ -145,9 +152,7 @@ async function main(): Promise<void> {
     rows.push({ measure: `reload of ${fmt(S.bigPolicy)} tenants (slowest worker)`, value: `${reloadMs.toFixed(0)} ms`, target: '< 1000 ms', met: reloadMs < 1000 });
     await big.proc.stop();
   } finally {
-    await haproxy.proc.stop();
-    await gateway.proc.stop();
-    await upstream.proc.stop();
+    await Promise.all(running.map((p) => p.stop()));
   }
 
   printTable();

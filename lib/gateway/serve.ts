@@ -145,8 +145,12 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
   const primaryRegistry = new Registry();
   collectDefaultMetrics({ register: primaryRegistry, prefix: 'linkgate_primary_' });
 
+  // Our own count of live workers: cluster.workers drops a worker only once both its process has
+  // exited and its IPC channel has closed, in either order, so it cannot tell when the last is gone.
+  const live = new Set<number>();
   const fork = () => {
     const worker = cluster.fork();
+    live.add(worker.id);
     worker.on('message', (msg: FromWorker) => onWorkerMessage(worker, msg));
     return worker;
   };
@@ -208,6 +212,7 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
   // in a row the whole process stops, so that the orchestrator sees a failed start, not a loop.
   let deadBeforeReady = 0;
   cluster.on('exit', (worker, code, signal) => {
+    live.delete(worker.id);
     const wasReady = ready.delete(worker.id);
     if (draining) return;
     deadBeforeReady = wasReady ? 0 : deadBeforeReady + 1;
@@ -218,7 +223,7 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
       process.exit(1);
     }
     logger.error('worker exited; starting a new one', { worker: worker.id, code, signal });
-    setTimeout(fork, 500).unref();
+    setTimeout(() => draining || fork(), 500).unref();
   });
   for (let i = 0; i < count; i++) fork();
 
@@ -260,7 +265,7 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
     watcher?.close();
     const bound = config.shutdown.drainDelayMs + config.shutdown.drainTimeoutMs + 5_000;
     const exited = new Promise<void>((resolve) => {
-      const check = () => Object.keys(cluster.workers ?? {}).length === 0 && resolve();
+      const check = () => live.size === 0 && resolve();
       cluster.on('exit', check);
       check();
     });

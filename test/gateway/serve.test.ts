@@ -193,6 +193,20 @@ test('GIVEN a cluster WHEN a worker dies THEN the primary starts another and rea
   expect(ready).toBe(200);
 });
 
+test('GIVEN a worker that dies just before SIGTERM THEN no replacement starts during the drain and the process exits at once', async () => {
+  const { proc } = await setup(2, { drainDelayMs: 0, drainTimeoutMs: 20_000 });
+  procs.push(proc);
+  const worker = await waitFor(() => proc.lines.find((l) => l.msg === 'listening' && typeof l.worker === 'number'));
+  process.kill(worker.pid as number, 'SIGKILL');
+  await waitFor(() => proc.lines.find((l) => l.msg === 'worker exited; starting a new one'), 5000);
+  const sentAt = Date.now();
+  proc.kill('SIGTERM'); // inside the 500 ms before the replacement would have been started
+  expect(await proc.exited).toBe(0);
+  // Well inside the 25 s bound (drain timeout + 5 s) that a replacement left running would have cost.
+  expect(Date.now() - sentAt).toBeLessThan(5000);
+  expect(proc.lines.filter((l) => l.msg === 'listening').length).toBe(2);
+});
+
 test('GIVEN an invalid config THEN serve refuses to start, exits 1 and lists every problem with its line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-bad-'));
   const file = join(dir, 'gateway.yaml');
