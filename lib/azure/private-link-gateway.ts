@@ -142,14 +142,10 @@ export class PrivateLinkGateway extends Construct {
     // Tenants first, so their errors name this construct rather than one of its parts.
     parseTenantDeclarations(props.tenants, this.node.path);
 
-    this.loadBalancer = new PrivateLinkLoadBalancer(this, 'LoadBalancer', {
-      name: `${this.namePrefix}-ilb`,
+    // Both load balancers probe the same gateways the same way.
+    const balancing = {
       resourceGroupName: props.resourceGroupName,
       location: props.location,
-      frontendSubnet: props.frontendSubnet,
-      frontendPrivateIpAddress: props.frontendPrivateIpAddress,
-      frontendPort: props.frontendPort,
-      privateLinkPort: props.privateLinkPort,
       healthPort: props.healthPort,
       healthProbePath: props.healthProbePath,
       probeIntervalSec: props.probeIntervalSec,
@@ -157,21 +153,21 @@ export class PrivateLinkGateway extends Construct {
       idleTimeoutMin: props.idleTimeoutMin,
       zones: props.zones,
       tags: props.tags,
+    };
+    this.loadBalancer = new PrivateLinkLoadBalancer(this, 'LoadBalancer', {
+      ...balancing,
+      name: `${this.namePrefix}-ilb`,
+      frontendSubnet: props.frontendSubnet,
+      frontendPrivateIpAddress: props.frontendPrivateIpAddress,
+      frontendPort: props.frontendPort,
+      privateLinkPort: props.privateLinkPort,
     });
     if (this.publicPath) {
       this.publicLoadBalancer = new GatewayPublicLoadBalancer(this, 'PublicLoadBalancer', {
+        ...balancing,
         name: `${this.namePrefix}-plb`,
-        resourceGroupName: props.resourceGroupName,
-        location: props.location,
         frontendPort: props.publicFrontendPort,
         publicPort: props.publicPort,
-        healthPort: props.healthPort,
-        healthProbePath: props.healthProbePath,
-        probeIntervalSec: props.probeIntervalSec,
-        probeThreshold: props.probeThreshold,
-        idleTimeoutMin: props.idleTimeoutMin,
-        zones: props.zones,
-        tags: props.tags,
       });
     }
     this.gateway = new GatewayScaleSet(this, 'Gateway', {

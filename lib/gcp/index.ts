@@ -6,7 +6,7 @@ export * from './private-service-connect-gateway';
 export * from './gateway-instance-group';
 export * from './private-link-load-balancer';
 export * from './public-load-balancer';
-export type { LoadBalancerOptions } from './load-balancer-common';
+export { PassthroughLoadBalancer, type LoadBalancerOptions, type PassthroughProps, type PassthroughScheme } from './load-balancer-common';
 export * from './service-attachment';
 export * from './consumer-endpoint';
 export { EXTERNAL_HEALTH_CHECK_RANGES, INTERNAL_HEALTH_CHECK_RANGES, METADATA_VALUE_MAX_BYTES } from './common';

@@ -1,6 +1,9 @@
-/** What both passthrough load balancers share: options, the readiness check, validation. */
+/** What both passthrough load balancers share: options, resources, the readiness check, validation. */
+import { ComputeAddress, type ComputeAddressConfig } from '@cdktf/provider-google/lib/compute-address';
+import { ComputeForwardingRule, type ComputeForwardingRuleConfig } from '@cdktf/provider-google/lib/compute-forwarding-rule';
+import { ComputeRegionBackendService, type ComputeRegionBackendServiceConfig } from '@cdktf/provider-google/lib/compute-region-backend-service';
 import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-region-health-check';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import {
   MAX_CONNECTION_DRAINING_SEC,
   NAME_PATTERN,
@@ -8,7 +11,9 @@ import {
   PROJECT_ID_PATTERN,
   PropValidator,
   REGION_PATTERN,
+  defaultName,
   isToken,
+  resourceName,
   warn,
 } from './common';
 
@@ -38,6 +43,86 @@ export interface LoadBalancerOptions {
   readonly name?: string;
 }
 
+/** How the internal and the external load balancer differ. */
+export interface PassthroughScheme {
+  /** Names the construct in errors: `PrivateLinkLoadBalancer`, `PublicLoadBalancer`. */
+  readonly kind: string;
+  /** Resource name suffix: `<name>-<suffix>`. */
+  readonly suffix: string;
+  readonly loadBalancingScheme: 'INTERNAL' | 'EXTERNAL';
+  readonly address: Pick<ComputeAddressConfig, 'addressType' | 'subnetwork' | 'networkTier'>;
+  readonly backendService: Pick<ComputeRegionBackendServiceConfig, 'network'>;
+  readonly forwardingRule: Pick<ComputeForwardingRuleConfig, 'network' | 'subnetwork' | 'networkTier'>;
+}
+
+export interface PassthroughProps extends LoadBalancerOptions {
+  readonly project: string;
+  readonly region: string;
+  readonly network?: string;
+  readonly instanceGroup: string;
+  readonly ipAddress?: string;
+}
+
+/**
+ * A passthrough Network Load Balancer in front of the gateway's instance group: an address (unless
+ * given), the readiness check, a TCP backend service balancing by connection, and the forwarding rule.
+ */
+export abstract class PassthroughLoadBalancer extends Construct {
+  readonly name: string;
+  readonly frontendPort: number;
+  readonly healthPort: number;
+  readonly connectionDrainingTimeoutSec: number;
+  /** Reserved here unless `ipAddress` was given. */
+  readonly address?: ComputeAddress;
+  readonly healthCheck: ComputeRegionHealthCheck;
+  readonly backendService: ComputeRegionBackendService;
+  /** The forwarding rule. */
+  readonly resource: ComputeForwardingRule;
+
+  protected constructor(scope: Construct, id: string, props: PassthroughProps, scheme: PassthroughScheme) {
+    super(scope, id);
+    this.name = props.name ?? defaultName(this);
+    this.frontendPort = props.frontendPort ?? 443;
+    this.healthPort = props.healthPort ?? 8080;
+    this.connectionDrainingTimeoutSec = props.connectionDrainingTimeoutSec ?? 300;
+    validateLoadBalancer(this, scheme.kind, props, this);
+
+    const name = resourceName(this.name, scheme.suffix);
+    if (props.ipAddress === undefined) {
+      this.address = new ComputeAddress(this, 'Address', { project: props.project, region: props.region, name, ...scheme.address });
+    }
+    this.healthCheck = readinessCheck(this, props, resourceName(this.name, `${scheme.suffix}-ready`), this.healthPort);
+    this.backendService = new ComputeRegionBackendService(this, 'BackendService', {
+      project: props.project,
+      region: props.region,
+      name,
+      loadBalancingScheme: scheme.loadBalancingScheme,
+      protocol: 'TCP',
+      ...scheme.backendService,
+      healthChecks: [this.healthCheck.id],
+      backend: [{ group: props.instanceGroup, balancingMode: 'CONNECTION' }],
+      sessionAffinity: 'NONE',
+      connectionDrainingTimeoutSec: this.connectionDrainingTimeoutSec,
+    });
+    this.resource = new ComputeForwardingRule(this, 'Resource', {
+      project: props.project,
+      region: props.region,
+      name,
+      loadBalancingScheme: scheme.loadBalancingScheme,
+      backendService: this.backendService.id,
+      ipProtocol: 'TCP',
+      ipAddress: props.ipAddress ?? this.address!.address,
+      ports: [String(this.frontendPort)],
+      ...scheme.forwardingRule,
+    });
+  }
+
+  /** The forwarding rule's IP address. */
+  get ipAddress(): string {
+    return this.resource.ipAddress;
+  }
+}
+
 /** A regional HTTP readiness check of the gateway, for a passthrough load balancer. */
 export function readinessCheck(
   scope: Construct,
@@ -58,7 +143,7 @@ export function readinessCheck(
   });
 }
 
-export function validateLoadBalancer(
+function validateLoadBalancer(
   scope: Construct,
   kind: string,
   props: { project: string; region: string; network?: string; instanceGroup: string },
