@@ -152,12 +152,21 @@ export async function startGateway(
     configFile,
     JSON.stringify({
       listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1' }, health: { port: ports.health, host: '127.0.0.1' } },
+      // No load balancer to wait for here: without a drain delay each stop takes a moment, not 5 s.
+      shutdown: { drainDelayMs: 0, drainTimeoutMs: 5000 },
       ...config,
     }),
   );
   const proc = startProc(process.execPath, [CLI, 'serve', '--config', configFile, '--workers', String(workers)], { env });
   proc.child.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  await until(async () => (await httpGet(ports.health, '/readyz')).status === 200, 120_000, () => `gateway not ready: ${proc.output().slice(-2000)}`);
+  await until(
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`gateway exited with ${proc.child.exitCode}: ${proc.output().slice(-2000)}`);
+      return (await httpGet(ports.health, '/readyz')).status === 200;
+    },
+    120_000,
+    () => `gateway not ready: ${proc.output().slice(-2000)}`,
+  );
   const workerPids = () => proc.lines.filter((l) => l.msg === 'listening').map((l) => l.pid as number);
   return {
     proc,
