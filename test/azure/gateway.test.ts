@@ -30,6 +30,11 @@ import {
 
 Testing.setupJest();
 
+/** The gateway's network security group has a rule with (at least) these fields. */
+function expectNsgRule(json: string, rule: Record<string, unknown>): void {
+  expect(json).toHaveResourceWithProperties(NetworkSecurityGroup, { security_rule: expect.arrayContaining([expect.objectContaining(rule)]) });
+}
+
 interface Options {
   readonly lb?: Partial<PrivateLinkLoadBalancerProps>;
   readonly publicPath?: boolean;
@@ -132,46 +137,34 @@ describe('GatewayScaleSet', () => {
     });
 
     it('THEN the private-link port is open only to the NAT subnet', () => {
-      expect(json).toHaveResourceWithProperties(NetworkSecurityGroup, {
-        security_rule: expect.arrayContaining([
-          expect.objectContaining({
-            name: 'allow-private-link-from-nat-subnets',
-            direction: 'Inbound',
-            access: 'Allow',
-            protocol: 'Tcp',
-            destination_port_range: '8443',
-            source_address_prefix: '10.20.3.0/27',
-          }),
-        ]),
+      expectNsgRule(json, {
+        name: 'allow-private-link-from-nat-subnets',
+        direction: 'Inbound',
+        access: 'Allow',
+        protocol: 'Tcp',
+        destination_port_range: '8443',
+        source_address_prefix: '10.20.3.0/27',
       });
     });
 
     it('THEN the health port is open only to Azure load balancer probes', () => {
-      expect(json).toHaveResourceWithProperties(NetworkSecurityGroup, {
-        security_rule: expect.arrayContaining([
-          expect.objectContaining({
-            name: 'allow-health-probes',
-            access: 'Allow',
-            destination_port_range: '8080',
-            source_address_prefix: 'AzureLoadBalancer',
-          }),
-        ]),
+      expectNsgRule(json, {
+        name: 'allow-health-probes',
+        access: 'Allow',
+        destination_port_range: '8080',
+        source_address_prefix: 'AzureLoadBalancer',
       });
     });
 
     it('THEN nothing else comes in: one deny-all rule outranks Azure\'s default allows, and it is the only other rule', () => {
-      expect(json).toHaveResourceWithProperties(NetworkSecurityGroup, {
-        security_rule: expect.arrayContaining([
-          expect.objectContaining({
-            name: 'deny-all-other-inbound',
-            direction: 'Inbound',
-            access: 'Deny',
-            protocol: '*',
-            source_address_prefix: '*',
-            destination_port_range: '*',
-            priority: 4096,
-          }),
-        ]),
+      expectNsgRule(json, {
+        name: 'deny-all-other-inbound',
+        direction: 'Inbound',
+        access: 'Deny',
+        protocol: '*',
+        source_address_prefix: '*',
+        destination_port_range: '*',
+        priority: 4096,
       });
       const rules = rulesOf(doc);
       const allows = rules.filter((r) => r.access === 'Allow');
@@ -227,15 +220,11 @@ describe('GatewayScaleSet', () => {
       const nic = (onlyResource(doc, 'azurerm_linux_virtual_machine_scale_set').network_interface as Rule[])[0]!;
       const ipConfig = (nic.ip_configuration as Rule[])[0]!;
       expect(ipConfig.load_balancer_backend_address_pool_ids).toHaveLength(2);
-      expect(json).toHaveResourceWithProperties(NetworkSecurityGroup, {
-        security_rule: expect.arrayContaining([
-          expect.objectContaining({
-            name: 'allow-public-listener',
-            access: 'Allow',
-            destination_port_range: '9443',
-            source_address_prefix: 'Internet',
-          }),
-        ]),
+      expectNsgRule(json, {
+        name: 'allow-public-listener',
+        access: 'Allow',
+        destination_port_range: '9443',
+        source_address_prefix: 'Internet',
       });
     });
 

@@ -11,38 +11,24 @@ import type { Construct } from 'constructs';
 import { GatewayInstanceGroup, type GatewayInstanceGroupProps } from '../../lib/gcp';
 import {
   GCP_ID,
-  IMAGE,
   NAT_CIDR,
   NETWORK,
   PROJECT,
   REGION,
   SUBNETWORK,
   TENANTS,
-  UPSTREAMS,
   errorOf,
   resources,
   single,
   synth,
+  ILB_ADDRESS,
+  PUBLIC_ADDRESS,
+  instanceGroupProps,
 } from './helpers';
 
-const ILB_ADDRESS = '10.10.0.50';
-const PUBLIC_ADDRESS = '203.0.113.10';
-
-function props(overrides: Partial<GatewayInstanceGroupProps> = {}): GatewayInstanceGroupProps {
-  return {
-    project: PROJECT,
-    region: REGION,
-    network: NETWORK,
-    subnetwork: SUBNETWORK,
-    image: IMAGE,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    privateLinkSourceRanges: [NAT_CIDR],
-    privateLinkAddress: ILB_ADDRESS,
-    zones: [`${REGION}-b`, `${REGION}-c`, `${REGION}-d`],
-    ...overrides,
-  };
-}
+/** Three zones, so the regional group's zone spread is visible. */
+const props = (overrides: Partial<GatewayInstanceGroupProps> = {}) =>
+  instanceGroupProps({ zones: [`${REGION}-b`, `${REGION}-c`, `${REGION}-d`], ...overrides });
 
 const gateway = (overrides: Partial<GatewayInstanceGroupProps> = {}) => (scope: Construct) =>
   new GatewayInstanceGroup(scope, 'Gateway', props(overrides));

@@ -4,6 +4,7 @@ import { Testing } from 'cdktf';
 import type {} from 'cdktf/lib/testing/adapters/jest';
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
+import type { GatewayInstanceGroupProps } from '../../lib/gcp';
 import type { TenantDeclarations } from '../../lib/tenants';
 
 Testing.setupJest();
@@ -34,6 +35,26 @@ export const TENANTS: TenantDeclarations = [
     consumers: { gcp: { projects: [{ id: 'initech-shared', connectionLimit: 2 }] } },
   },
 ];
+
+/** The internal load balancer's and the public path's addresses the gateway VMs are told about. */
+export const ILB_ADDRESS = '10.10.0.50';
+export const PUBLIC_ADDRESS = '203.0.113.10';
+
+/** A gateway instance group's props with every required value filled in. */
+export function instanceGroupProps(overrides: Partial<GatewayInstanceGroupProps> = {}): GatewayInstanceGroupProps {
+  return {
+    project: PROJECT,
+    region: REGION,
+    network: NETWORK,
+    subnetwork: SUBNETWORK,
+    image: IMAGE,
+    tenants: TENANTS,
+    upstreams: UPSTREAMS,
+    privateLinkSourceRanges: [NAT_CIDR],
+    privateLinkAddress: ILB_ADDRESS,
+    ...overrides,
+  };
+}
 
 export interface Synthesized {
   /** The stack as cdktf synthesizes it (for the cdktf matchers and snapshots). */

@@ -13,12 +13,7 @@ import {
   GCP_ID,
   IMAGE,
   NAT_CIDR,
-  NETWORK,
-  PROJECT,
-  REGION,
-  SUBNETWORK,
   TENANTS,
-  UPSTREAMS,
   cloudInit,
   errorOf,
   file,
@@ -26,25 +21,12 @@ import {
   single,
   synth,
   type Synthesized,
+  ILB_ADDRESS,
+  PUBLIC_ADDRESS,
+  instanceGroupProps,
 } from './helpers';
 
-const ILB_ADDRESS = '10.10.0.50';
-const PUBLIC_ADDRESS = '203.0.113.10';
-
-function props(overrides: Partial<GatewayInstanceGroupProps> = {}): GatewayInstanceGroupProps {
-  return {
-    project: PROJECT,
-    region: REGION,
-    network: NETWORK,
-    subnetwork: SUBNETWORK,
-    image: IMAGE,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    privateLinkSourceRanges: [NAT_CIDR],
-    privateLinkAddress: ILB_ADDRESS,
-    ...overrides,
-  };
-}
+const props = instanceGroupProps;
 
 function gateway(overrides: Partial<GatewayInstanceGroupProps> = {}): { s: Synthesized; construct: GatewayInstanceGroup } {
   let construct: GatewayInstanceGroup | undefined;
