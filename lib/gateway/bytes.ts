@@ -32,11 +32,6 @@ export class IncrementalReader<T, E extends string> {
     private readonly overflowCode: E,
   ) {}
 
-  /** Bytes buffered so far. */
-  get length(): number {
-    return this.total;
-  }
-
   /** Every byte fed so far, joined (joins at most once per call that needs it). */
   bytes(): Buffer {
     if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.total)];

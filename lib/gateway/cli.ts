@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { CLOUDS, type Cloud } from '../tenants/ids';
 import { formatLocatedIssues, loadConfigFile } from '../tenants/load';
 import { gatewayConfigJsonSchemaText } from '../tenants/json-schema';
-import { decodeProxyHeader } from './proxy-protocol/decoder';
+import { MAX_PROXY_HEADER_BYTES, decodeProxyHeader } from './proxy-protocol/decoder';
 import { parseHostPort } from './net-util';
 import { resolveWorkers, serve, type ConfigSource } from './serve';
 import { startSimulator } from './simulate';
@@ -104,7 +104,7 @@ function cmdDecode(args: string[]): number {
     return 1;
   }
   const bytes = Buffer.from(text, 'hex');
-  const result = decodeProxyHeader(bytes, { verifyCrc: false, maxHeaderBytes: 16 + 0xffff });
+  const result = decodeProxyHeader(bytes, { verifyCrc: false, maxHeaderBytes: MAX_PROXY_HEADER_BYTES });
   if (result.status === 'incomplete') {
     process.stderr.write(`linkgate decode: truncated header: ${bytes.length} bytes given, at least ${result.needed} needed\n`);
     return 1;

@@ -5,7 +5,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { proxyHeaderReader, startsWithProxySignature } from './proxy-protocol/decoder';
+import { proxyHeaderReader } from './proxy-protocol/decoder';
 
 export interface HealthHandlers {
   isLive(): boolean;
@@ -45,8 +45,9 @@ export class HealthServer {
   private onConnection(socket: Socket): void {
     socket.setTimeout(PROBE_TIMEOUT_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
-    let reader: ReturnType<typeof proxyHeaderReader> | undefined;
-    let seen: Buffer = Buffer.alloc(0);
+    // The reader fails at the first byte that is not the v2 signature, so plain HTTP (and a v1
+    // header, which the HTTP parser then rejects) is handed over as soon as it starts.
+    const reader = proxyHeaderReader();
     const handOver = (rest: Buffer) => {
       socket.off('data', onData);
       socket.pause();
@@ -55,20 +56,11 @@ export class HealthServer {
       socket.resume();
     };
     const onData = (chunk: Buffer) => {
-      if (!reader) {
-        seen = seen.length ? Buffer.concat([seen, chunk]) : chunk;
-        const sig = startsWithProxySignature(seen);
-        if (sig === 'maybe' && seen.length < 12) return;
-        if (sig !== 'yes' || seen[0] === 0x50 /* "PROXY " v1: not expected here, HTTP parser rejects it */) {
-          return handOver(seen);
-        }
-        reader = proxyHeaderReader();
-        chunk = seen;
-      }
       const result = reader.feed(chunk);
       if (result.status === 'incomplete') return;
-      if (result.status === 'error') return void socket.destroy();
-      handOver(result.bytes.subarray(result.length));
+      if (result.status === 'done') return handOver(result.bytes.subarray(result.length));
+      if (result.code === 'not_proxy_v2') return handOver(reader.bytes());
+      socket.destroy();
     };
     socket.on('data', onData);
   }

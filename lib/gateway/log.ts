@@ -59,10 +59,10 @@ export class Logger {
   private readonly base: string;
   private readonly minLevel: number;
 
-  constructor(options: LoggerOptions = {}, writer?: LineWriter, inheritedBase = '') {
-    this.writer = writer ?? new LineWriter(options.sink ?? ((text) => process.stdout.write(text)));
+  constructor(options: LoggerOptions = {}) {
+    this.writer = new LineWriter(options.sink ?? ((text) => process.stdout.write(text)));
     const base = options.base ? JSON.stringify(options.base, bigintSafe).slice(1, -1) : '';
-    this.base = `${inheritedBase}${base ? `,${base}` : ''}`;
+    this.base = base ? `,${base}` : '';
     this.minLevel = LEVELS[options.level ?? 'info'];
   }
 
@@ -90,12 +90,6 @@ export class Logger {
   /** Writes everything pending now (also before exit). */
   flush(): void {
     this.writer.flush();
-  }
-
-  /** A logger that adds `fields` to every line and shares this one's output. */
-  child(fields: LogFields): Logger {
-    const level = (Object.keys(LEVELS) as LogLevel[]).find((l) => LEVELS[l] === this.minLevel);
-    return new Logger({ level, base: fields }, this.writer, this.base);
   }
 }
 

@@ -12,7 +12,7 @@ import { AggregatorRegistry, Registry, collectDefaultMetrics, type MetricObjectW
 
 type metric = MetricObjectWithValues<MetricValue<string>>;
 import { formatLocatedIssues, loadConfigFile, parseConfigText, type LoadResult } from '../tenants/load';
-import type { GatewayConfig } from '../tenants/schema';
+import { SHUTDOWN_EXIT_MARGIN_MS, type GatewayConfig } from '../tenants/schema';
 import { HealthServer } from './health';
 import { Logger } from './log';
 import { GatewayMetrics } from './metrics';
@@ -31,7 +31,7 @@ export interface ServeOptions {
 type ToWorker = { type: 'reload' } | { type: 'shutdown' } | { type: 'metrics'; id: number };
 type FromWorker =
   | { type: 'ready' }
-  | { type: 'reloaded'; ok: boolean }
+  | { type: 'reloaded'; shutdown: GatewayConfig['shutdown'] }
   | { type: 'metrics'; id: number; data: metric[] }
   | { type: 'fatal'; message: string };
 
@@ -46,8 +46,10 @@ function describeSource(source: ConfigSource): string {
   return source.kind === 'file' ? source.path : `$${source.name}`;
 }
 
+type LoadedConfig = Extract<LoadResult, { ok: true }>;
+
 /** Loads the config or exits 1 listing every issue. */
-function loadOrExit(source: ConfigSource, logger: Logger): Extract<LoadResult, { ok: true }> {
+function loadOrExit(source: ConfigSource, logger: Logger): LoadedConfig {
   const loaded = loadSource(source);
   if (loaded.ok) return loaded;
   const errors = formatLocatedIssues(loaded.issues, describeSource(source));
@@ -66,17 +68,24 @@ export async function serve(options: ServeOptions): Promise<void> {
   // round-robin default routes every connection through the primary, which measured 1.8x slower
   // for new connections here, with a 45/55 split between two workers without it (bench/).
   if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
-  return runPrimary(options.source, loaded.value, options.workers, logger);
+  // The primary keeps only what it uses, not the tenant list.
+  return runPrimary(options.source, { health: loaded.value.listeners.health, shutdown: loaded.value.shutdown }, options.workers, logger);
 }
 
-async function runSingle(source: ConfigSource, loaded: Extract<LoadResult, { ok: true }>, logger: Logger): Promise<void> {
-  const gateway = new Gateway({
+/** A worker's gateway serves traffic only; the primary answers health checks for all of them. */
+function createGateway(source: ConfigSource, loaded: LoadedConfig, logger: Logger, inWorker: boolean): Gateway {
+  return new Gateway({
     config: loaded.value,
     index: loaded.index,
     configPath: source.kind === 'file' ? source.path : undefined,
     logger,
-    metrics: new GatewayMetrics({ defaultMetrics: true }),
+    metrics: new GatewayMetrics({ defaultMetrics: !inWorker }),
+    serveHealth: !inWorker,
   });
+}
+
+async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Logger): Promise<void> {
+  const gateway = createGateway(source, loaded, logger, false);
   await gateway.start();
   const watcher = source.kind === 'file' ? watchConfig(source.path, () => gateway.reload()) : ignoreHangups(source, logger);
   onTermination(async (signal) => {
@@ -91,24 +100,13 @@ async function runWorker(source: ConfigSource): Promise<void> {
   const id = cluster.worker?.id ?? 0;
   const logger = new Logger({ base: { pid: process.pid, worker: id } });
   const loaded = loadSource(source);
-  if (!loaded.ok) {
-    send({ type: 'fatal', message: formatLocatedIssues(loaded.issues, describeSource(source)) });
-    process.exit(1);
-  }
-  const gateway = new Gateway({
-    config: loaded.value,
-    index: loaded.index,
-    configPath: source.kind === 'file' ? source.path : undefined,
-    logger,
-    metrics: new GatewayMetrics(),
-    serveHealth: false,
-  });
+  if (!loaded.ok) return fatal(formatLocatedIssues(loaded.issues, describeSource(source)));
+  const gateway = createGateway(source, loaded, logger, true);
   try {
     await gateway.start();
   } catch (err) {
-    send({ type: 'fatal', message: `cannot listen: ${(err as Error).message}` });
     logger.flush();
-    process.exit(1);
+    return fatal(`cannot listen: ${(err as Error).message}`);
   }
   // The primary decides when to stop; a worker ignores the signals its process group receives.
   process.on('SIGTERM', () => undefined);
@@ -117,8 +115,8 @@ async function runWorker(source: ConfigSource): Promise<void> {
   process.on('message', (raw: ToWorker) => {
     switch (raw.type) {
       case 'reload': {
-        const outcome = gateway.reload();
-        send({ type: 'reloaded', ok: outcome.ok });
+        gateway.reload(); // logs its own outcome
+        send({ type: 'reloaded', shutdown: gateway.settings.shutdown });
         return;
       }
       case 'shutdown':
@@ -136,7 +134,19 @@ function send(message: FromWorker): void {
   process.send?.(message);
 }
 
-async function runPrimary(source: ConfigSource, config: GatewayConfig, count: number, logger: Logger): Promise<void> {
+/** Tells the primary why this worker cannot run, then exits once the message is on its way. */
+function fatal(message: string): void {
+  if (!process.send) process.exit(1);
+  process.send({ type: 'fatal', message } satisfies FromWorker, () => process.exit(1));
+}
+
+/** What the primary needs of the config: its health listener, and the drain bound (kept current by the workers' reloads). */
+interface PrimarySettings {
+  readonly health: GatewayConfig['listeners']['health'];
+  shutdown: GatewayConfig['shutdown'];
+}
+
+async function runPrimary(source: ConfigSource, settings: PrimarySettings, count: number, logger: Logger): Promise<void> {
   const ready = new Set<number>();
   const reloadWaiters = new Map<number, () => void>();
   let draining = false;
@@ -171,6 +181,7 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
         return;
       }
       case 'reloaded':
+        settings.shutdown = msg.shutdown;
         reloadWaiters.get(worker.id)?.();
         return;
     }
@@ -205,7 +216,7 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   });
-  const healthAddress = await health.listen(config.listeners.health.port, config.listeners.health.host);
+  const healthAddress = await health.listen(settings.health.port, settings.health.host);
   logger.info('health listening', { health: healthAddress.port, workers: count });
 
   // A worker that dies before it was ever ready (a port in use, say) would die again: after a few
@@ -263,7 +274,7 @@ async function runPrimary(source: ConfigSource, config: GatewayConfig, count: nu
     draining = true; // /readyz fails from now on
     logger.info('signal received; draining workers', { signal });
     watcher?.close();
-    const bound = config.shutdown.drainDelayMs + config.shutdown.drainTimeoutMs + 5_000;
+    const bound = settings.shutdown.drainDelayMs + settings.shutdown.drainTimeoutMs + SHUTDOWN_EXIT_MARGIN_MS;
     const exited = new Promise<void>((resolve) => {
       const check = () => live.size === 0 && resolve();
       cluster.on('exit', check);

@@ -96,15 +96,16 @@ class Connection {
   deadline = 0;
   headerReader: IncrementalReader<ProxyHeader, ProxyHeaderErrorCode> | null = null;
   helloReader: IncrementalReader<ClientHelloInfo, ClientHelloErrorCode> | null = null;
-  /** Bytes after the PROXY header: replayed upstream untouched. */
-  pending: Buffer | null = null;
+  /** Bytes after the PROXY header, as they arrived: replayed upstream untouched, in one write. */
+  pending: Buffer[] = [];
+  pendingBytes = 0;
   header: ProxyHeader | null = null;
   serverName: string | null = null;
   tenant: CompiledTenant | null = null;
   upstream: Socket | null = null;
-  headerLength = 0;
   closeReason: CloseReason | null = null;
-  closeDetail: string | undefined;
+  /** Accept to verdict, as the decision histogram observed it. */
+  decisionMs: number | null = null;
   counted = false;
   /** The client half-closed while the upstream was still connecting. */
   clientEnded = false;
@@ -193,10 +194,6 @@ export class Gateway extends EventEmitter {
   }
 
   /** Names of the tenants in the running policy. */
-  tenantNames(): string[] {
-    return this.policy.tenants.map((t) => t.name);
-  }
-
   async start(): Promise<void> {
     const { listeners } = this.config;
     await this.listen('privateLink', listeners.privateLink.port, listeners.privateLink.host);
@@ -283,15 +280,11 @@ export class Gateway extends EventEmitter {
     }
     const header = result.value;
     conn.header = header;
-    conn.headerLength = result.length;
     if (header.command === 'LOCAL') {
       // A load balancer health check (AWS NLB sends LOCAL with PP2 on): answer by closing.
-      this.undecided.delete(conn);
-      conn.state = 'closed';
-      conn.counted = true;
+      conn.counted = true; // not a decision
       this.metrics.healthChecks.inc({ listener: conn.listener });
-      conn.client.destroy();
-      return;
+      return this.end(conn);
     }
     conn.state = 'hello';
     conn.deadline = conn.acceptedAt + this.config.limits.clientHelloTimeoutMs;
@@ -329,20 +322,21 @@ export class Gateway extends EventEmitter {
     if (result.status === 'error') {
       if (result.code === 'not_tls') {
         // Not TLS: is it a PROXY header of the client's own? Decide once the signature is settled.
-        conn.pending = bytes;
+        this.keep(conn, bytes);
         conn.state = 'spoof-check';
         return this.onSpoofCheckBytes(conn, null);
       }
       return this.drop(conn, 'bad_client_hello', `${result.code}: ${result.message}`);
     }
-    conn.pending = bytes;
+    this.keep(conn, bytes);
     conn.serverName = result.value.serverName;
     this.decide(conn);
   }
 
   private onSpoofCheckBytes(conn: Connection, chunk: Buffer | null): void {
-    if (chunk) conn.pending = Buffer.concat([conn.pending!, chunk]);
-    const signature = startsWithProxySignature(conn.pending!);
+    if (chunk) this.keep(conn, chunk);
+    // Settled within 12 bytes, so this join is short-lived and small.
+    const signature = startsWithProxySignature(conn.pending.length === 1 ? conn.pending[0]! : Buffer.concat(conn.pending));
     if (signature === 'maybe') return;
     if (signature === 'yes') {
       return conn.listener === 'privateLink'
@@ -356,8 +350,8 @@ export class Gateway extends EventEmitter {
     this.undecided.delete(conn);
     const decision = this.policy.decide(conn.facts());
     conn.tenant = decision.tenant;
-    const elapsed = performance.now() - conn.acceptedAt;
-    this.metrics.observeDecision(conn.listener, decision.verdict, elapsed / 1000);
+    conn.decisionMs = performance.now() - conn.acceptedAt;
+    this.metrics.observeDecision(conn.listener, decision.verdict, conn.decisionMs / 1000);
     if (decision.verdict === 'drop') return this.drop(conn, decision.reason);
     this.forward(conn, decision.tenant);
   }
@@ -378,8 +372,13 @@ export class Gateway extends EventEmitter {
 
   /** Bytes a client sends before the upstream answered: kept (bounded) and replayed in order. */
   private onBytesWhileConnecting(conn: Connection, chunk: Buffer): void {
-    conn.pending = Buffer.concat([conn.pending!, chunk]);
-    if (conn.pending.length > MAX_PENDING_BYTES) conn.client.pause(); // resumed once forwarding
+    this.keep(conn, chunk);
+    if (conn.pendingBytes > MAX_PENDING_BYTES) conn.client.pause(); // resumed once forwarding
+  }
+
+  private keep(conn: Connection, bytes: Buffer): void {
+    conn.pending.push(bytes);
+    conn.pendingBytes += bytes.length;
   }
 
   /** @internal */
@@ -398,9 +397,12 @@ export class Gateway extends EventEmitter {
     // switched on only for connections still open after KEEPALIVE_AFTER_MS, in time for load
     // balancer idle timeouts (minutes).
     if (limits.tcpKeepAliveSec > 0) conn.keepAliveTimer = setTimeout(armKeepAlive, KEEPALIVE_AFTER_MS, conn, limits.tcpKeepAliveSec * 1000);
+    // Corked: our PROXY header and what the client sent so far leave in one writev.
+    upstream.cork();
     if (conn.tenant!.upstream.proxyProtocol) upstream.write(this.upstreamProxyHeader(conn));
-    upstream.write(conn.pending!);
-    conn.pending = null;
+    for (const bytes of conn.pending) upstream.write(bytes);
+    upstream.uncork();
+    conn.pending = [];
     // Forwarding with shared handlers rather than pipe(): same backpressure and half-close, none
     // of pipe's per-connection closures and listeners.
     client.off('data', onClientData);
@@ -473,7 +475,6 @@ export class Gateway extends EventEmitter {
   private endForwarded(conn: Connection, reason: CloseReason, detail: string, reset: boolean): void {
     if (conn.closeReason) return;
     conn.closeReason = reason;
-    conn.closeDetail = detail;
     this.metrics.closed.inc({ reason, tenant: conn.tenant?.name ?? '' });
     const record: CloseRecord = {
       reason,
@@ -517,11 +518,16 @@ export class Gateway extends EventEmitter {
 
   /** Ends a connection before forwarding. Counted and (rate-limited) logged. */
   private drop(conn: Connection, reason: DropReason, detail?: string): void {
-    this.undecided.delete(conn);
     if (!conn.counted) {
       conn.counted = true;
       this.count(conn, reason, detail);
     }
+    this.end(conn);
+  }
+
+  /** Ends a connection that was not forwarded (a drop, or a health check answered by closing). */
+  private end(conn: Connection): void {
+    this.undecided.delete(conn);
     conn.state = 'closed';
     conn.upstream?.destroy();
     conn.client.destroy();
@@ -533,6 +539,12 @@ export class Gateway extends EventEmitter {
   }
 
   private record(conn: Connection, verdict: 'forward' | 'drop', reason: DropReason | null, detail?: string): void {
+    // Whether a line is written is settled first: in a flood of drops most are not, and then the
+    // record is built only for a 'decision' listener (tests, embedders).
+    const mode = this.config.log.decisions;
+    const write = mode === 'all' || (mode === 'drops' && verdict === 'drop');
+    const logged = write && (verdict === 'forward' || this.dropLog.take(reason!));
+    if (!logged && this.listenerCount('decision') === 0) return;
     const link = conn.header?.link ?? null;
     const record: DecisionRecord = {
       listener: conn.listener,
@@ -545,18 +557,16 @@ export class Gateway extends EventEmitter {
       hostname: conn.serverName,
       source: conn.source(),
       ...(verdict === 'forward' ? { upstream: conn.tenant!.upstream.name } : {}),
-      decisionMs: Math.round((performance.now() - conn.acceptedAt) * 1000) / 1000,
+      // Drops before a verdict (timeouts, malformed input) report the time until the drop.
+      decisionMs: Math.round((conn.decisionMs ?? performance.now() - conn.acceptedAt) * 1000) / 1000,
     };
     this.emit('decision', record);
-    const mode = this.config.log.decisions;
-    if (mode === 'none' || (mode === 'drops' && verdict === 'forward')) return;
-    if (verdict === 'drop' && !this.dropLog.take(reason!)) return;
-    this.logger.info(verdict, record as unknown as Record<string, unknown>);
+    if (logged) this.logger.info(verdict, record as unknown as Record<string, unknown>);
   }
 
   private countBytes(conn: Connection): void {
     const tenant = conn.tenant?.name ?? '';
-    const up = conn.client.bytesRead - conn.headerLength;
+    const up = conn.client.bytesRead - (conn.header?.length ?? 0);
     const down = conn.upstream?.bytesRead ?? 0;
     if (up > 0) this.metrics.bytes.inc({ direction: 'client_to_upstream', tenant }, up);
     if (down > 0) this.metrics.bytes.inc({ direction: 'upstream_to_client', tenant }, down);
@@ -627,6 +637,11 @@ export class Gateway extends EventEmitter {
   private warnClosedTenants(): void {
     const closed = this.closedTenants;
     if (closed.length) this.logger.warn('tenants with empty allow lists accept no connection', { tenants: closed.slice(0, 20), count: closed.length });
+  }
+
+  /** The running config's settings (listeners, upstreams, limits, shutdown), without the tenants. */
+  get settings(): GatewayConfig {
+    return this.config;
   }
 
   /** Reloads from the config file. An invalid file keeps the running policy and says why. */

@@ -221,6 +221,11 @@ export const limitsSchema = z.strictObject({
 /** Bounds and defaults of the gateway's drain on SIGTERM (`shutdown`); the constructs take seconds. */
 export const SHUTDOWN_DEFAULTS = { drainDelayMs: 5_000, drainTimeoutMs: 25_000 } as const;
 export const SHUTDOWN_MAX = { drainDelayMs: 600_000, drainTimeoutMs: 3_600_000 } as const;
+/**
+ * After drain delay + drain timeout, a gateway that has not stopped is stopped: it has this long to
+ * close what is left and exit. Containers are given the same total before they are killed.
+ */
+export const SHUTDOWN_EXIT_MARGIN_MS = 5_000;
 
 export const shutdownSchema = z.strictObject({
   drainDelayMs: z

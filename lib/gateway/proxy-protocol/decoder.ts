@@ -245,7 +245,7 @@ function unixPath(bytes: Uint8Array, at: number): string {
 
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 
-/** Largest declared body a header can have, for callers sizing buffers. */
+/** The largest header the format allows (16 bytes + a 65,535-byte body): what `linkgate decode` accepts. */
 export const MAX_PROXY_HEADER_BYTES = FIXED_HEADER_LENGTH + MAX_BODY_LENGTH;
 
 /** Incremental reader: feed TCP reads until it answers done or error. */
