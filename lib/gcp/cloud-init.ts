@@ -20,9 +20,9 @@ import YAML from 'yaml';
 export const HOST_CONFIG_PATH = '/var/lib/linkgate/config.yaml';
 /** Where the gateway reads it: the image's default `LINKGATE_CONFIG_FILE`. */
 export const CONTAINER_CONFIG_PATH = '/etc/linkgate/config.yaml';
-export const GATEWAY_UNIT = 'linkgate.service';
-export const FIREWALL_UNIT = 'linkgate-firewall.service';
-export const CONTAINER_NAME = 'linkgate';
+const GATEWAY_UNIT = 'linkgate.service';
+const FIREWALL_UNIT = 'linkgate-firewall.service';
+const CONTAINER_NAME = 'linkgate';
 
 export interface PortRedirect {
   /** The load balancer's IP address: the destination of the packets to redirect. */

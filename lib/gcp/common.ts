@@ -40,11 +40,12 @@ export const MAX_CONNECTION_DRAINING_SEC = 3600;
  * Our resource name prefix: short enough that every suffix we append keeps GCP names within 63
  * characters and the service account ID (`<name>-gateway`) within its 30.
  */
-export const NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$/;
-export const NAME_RULE = '1 to 20 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen';
+const NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$/;
+const NAME_RULE = '1 to 20 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen';
 
 /** Project IDs (6-30 chars), optionally domain-scoped (`example.com:my-project`). */
-export const PROJECT_ID_PATTERN = /^(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const PROJECT_ID_PATTERN = /^(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const PROJECT_ID_RULE = 'a GCP project ID (6-30 lowercase letters, digits and hyphens, starting with a letter)';
 export const REGION_PATTERN = /^[a-z]+-[a-z]+[0-9]+$/;
 
 /**
@@ -122,6 +123,19 @@ export class PropValidator {
   pattern(prop: string, value: string | undefined, pattern: RegExp, rule: string): void {
     if (value === undefined || isToken(value)) return;
     if (!pattern.test(value)) this.fail(prop, `must be ${rule}, got ${showValue(value)}`);
+  }
+
+  /** Our resource name prefix (`NAME_PATTERN`), checked under `name`. */
+  name(value: string | undefined): void {
+    this.pattern('name', value, NAME_PATTERN, NAME_RULE);
+  }
+
+  project(value: string | undefined): void {
+    this.pattern('project', value, PROJECT_ID_PATTERN, PROJECT_ID_RULE);
+  }
+
+  region(value: string | undefined): void {
+    this.pattern('region', value, REGION_PATTERN, 'a GCP region like europe-west1');
   }
 
   nonEmpty(prop: string, value: string | undefined): void {

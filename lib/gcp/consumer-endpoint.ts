@@ -12,7 +12,7 @@ import { DnsRecordSet } from '@cdktf/provider-google/lib/dns-record-set';
 import { TerraformOutput, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import { hostnameSchema } from '../tenants';
-import { NAME_PATTERN, NAME_RULE, PROJECT_ID_PATTERN, PropValidator, REGION_PATTERN, defaultName, isToken, resourceName } from './common';
+import { PropValidator, defaultName, isToken, resourceName } from './common';
 
 const OUTPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -83,9 +83,9 @@ export class PscConsumerEndpoint extends Construct {
     this.outputName = props.outputName ?? 'psc_connection_id';
 
     const v = new PropValidator(this, 'PscConsumerEndpoint');
-    v.pattern('name', this.name, NAME_PATTERN, NAME_RULE);
-    v.pattern('project', props.project, PROJECT_ID_PATTERN, 'a GCP project ID (6-30 lowercase letters, digits and hyphens, starting with a letter)');
-    v.pattern('region', props.region, REGION_PATTERN, 'a GCP region like europe-west1');
+    v.name(this.name);
+    v.project(props.project);
+    v.region(props.region);
     v.nonEmpty('network', props.network);
     v.nonEmpty('subnetwork', props.subnetwork);
     v.nonEmpty('serviceAttachment', props.serviceAttachment);

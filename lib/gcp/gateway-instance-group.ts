@@ -32,9 +32,6 @@ import {
   IMAGE_PATTERN,
   INTERNAL_HEALTH_CHECK_RANGES,
   METADATA_VALUE_MAX_BYTES,
-  NAME_PATTERN,
-  NAME_RULE,
-  PROJECT_ID_PATTERN,
   PropValidator,
   REGION_PATTERN,
   defaultName,
@@ -452,9 +449,9 @@ export class GatewayInstanceGroup extends Construct {
 
   private validate(props: GatewayInstanceGroupProps, publicAccess: boolean, drainIssues: readonly ValidationIssue[]): void {
     const v = new PropValidator(this, 'GatewayInstanceGroup');
-    v.pattern('name', this.name, NAME_PATTERN, NAME_RULE);
-    v.pattern('project', props.project, PROJECT_ID_PATTERN, 'a GCP project ID (6-30 lowercase letters, digits and hyphens, starting with a letter)');
-    v.pattern('region', props.region, REGION_PATTERN, 'a GCP region like europe-west1');
+    v.name(this.name);
+    v.project(props.project);
+    v.region(props.region);
     v.nonEmpty('network', props.network);
     v.nonEmpty('subnetwork', props.subnetwork);
     v.pattern(

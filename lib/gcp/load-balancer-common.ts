@@ -1,21 +1,10 @@
-/** What both passthrough load balancers share: options, resources, the readiness check, validation. */
+/** What both passthrough load balancers share: options, resources, the readiness check, validation, and the two schemes. */
 import { ComputeAddress, type ComputeAddressConfig } from '@cdktf/provider-google/lib/compute-address';
 import { ComputeForwardingRule, type ComputeForwardingRuleConfig } from '@cdktf/provider-google/lib/compute-forwarding-rule';
 import { ComputeRegionBackendService, type ComputeRegionBackendServiceConfig } from '@cdktf/provider-google/lib/compute-region-backend-service';
 import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-region-health-check';
 import { Construct } from 'constructs';
-import {
-  MAX_CONNECTION_DRAINING_SEC,
-  NAME_PATTERN,
-  NAME_RULE,
-  PROJECT_ID_PATTERN,
-  PropValidator,
-  REGION_PATTERN,
-  defaultName,
-  isToken,
-  resourceName,
-  warn,
-} from './common';
+import { MAX_CONNECTION_DRAINING_SEC, PropValidator, defaultName, isToken, resourceName, warn } from './common';
 
 /** Health check and draining settings shared by both load balancers. */
 export interface LoadBalancerOptions {
@@ -85,11 +74,11 @@ export abstract class PassthroughLoadBalancer extends Construct {
     this.frontendPort = props.frontendPort ?? 443;
     this.healthPort = props.healthPort ?? 8080;
     this.connectionDrainingTimeoutSec = props.connectionDrainingTimeoutSec ?? 300;
-    validateLoadBalancer(this, scheme.kind, props, this);
+    validateLoadBalancer(this, scheme.kind, props);
 
     const name = resourceName(this.name, scheme.suffix);
     if (props.ipAddress === undefined) {
-      this.address = new ComputeAddress(this, 'Address', { project: props.project, region: props.region, name, ...scheme.address });
+      this.address = reserveAddress(this, 'Address', props, this.name, scheme);
     }
     this.healthCheck = readinessCheck(this, props, resourceName(this.name, `${scheme.suffix}-ready`), this.healthPort);
     this.backendService = new ComputeRegionBackendService(this, 'BackendService', {
@@ -123,8 +112,45 @@ export abstract class PassthroughLoadBalancer extends Construct {
   }
 }
 
+/** The internal load balancer dedicated to Private Service Connect (`PrivateLinkLoadBalancer`). */
+export function privateLinkScheme(network: string, subnetwork: string): PassthroughScheme {
+  return {
+    kind: 'PrivateLinkLoadBalancer',
+    suffix: 'private-link',
+    loadBalancingScheme: 'INTERNAL',
+    address: { addressType: 'INTERNAL', subnetwork },
+    backendService: { network },
+    forwardingRule: { network, subnetwork },
+  };
+}
+
+/** The external load balancer of the public path (`PublicLoadBalancer`). */
+export const PUBLIC_SCHEME: PassthroughScheme = {
+  kind: 'PublicLoadBalancer',
+  suffix: 'public',
+  loadBalancingScheme: 'EXTERNAL',
+  address: { addressType: 'EXTERNAL', networkTier: 'PREMIUM' },
+  backendService: {},
+  forwardingRule: { networkTier: 'PREMIUM' },
+};
+
+/**
+ * The address a load balancer of `scheme` reserves for its forwarding rule, named `<name>-<suffix>`
+ * like its other resources. `PrivateServiceConnectGateway` reserves them itself, before the load
+ * balancers, because the gateway VMs need them.
+ */
+export function reserveAddress(
+  scope: Construct,
+  id: string,
+  props: { project: string; region: string },
+  name: string,
+  scheme: PassthroughScheme,
+): ComputeAddress {
+  return new ComputeAddress(scope, id, { project: props.project, region: props.region, name: resourceName(name, scheme.suffix), ...scheme.address });
+}
+
 /** A regional HTTP readiness check of the gateway, for a passthrough load balancer. */
-export function readinessCheck(
+function readinessCheck(
   scope: Construct,
   props: { project: string; region: string },
   name: string,
@@ -143,26 +169,22 @@ export function readinessCheck(
   });
 }
 
-function validateLoadBalancer(
-  scope: Construct,
-  kind: string,
-  props: { project: string; region: string; network?: string; instanceGroup: string },
-  resolved: { name: string; frontendPort: number; healthPort: number; connectionDrainingTimeoutSec: number },
-): void {
-  const v = new PropValidator(scope, kind);
-  v.pattern('name', resolved.name, NAME_PATTERN, NAME_RULE);
-  v.pattern('project', props.project, PROJECT_ID_PATTERN, 'a GCP project ID (6-30 lowercase letters, digits and hyphens, starting with a letter)');
-  v.pattern('region', props.region, REGION_PATTERN, 'a GCP region like europe-west1');
+/** `lb` holds the resolved values (defaults applied), `props` the rest. */
+function validateLoadBalancer(lb: PassthroughLoadBalancer, kind: string, props: PassthroughProps): void {
+  const v = new PropValidator(lb, kind);
+  v.name(lb.name);
+  v.project(props.project);
+  v.region(props.region);
   v.nonEmpty('network', props.network);
   v.nonEmpty('instanceGroup', props.instanceGroup);
-  v.port('frontendPort', resolved.frontendPort);
-  v.port('healthPort', resolved.healthPort);
-  if (!isToken(resolved.frontendPort) && resolved.frontendPort === resolved.healthPort) {
-    v.fail('frontendPort', `must differ from healthPort (${resolved.healthPort}): the health listener is not for clients`);
+  v.port('frontendPort', lb.frontendPort);
+  v.port('healthPort', lb.healthPort);
+  if (!isToken(lb.frontendPort) && lb.frontendPort === lb.healthPort) {
+    v.fail('frontendPort', `must differ from healthPort (${lb.healthPort}): the health listener is not for clients`);
   }
-  v.integer('connectionDrainingTimeoutSec', resolved.connectionDrainingTimeoutSec, 0, MAX_CONNECTION_DRAINING_SEC, ' s');
+  v.integer('connectionDrainingTimeoutSec', lb.connectionDrainingTimeoutSec, 0, MAX_CONNECTION_DRAINING_SEC, ' s');
   v.throwIfInvalid();
-  if (resolved.connectionDrainingTimeoutSec === 0) {
-    warn(scope, 'connectionDrainingTimeoutSec is 0: every rolling update, scale-in and autohealing cuts the connections of the VMs it removes.');
+  if (lb.connectionDrainingTimeoutSec === 0) {
+    warn(lb, 'connectionDrainingTimeoutSec is 0: every rolling update, scale-in and autohealing cuts the connections of the VMs it removes.');
   }
 }

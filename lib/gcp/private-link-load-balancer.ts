@@ -5,7 +5,7 @@
  * traffic never shares it.
  */
 import type { Construct } from 'constructs';
-import { PassthroughLoadBalancer, type LoadBalancerOptions } from './load-balancer-common';
+import { PassthroughLoadBalancer, privateLinkScheme, type LoadBalancerOptions } from './load-balancer-common';
 
 export interface PrivateLinkLoadBalancerProps extends LoadBalancerOptions {
   readonly project: string;
@@ -26,13 +26,6 @@ export interface PrivateLinkLoadBalancerProps extends LoadBalancerOptions {
 /** The INTERNAL forwarding rule (`resource`) is the service attachment's target. */
 export class PrivateLinkLoadBalancer extends PassthroughLoadBalancer {
   constructor(scope: Construct, id: string, props: PrivateLinkLoadBalancerProps) {
-    super(scope, id, props, {
-      kind: 'PrivateLinkLoadBalancer',
-      suffix: 'private-link',
-      loadBalancingScheme: 'INTERNAL',
-      address: { addressType: 'INTERNAL', subnetwork: props.subnetwork },
-      backendService: { network: props.network },
-      forwardingRule: { network: props.network, subnetwork: props.subnetwork },
-    });
+    super(scope, id, props, privateLinkScheme(props.network, props.subnetwork));
   }
 }

@@ -7,10 +7,11 @@
  *
  * and, with `publicAccess`, internet → external passthrough NLB → the same VMs' public listener.
  */
-import { ComputeAddress } from '@cdktf/provider-google/lib/compute-address';
+import type { ComputeAddress } from '@cdktf/provider-google/lib/compute-address';
 import { Construct } from 'constructs';
-import { PropValidator, NAME_PATTERN, NAME_RULE, defaultName, resourceName } from './common';
+import { PropValidator, defaultName } from './common';
 import { GatewayInstanceGroup, type GatewayOptions } from './gateway-instance-group';
+import { PUBLIC_SCHEME, privateLinkScheme, reserveAddress } from './load-balancer-common';
 import { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 import { PublicLoadBalancer } from './public-load-balancer';
 import { PscServiceAttachment, type ServiceAttachmentOptions } from './service-attachment';
@@ -60,27 +61,13 @@ export class PrivateServiceConnectGateway extends Construct {
     this.name = props.name ?? defaultName(this);
     this.publicAccess = props.publicAccess ?? false;
     const v = new PropValidator(this, 'PrivateServiceConnectGateway');
-    v.pattern('name', this.name, NAME_PATTERN, NAME_RULE);
+    v.name(this.name);
     v.ipv4Cidr('pscNatSubnetCidr', props.pscNatSubnetCidr, 8, 29);
     v.throwIfInvalid();
 
     const { project, region, network, subnetwork } = props;
-    this.privateLinkAddress = new ComputeAddress(this, 'PrivateLinkAddress', {
-      project,
-      region,
-      name: resourceName(this.name, 'private-link'),
-      addressType: 'INTERNAL',
-      subnetwork,
-    });
-    this.publicAddress = this.publicAccess
-      ? new ComputeAddress(this, 'PublicAddress', {
-          project,
-          region,
-          name: resourceName(this.name, 'public'),
-          addressType: 'EXTERNAL',
-          networkTier: 'PREMIUM',
-        })
-      : undefined;
+    this.privateLinkAddress = reserveAddress(this, 'PrivateLinkAddress', props, this.name, privateLinkScheme(network, subnetwork));
+    this.publicAddress = this.publicAccess ? reserveAddress(this, 'PublicAddress', props, this.name, PUBLIC_SCHEME) : undefined;
 
     this.gateway = new GatewayInstanceGroup(this, 'Gateway', {
       ...props,

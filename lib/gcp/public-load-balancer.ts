@@ -4,7 +4,7 @@
  * It is separate so that the Private Service Connect load balancer carries PSC traffic only.
  */
 import type { Construct } from 'constructs';
-import { PassthroughLoadBalancer, type LoadBalancerOptions } from './load-balancer-common';
+import { PassthroughLoadBalancer, PUBLIC_SCHEME, type LoadBalancerOptions } from './load-balancer-common';
 
 export interface PublicLoadBalancerProps extends LoadBalancerOptions {
   readonly project: string;
@@ -21,13 +21,6 @@ export interface PublicLoadBalancerProps extends LoadBalancerOptions {
 /** Its EXTERNAL forwarding rule (`resource`) takes the clients' connections. */
 export class PublicLoadBalancer extends PassthroughLoadBalancer {
   constructor(scope: Construct, id: string, props: PublicLoadBalancerProps) {
-    super(scope, id, props, {
-      kind: 'PublicLoadBalancer',
-      suffix: 'public',
-      loadBalancingScheme: 'EXTERNAL',
-      address: { addressType: 'EXTERNAL', networkTier: 'PREMIUM' },
-      backendService: {},
-      forwardingRule: { networkTier: 'PREMIUM' },
-    });
+    super(scope, id, props, PUBLIC_SCHEME);
   }
 }

@@ -7,18 +7,7 @@ import { ComputeServiceAttachment } from '@cdktf/provider-google/lib/compute-ser
 import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
 import { Construct } from 'constructs';
 import { collectConsumers, parseTenantDeclarations, type TenantDeclarations } from '../tenants';
-import {
-  NAME_PATTERN,
-  NAME_RULE,
-  PROJECT_ID_PATTERN,
-  PropValidator,
-  REGION_PATTERN,
-  defaultName,
-  ipv4Size,
-  isToken,
-  resourceName,
-  warn,
-} from './common';
+import { PropValidator, defaultName, ipv4Size, isToken, resourceName, warn } from './common';
 
 /** A fully qualified DNS name: lowercase labels, each followed by a dot. */
 const DOMAIN_NAME_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+$/;
@@ -82,9 +71,9 @@ export class PscServiceAttachment extends Construct {
     this.domainName = props.domainName;
 
     const v = new PropValidator(this, 'PscServiceAttachment');
-    v.pattern('name', this.name, NAME_PATTERN, NAME_RULE);
-    v.pattern('project', props.project, PROJECT_ID_PATTERN, 'a GCP project ID (6-30 lowercase letters, digits and hyphens, starting with a letter)');
-    v.pattern('region', props.region, REGION_PATTERN, 'a GCP region like europe-west1');
+    v.name(this.name);
+    v.project(props.project);
+    v.region(props.region);
     v.nonEmpty('targetService', props.targetService);
     if ((props.natSubnetCidr === undefined) === (props.natSubnets === undefined)) {
       v.fail('natSubnetCidr', 'give exactly one of natSubnetCidr (a new NAT subnet) and natSubnets (existing ones)');

@@ -8,16 +8,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Testing } from 'cdktf';
-import type { Construct } from 'constructs';
 import {
   AGENT_PATH,
   CONFIG_PATH,
   CUSTOM_DATA_LIMIT_BYTES,
   GATEWAY_SCRIPT_PATH,
-  GatewayScaleSet,
   IMAGE_PATH,
-  PrivateLinkLoadBalancer,
   REGISTRY_LOGIN_PATH,
   USER_DATA_LIMIT_BYTES,
   type GatewayModel,
@@ -26,17 +22,10 @@ import {
 } from '../../lib/azure';
 import { parseConfigText, validateGatewayConfig } from '../../lib/tenants';
 import {
-  ACR_ID,
-  FRONTEND_SUBNET,
-  GATEWAY_SUBNET,
   IMAGE,
-  LOCATION,
-  NAT_SUBNET,
-  RG,
-  SSH_KEY,
   TENANTS,
-  UPSTREAMS,
   decodeCustomData,
+  gatewayScaleSet,
   manyTenants,
   onlyResource,
   synth,
@@ -45,33 +34,9 @@ import {
   type CloudConfig,
 } from './fixtures';
 
-Testing.setupJest();
-
-function gateway(scope: Construct, props: Partial<GatewayScaleSetProps> = {}, lb: Partial<PrivateLinkLoadBalancerProps> = {}) {
-  const loadBalancer = new PrivateLinkLoadBalancer(scope, 'LoadBalancer', {
-    resourceGroupName: RG,
-    location: LOCATION,
-    frontendSubnet: FRONTEND_SUBNET,
-    ...lb,
-  });
-  return new GatewayScaleSet(scope, 'Gateway', {
-    resourceGroupName: RG,
-    location: LOCATION,
-    subnet: GATEWAY_SUBNET,
-    privateLinkLoadBalancer: loadBalancer,
-    natSubnets: [NAT_SUBNET],
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    image: IMAGE,
-    acrId: ACR_ID,
-    adminSshPublicKey: SSH_KEY,
-    ...props,
-  });
-}
-
 /** Synthesizes a gateway and decodes the scale set's custom data and user data. */
 function deployed(props: Partial<GatewayScaleSetProps> = {}, lb: Partial<PrivateLinkLoadBalancerProps> = {}) {
-  const { doc, value } = synth((scope) => gateway(scope, props, lb));
+  const { doc, value } = synth((scope) => gatewayScaleSet(scope, { props, lb }));
   const vmss = onlyResource(doc, 'azurerm_linux_virtual_machine_scale_set');
   const customData = vmss.custom_data as string;
   const userData = vmss.user_data as string;

@@ -2,12 +2,9 @@ import { PrivateDnsARecord } from '@cdktf/provider-azurerm/lib/private-dns-a-rec
 import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
-import { Testing } from 'cdktf';
 import type { Construct } from 'constructs';
 import { PrivateLinkConsumer, type PrivateLinkConsumerProps } from '../../lib/azure';
 import { LOCATION, SUBSCRIPTION, resources, synth } from './fixtures';
-
-Testing.setupJest();
 
 const ALIAS = 'lg-pls.3f0c2a7e-9b1d-4c55-8e2f-6a7b8c9d0e1f.westeurope.azure.privatelinkservice';
 const ENDPOINT_SUBNET = {

@@ -7,8 +7,19 @@ import { Testing } from 'cdktf';
 import type {} from 'cdktf/lib/testing/adapters/jest';
 import type { Construct, IConstruct } from 'constructs';
 import YAML from 'yaml';
-import type { SubnetReference } from '../../lib/azure';
+import {
+  GatewayPublicLoadBalancer,
+  GatewayScaleSet,
+  PrivateLinkLoadBalancer,
+  type GatewayPublicLoadBalancerProps,
+  type GatewayScaleSetProps,
+  type PrivateLinkLoadBalancerProps,
+  type SubnetReference,
+} from '../../lib/azure';
 import type { TenantDeclarations } from '../../lib/tenants';
+
+// Every Azure test file imports this one, so the matchers are set up here once.
+Testing.setupJest();
 
 export const SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 export const RG = 'linkgate-test';
@@ -47,6 +58,42 @@ export const TENANTS: TenantDeclarations = [
     consumers: { azure: { subscriptions: [INITECH_SUB], autoApprove: true } },
   },
 ];
+
+export interface GatewayFixture {
+  /** Overrides of the private-link load balancer's props. */
+  readonly lb?: Partial<PrivateLinkLoadBalancerProps>;
+  /** Props of a public load balancer to add. @default - none */
+  readonly publicLb?: Partial<GatewayPublicLoadBalancerProps>;
+  /** Overrides of the gateway's props. */
+  readonly props?: Partial<GatewayScaleSetProps>;
+}
+
+/** A GatewayScaleSet behind a private-link load balancer (and a public one if asked), every required value filled in. */
+export function gatewayScaleSet(scope: Construct, fixture: GatewayFixture = {}): GatewayScaleSet {
+  const privateLinkLoadBalancer = new PrivateLinkLoadBalancer(scope, 'LoadBalancer', {
+    resourceGroupName: RG,
+    location: LOCATION,
+    frontendSubnet: FRONTEND_SUBNET,
+    ...fixture.lb,
+  });
+  const publicLoadBalancer = fixture.publicLb
+    ? new GatewayPublicLoadBalancer(scope, 'PublicLoadBalancer', { resourceGroupName: RG, location: LOCATION, ...fixture.publicLb })
+    : undefined;
+  return new GatewayScaleSet(scope, 'Gateway', {
+    resourceGroupName: RG,
+    location: LOCATION,
+    subnet: GATEWAY_SUBNET,
+    privateLinkLoadBalancer,
+    natSubnets: [NAT_SUBNET],
+    publicLoadBalancer,
+    tenants: TENANTS,
+    upstreams: UPSTREAMS,
+    image: IMAGE,
+    acrId: ACR_ID,
+    adminSshPublicKey: SSH_KEY,
+    ...fixture.props,
+  });
+}
 
 /**
  * `count` realistic tenants: a uint32 LinkID, two hostnames and one subscription each. A seeded

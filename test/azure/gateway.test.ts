@@ -2,7 +2,7 @@ import { LinuxVirtualMachineScaleSet } from '@cdktf/provider-azurerm/lib/linux-v
 import { MonitorAutoscaleSetting } from '@cdktf/provider-azurerm/lib/monitor-autoscale-setting';
 import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-security-group';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import { Fn, Testing } from 'cdktf';
+import { Fn } from 'cdktf';
 import type { Construct } from 'constructs';
 import {
   GatewayPublicLoadBalancer,
@@ -22,13 +22,12 @@ import {
   SSH_KEY,
   TENANTS,
   UPSTREAMS,
+  gatewayScaleSet,
   onlyResource,
   resources,
   synth,
   warningsOf,
 } from './fixtures';
-
-Testing.setupJest();
 
 /** The gateway's network security group has a rule with (at least) these fields. */
 function expectNsgRule(json: string, rule: Record<string, unknown>): void {
@@ -42,30 +41,10 @@ interface Options {
 }
 
 function gateway(scope: Construct, options: Options = {}): GatewayScaleSet {
-  const lb = new PrivateLinkLoadBalancer(scope, 'LoadBalancer', {
-    name: 'lg-ilb',
-    resourceGroupName: RG,
-    location: LOCATION,
-    frontendSubnet: FRONTEND_SUBNET,
-    ...options.lb,
-  });
-  const pub = options.publicPath
-    ? new GatewayPublicLoadBalancer(scope, 'PublicLoadBalancer', { name: 'lg-plb', resourceGroupName: RG, location: LOCATION })
-    : undefined;
-  return new GatewayScaleSet(scope, 'Gateway', {
-    name: 'lg-gw',
-    resourceGroupName: RG,
-    location: LOCATION,
-    subnet: GATEWAY_SUBNET,
-    privateLinkLoadBalancer: lb,
-    natSubnets: [NAT_SUBNET],
-    publicLoadBalancer: pub,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    image: IMAGE,
-    acrId: ACR_ID,
-    adminSshPublicKey: SSH_KEY,
-    ...options.props,
+  return gatewayScaleSet(scope, {
+    lb: { name: 'lg-ilb', ...options.lb },
+    publicLb: options.publicPath ? { name: 'lg-plb' } : undefined,
+    props: { name: 'lg-gw', ...options.props },
   });
 }
 

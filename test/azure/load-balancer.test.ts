@@ -3,7 +3,7 @@ import { LbBackendAddressPool } from '@cdktf/provider-azurerm/lib/lb-backend-add
 import { LbProbe } from '@cdktf/provider-azurerm/lib/lb-probe';
 import { LbRule } from '@cdktf/provider-azurerm/lib/lb-rule';
 import { PublicIp } from '@cdktf/provider-azurerm/lib/public-ip';
-import { Testing, Token } from 'cdktf';
+import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import {
   GatewayPublicLoadBalancer,
@@ -12,8 +12,6 @@ import {
   type PrivateLinkLoadBalancerProps,
 } from '../../lib/azure';
 import { FRONTEND_SUBNET, LOCATION, RG, onlyResource, synth } from './fixtures';
-
-Testing.setupJest();
 
 const privateLinkLb = (scope: Construct, overrides: Partial<PrivateLinkLoadBalancerProps> = {}) =>
   new PrivateLinkLoadBalancer(scope, 'PrivateLink', {

@@ -23,8 +23,6 @@ import {
   warningsOf,
 } from './fixtures';
 
-Testing.setupJest();
-
 const gateway = (scope: Construct, overrides: Partial<PrivateLinkGatewayProps> = {}) =>
   new PrivateLinkGateway(scope, 'linkgate', {
     resourceGroupName: RG,

@@ -1,6 +1,5 @@
 import { PrivateLinkService } from '@cdktf/provider-azurerm/lib/private-link-service';
 import { Subnet } from '@cdktf/provider-azurerm/lib/subnet';
-import { Testing } from 'cdktf';
 import type { Construct } from 'constructs';
 import {
   GatewayPrivateLinkService,
@@ -21,8 +20,6 @@ import {
   synth,
   warningsOf,
 } from './fixtures';
-
-Testing.setupJest();
 
 function service(scope: Construct, overrides: Partial<GatewayPrivateLinkServiceProps> = {}): GatewayPrivateLinkService {
   const loadBalancer = new PrivateLinkLoadBalancer(scope, 'LoadBalancer', {

@@ -6,13 +6,11 @@ import { Testing } from 'cdktf';
 import { EXAMPLE_TENANTS, GcpExampleStack } from '../../examples/gcp/stack';
 import { HOST_CONFIG_PATH } from '../../lib/gcp/cloud-init';
 import { parseConfigText } from '../../lib/tenants';
-import { file, resources, type Synthesized } from './helpers';
+import { file, resources, synthStack } from './helpers';
 
 describe('examples/gcp GcpExampleStack', () => {
-  const stack = new GcpExampleStack(Testing.app(), 'linkgate-gcp');
-  const text = Testing.synth(stack);
-  const s: Synthesized = { text, json: JSON.parse(text) as Synthesized['json'], warnings: [] };
-  const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn'));
+  const s = synthStack(new GcpExampleStack(Testing.app(), 'linkgate-gcp'));
+  const { text, warnings } = s;
 
   test('THEN the stack, not a construct, configures the provider side and the consumer side', () => {
     expect(text).toHaveProviderWithProperties(GoogleProvider, { project: 'linkgate-provider-demo', region: 'europe-west1' });

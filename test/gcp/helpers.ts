@@ -1,5 +1,5 @@
 /** Shared fixtures and readers for the GCP construct tests. */
-import { Testing } from 'cdktf';
+import { Testing, type TerraformStack } from 'cdktf';
 // Declares the matchers Testing.setupJest() adds (toHaveResourceWithProperties, ...) for tsc.
 import type {} from 'cdktf/lib/testing/adapters/jest';
 import type { Construct } from 'constructs';
@@ -56,24 +56,37 @@ export function instanceGroupProps(overrides: Partial<GatewayInstanceGroupProps>
   };
 }
 
-export interface Synthesized {
+export interface Synthesized<T = unknown> {
   /** The stack as cdktf synthesizes it (for the cdktf matchers and snapshots). */
   readonly text: string;
   readonly json: { resource?: Record<string, Record<string, Record<string, unknown>>>; output?: Record<string, { value: unknown }> };
   /** Warnings (cdktf annotations) added anywhere in the stack. */
   readonly warnings: string[];
+  /** Whatever the build function returned (usually the construct under test). */
+  readonly value: T;
 }
 
-export function synth(build: (scope: Construct) => void): Synthesized {
+/** Builds into a test stack and synthesizes it. */
+export function synth<T>(build: (scope: Construct) => T): Synthesized<T> {
   let stack: Construct | undefined;
+  let value: T | undefined;
   const text = Testing.synthScope((scope) => {
     stack = scope;
-    build(scope);
+    value = build(scope);
   });
-  const warnings = stack!.node
+  return synthesized(text, stack!, value as T);
+}
+
+/** Synthesizes a whole stack (an example app's), read like `synth`'s; `value` is the stack. */
+export function synthStack<S extends TerraformStack>(stack: S): Synthesized<S> {
+  return synthesized(Testing.synth(stack), stack, stack);
+}
+
+function synthesized<T>(text: string, stack: Construct, value: T): Synthesized<T> {
+  const warnings = stack.node
     .findAll()
     .flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data)));
-  return { text, json: JSON.parse(text) as Synthesized['json'], warnings };
+  return { text, json: JSON.parse(text) as Synthesized['json'], warnings, value };
 }
 
 /** Every resource of one Terraform type, by logical ID. */

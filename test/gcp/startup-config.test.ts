@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import type { Construct } from 'constructs';
 import { GatewayInstanceGroup, METADATA_VALUE_MAX_BYTES, type GatewayInstanceGroupProps } from '../../lib/gcp';
 import { CONTAINER_CONFIG_PATH, HOST_CONFIG_PATH } from '../../lib/gcp/cloud-init';
 import { GZIP_BASE64_PREFIX, parseConfigText } from '../../lib/tenants';
@@ -26,14 +25,9 @@ import {
   instanceGroupProps,
 } from './helpers';
 
-const props = instanceGroupProps;
-
 function gateway(overrides: Partial<GatewayInstanceGroupProps> = {}): { s: Synthesized; construct: GatewayInstanceGroup } {
-  let construct: GatewayInstanceGroup | undefined;
-  const s = synth((scope: Construct) => {
-    construct = new GatewayInstanceGroup(scope, 'Gateway', props(overrides));
-  });
-  return { s, construct: construct! };
+  const s = synth((scope) => new GatewayInstanceGroup(scope, 'Gateway', instanceGroupProps(overrides)));
+  return { s, construct: s.value };
 }
 
 function gatewayConfigIn(s: Synthesized) {
@@ -188,7 +182,7 @@ describe('the startup config in the instance template', () => {
     });
 
     test('GIVEN more IDs than fit THEN synth fails with the sizes and the limit', () => {
-      const error = errorOf((scope) => new GatewayInstanceGroup(scope, 'Gateway', props({ tenants: manyTenants(4000, 10) })));
+      const error = errorOf((scope) => new GatewayInstanceGroup(scope, 'Gateway', instanceGroupProps({ tenants: manyTenants(4000, 10) })));
       expect(error).toMatch(
         /^GatewayInstanceGroup at stack\/Gateway: the rendered user-data is \d+ bytes \(4000 tenants; config \d+ bytes as JSON, \d+ as delivered\); a GCE metadata value holds at most 262144 bytes \(256 KiB\)\. Split the tenants across gateways\.$/,
       );
