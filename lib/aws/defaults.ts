@@ -3,6 +3,8 @@
  * the tests agree.
  */
 
+import { SHUTDOWN_EXIT_MARGIN_MS } from '../tenants';
+
 /** The gateway's listener ports (lib/gateway defaults; see the Dockerfile's EXPOSE). */
 export const DEFAULT_PRIVATE_LINK_PORT = 8443;
 export const DEFAULT_PUBLIC_PORT = 9443;
@@ -21,7 +23,7 @@ export const MAX_INLINE_CONFIG_BYTES = ECS_TASK_DEFINITION_MAX_BYTES - 8 * 1024;
 /** Fargate stops a container with SIGKILL at most 120 s after SIGTERM (container `stopTimeout`). */
 export const FARGATE_MAX_STOP_TIMEOUT_SEC = 120;
 /** Seconds between the end of the gateway's drain and the stop timeout, for process exit. */
-export const STOP_TIMEOUT_MARGIN_SEC = 5;
+export const STOP_TIMEOUT_MARGIN_SEC = SHUTDOWN_EXIT_MARGIN_MS / 1000;
 
 /** Task memory (MiB) Fargate accepts for each task CPU size (CPU units, 1024 = 1 vCPU). */
 export function fargateMemoryOptionsMiB(cpu: number): readonly number[] {

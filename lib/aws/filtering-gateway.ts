@@ -285,12 +285,13 @@ export class FilteringGateway extends Construct {
     const settings = resolveGatewaySettings(
       props,
       { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
-      { isUnresolved },
+      // CloudFormation fills deploy-time upstreams into the task definition's environment.
+      { isUnresolved, allowUnresolvedUpstreams: true },
     );
     for (const issue of settings.issues) fail(this, `${issue.path} ${issue.message}`);
     this.drainDelaySec = settings.drainDelaySec;
     this.drainTimeoutSec = settings.drainTimeoutSec;
-    this.stopTimeoutSec = this.drainDelaySec + this.drainTimeoutSec + STOP_TIMEOUT_MARGIN_SEC;
+    this.stopTimeoutSec = settings.stopTimeoutSec;
     this.circuitBreakerRollback = props.circuitBreakerRollback ?? true;
 
     // ---- checks that need several props

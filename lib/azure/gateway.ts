@@ -275,8 +275,8 @@ export class GatewayScaleSet extends Construct {
     this.cloudInit = renderGatewayCloudInit({
       image: this.image,
       configJson: this.config.json,
-      // The gateway bounds its own shutdown at drain delay + drain timeout + 5 s.
-      stopTimeoutSec: this.drainDelaySec + this.drainTimeoutSec + 10,
+      // docker stop outlasts the gateway's own bound by 5 s, so the gateway always ends itself.
+      stopTimeoutSec: settings.stopTimeoutSec + 5,
       agentIntervalSec: this.agentIntervalSec,
     });
     this.checkSizes(tenants.length);

@@ -253,7 +253,7 @@ export class GatewayInstanceGroup extends Construct {
     );
     this.drainDelaySec = settings.drainDelaySec;
     this.drainTimeoutSec = settings.drainTimeoutSec;
-    this.stopTimeoutSec = this.drainDelaySec + this.drainTimeoutSec + 5;
+    this.stopTimeoutSec = settings.stopTimeoutSec;
 
     this.validate(props, publicAccess, settings.issues);
 

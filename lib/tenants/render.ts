@@ -5,6 +5,7 @@
  */
 import {
   SHUTDOWN_DEFAULTS,
+  SHUTDOWN_EXIT_MARGIN_MS,
   SHUTDOWN_MAX,
   showValue,
   type GatewayConfig,
@@ -109,12 +110,25 @@ export interface ResolveGatewaySettingsOptions {
    * @default - tokens are not recognized (a number token then fails the range check)
    */
   readonly isUnresolved?: (value: unknown) => boolean;
+  /**
+   * Whether an upstream host or port may be a deploy-time value. Only where the deploy tool fills
+   * the config in (CloudFormation does, in a task definition's environment); a config written into
+   * a VM's boot data would carry the token's placeholder text instead, so it is an issue there.
+   *
+   * @default false
+   */
+  readonly allowUnresolvedUpstreams?: boolean;
 }
 
 /** `GatewaySettingsProps` with the defaults applied, checked, and ready for `renderGatewayConfig`. */
 export interface ResolvedGatewaySettings {
   readonly drainDelaySec: number;
   readonly drainTimeoutSec: number;
+  /**
+   * The gateway's own bound after SIGTERM: the whole drain plus the time it gives itself to exit
+   * (`SHUTDOWN_EXIT_MARGIN_MS`). A container stop timeout of at least this lets it end by itself.
+   */
+  readonly stopTimeoutSec: number;
   /** The settings and ports as `renderGatewayConfig` takes them (the drain in milliseconds). */
   readonly configOptions: GatewayConfigOptions;
   /**
@@ -151,9 +165,21 @@ export function resolveGatewaySettings(
   };
   check('drainDelaySec', drainDelaySec, MAX_DRAIN_DELAY_SEC);
   check('drainTimeoutSec', drainTimeoutSec, MAX_DRAIN_TIMEOUT_SEC);
+  if (options.isUnresolved && !options.allowUnresolvedUpstreams) {
+    for (const [name, upstream] of Object.entries(settings.upstreams ?? {})) {
+      for (const field of ['host', 'port'] as const) {
+        if (!options.isUnresolved(upstream?.[field])) continue;
+        issues.push({
+          path: `upstreams.${name}.${field}`,
+          message: 'must be known at synth time: the gateway config is written into the VMs’ boot data, where a deploy-time value would stay unresolved; use a literal value',
+        });
+      }
+    }
+  }
   return {
     drainDelaySec,
     drainTimeoutSec,
+    stopTimeoutSec: drainDelaySec + drainTimeoutSec + SHUTDOWN_EXIT_MARGIN_MS / 1000,
     configOptions: {
       privateLinkPort: ports.privateLinkPort,
       healthPort: ports.healthPort,

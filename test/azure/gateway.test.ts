@@ -294,6 +294,11 @@ describe('GatewayScaleSet', () => {
         props({ drainDelaySec: Fn.abs(15) }),
         /drainDelaySec: must be known at synth time \(it is written into the gateway config\), got an unresolved token/,
       ],
+      [
+        'an upstream host known only at deploy',
+        props({ upstreams: { default: { host: Fn.lower('App.Internal'), port: 443 } } }),
+        /upstreams\.default\.host: must be known at synth time/,
+      ],
       ['no instances', props({ minInstances: 0 }), /minInstances: must be a whole number from 1 to 1000, got 0/],
       ['fewer maximum than minimum instances', props({ minInstances: 4, maxInstances: 3 }), /maxInstances: must be at least minInstances \(4\), got 3/],
       ['a scale-out threshold above 100%', props({ scaleOutCpuPercent: 120 }), /scaleOutCpuPercent: must be a whole number from 1 to 100 percent, got 120/],

@@ -303,6 +303,15 @@ describe('GatewayInstanceGroup', () => {
       expect(error).toMatch(/drainTimeoutSec: must be known at synth time \(it is written into the gateway config\), got an unresolved token/);
     });
 
+    test('GIVEN an upstream host from a Terraform variable THEN synth fails: the VMs would get the placeholder text', () => {
+      const error = errorOf((scope) => {
+        const host = new TerraformVariable(scope, 'upstream_host', { type: 'string' });
+        new GatewayInstanceGroup(scope, 'Gateway', props({ upstreams: { default: { host: host.stringValue, port: 443 } } }));
+      });
+      expect(error).toMatch(/^GatewayInstanceGroup at stack\/Gateway: invalid props:/);
+      expect(error).toMatch(/upstreams\.default\.host: must be known at synth time/);
+    });
+
     test('GIVEN several bad props THEN one error lists them all', () => {
       const error = errorOf(gateway({ name: 'X', privateLinkPort: 0, minInstances: 0 }));
       expect(error.split('\n').slice(1)).toEqual([

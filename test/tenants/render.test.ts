@@ -1,6 +1,7 @@
 import {
   MAX_DRAIN_DELAY_SEC,
   MAX_DRAIN_TIMEOUT_SEC,
+  SHUTDOWN_EXIT_MARGIN_MS,
   collectConsumers,
   parseConfigText,
   parseTenantDeclarations,
@@ -107,6 +108,22 @@ describe('the gateway settings every cloud shares', () => {
     [{ drainTimeoutSec: Number.NaN }, 'drainTimeoutSec', 'must be a whole number from 0 to 3600 seconds, got NaN'],
   ])('GIVEN %j THEN the issue names the prop, the allowed range and the bad value', (drain, path, message) => {
     expect(resolveGatewaySettings({ upstreams, ...drain }, ports).issues).toEqual([{ path, message }]);
+  });
+
+  test('GIVEN an upstream host or port known only at deploy THEN it is an issue, unless the cloud fills the config in at deploy', () => {
+    const host = '${Token[TOKEN.1]}';
+    const port = -1.8881545897087626e289;
+    const isUnresolved = (v: unknown) => v === host || v === port;
+    const deployTime = { default: { host, port: 443 }, admin: { host: 'admin.internal', port } };
+    expect(resolveGatewaySettings({ upstreams: deployTime }, ports, { isUnresolved }).issues).toEqual([
+      { path: 'upstreams.default.host', message: expect.stringMatching(/^must be known at synth time: the gateway config is written into the VMs’ boot data/) },
+      { path: 'upstreams.admin.port', message: expect.stringMatching(/^must be known at synth time/) },
+    ]);
+    expect(resolveGatewaySettings({ upstreams: deployTime }, ports, { isUnresolved, allowUnresolvedUpstreams: true }).issues).toEqual([]);
+  });
+
+  test('GIVEN a drain WHEN resolved THEN the stop bound is the drain plus the gateway\'s exit margin', () => {
+    expect(resolveGatewaySettings({ upstreams, drainDelaySec: 10, drainTimeoutSec: 20 }, ports).stopTimeoutSec).toBe(10 + 20 + SHUTDOWN_EXIT_MARGIN_MS / 1000);
   });
 
   test('GIVEN a drain the construct library says is unresolved THEN the issue says it must be known at synth time', () => {
