@@ -4,15 +4,15 @@
  * measured never shares an event loop with what measures it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cloudProxyHeader } from '../lib/gateway/proxy-protocol/encoder';
 import { buildClientHello } from '../lib/gateway/tls/build-client-hello';
 import type { GatewayConfigInput } from '../lib/tenants/schema';
-import type { Job } from './loadgen';
+import type { Job, Target } from './loadgen';
 
 /** The built tree: this file also runs from source under Jest, the scripts it starts never do. */
 const DIST = (() => {
@@ -20,19 +20,49 @@ const DIST = (() => {
   while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
   return join(dir, 'dist');
 })();
-const CLI = join(DIST, 'lib', 'gateway', 'cli.js');
+/** The built `linkgate` command. */
+export const CLI = join(DIST, 'lib', 'gateway', 'cli.js');
 /** The load generator script, for callers that run it themselves. */
 export const LOADGEN = join(DIST, 'bench', 'loadgen.js');
 
 export const BENCH_HOST = 'bench.example.com';
 export const BENCH_VPCE = 'vpce-0be4c4be4c4be4c4b';
 
-/** What a Private Link client sends first: the cloud's PROXY v2 header, then a browser-sized ClientHello. */
-export function benchOpening(): { header: Buffer; hello: Buffer } {
-  return {
-    header: cloudProxyHeader('aws', BENCH_VPCE, { address: '10.1.2.3', port: 40000 }, { address: '10.0.0.10', port: 443 }),
-    hello: buildClientHello({ serverName: BENCH_HOST }),
-  };
+export interface BenchOpening {
+  readonly header: Buffer;
+  readonly hello: Buffer;
+  /** Hex of header and hello together, as a load generator job takes it. */
+  readonly hex: string;
+}
+
+let opening: BenchOpening | undefined;
+
+/**
+ * What a Private Link client sends first: the cloud's PROXY v2 header, then a browser-sized
+ * ClientHello. Built once, so every path of a run sends the same bytes.
+ */
+export function benchOpening(): BenchOpening {
+  if (!opening) {
+    const header = cloudProxyHeader('aws', BENCH_VPCE, { address: '10.1.2.3', port: 40000 }, { address: '10.0.0.10', port: 443 });
+    const hello = buildClientHello({ serverName: BENCH_HOST });
+    opening = { header, hello, hex: Buffer.concat([header, hello]).toString('hex') };
+  }
+  return opening;
+}
+
+/**
+ * A load generator target on `port` sending the bench opening. Through a proxy (linkgate, HAProxy)
+ * the upstream echoes the ClientHello only, as the proxy strips the header; `direct` to the echo
+ * upstream, it echoes both.
+ */
+export function benchTarget(port: number, options: { direct?: boolean } = {}): Target {
+  const { header, hello, hex } = benchOpening();
+  return { port, openingHex: hex, expectBytes: options.direct ? header.length + hello.length : hello.length };
+}
+
+/** The bench gateway config (listeners aside): the echo upstream, and the bench tenant among `tenantCount`. */
+export function benchConfig(upstreamPort: number, tenantCount = 10): Omit<GatewayConfigInput, 'listeners'> {
+  return { upstreams: { default: { host: '127.0.0.1', port: upstreamPort } }, tenants: benchTenants(tenantCount) };
 }
 
 export interface Proc {
@@ -43,7 +73,19 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startProc(command: string, args: string[], options: { stdin?: boolean; env?: NodeJS.ProcessEnv } = {}): Proc {
+export interface ProcOptions {
+  readonly stdin?: boolean;
+  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Leaves the gateway's per-connection decision lines ("forward", "drop") out of `lines`. For the
+   * bench: skipping them before parsing keeps the harness's own CPU use (on the cores it shares with
+   * what it measures) the same for every path.
+   */
+  readonly skipDecisionLines?: boolean;
+}
+
+/** Starts `command`; its stdout's JSON lines are parsed into `lines`, the rest is kept as text. */
+export function startProc(command: string, args: string[], options: ProcOptions = {}): Proc {
   const child = spawn(command, args, {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
@@ -59,9 +101,8 @@ export function startProc(command: string, args: string[], options: { stdin?: bo
     const parts = (partial + d).split('\n');
     partial = parts.pop()!;
     for (const p of parts) {
-      // Decision lines are not needed here: skipping them before parsing keeps the harness's own
-      // CPU use (on the cores it shares with what it measures) the same for every path.
-      if (!p.startsWith('{') || p.includes('"msg":"forward"') || p.includes('"msg":"drop"')) continue;
+      if (!p.startsWith('{')) continue;
+      if (options.skipDecisionLines && (p.includes('"msg":"forward"') || p.includes('"msg":"drop"'))) continue;
       try {
         lines.push(JSON.parse(p) as Record<string, unknown>);
       } catch {
@@ -84,25 +125,37 @@ export function startProc(command: string, args: string[], options: { stdin?: bo
   };
 }
 
-export async function until<T>(check: () => T | Promise<T>, timeoutMs: number, what: () => string): Promise<NonNullable<T>> {
+/** Polls `check` every `intervalMs` until it returns (or resolves to) a truthy value; throws after `timeoutMs`. */
+export async function until<T>(check: () => T | Promise<T>, timeoutMs: number, what: () => string, intervalMs = 20): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+/** `count` distinct ports on 127.0.0.1 that nothing listens on (all bound at once, then released). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const s = createServer();
+          s.on('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
 }
 
 export function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -115,6 +168,25 @@ export function httpGet(port: number, path: string): Promise<{ status: number; b
       .on('error', () => resolve({ status: 0, body: '' }))
       .end();
   });
+}
+
+/**
+ * The sum of one metric's samples on the /metrics of the health listener at `port`, over every
+ * label set that contains each of `labels` (comma-separated `name="value"` pairs).
+ */
+export async function metricSum(port: number, name: string, labels = ''): Promise<number> {
+  const { body } = await httpGet(port, '/metrics');
+  const wanted = labels.split(',').filter(Boolean);
+  return body
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && wanted.every((kv) => l.includes(kv)))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+/** Replaces `file` atomically (write a sibling, then rename), as config management tools and Kubernetes do. */
+export function writeFileAtomic(file: string, text: string): void {
+  writeFileSync(`${file}.next`, text);
+  renameSync(`${file}.next`, file);
 }
 
 export interface Upstream {
@@ -145,7 +217,8 @@ export async function startGateway(
   workers: number,
   env: NodeJS.ProcessEnv = {},
 ): Promise<GatewayProc> {
-  const ports = { privateLink: await freePort(), health: await freePort() };
+  const [privateLink, health] = (await freePorts(2)) as [number, number];
+  const ports = { privateLink, health };
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-bench-'));
   const configFile = join(dir, 'gateway.json');
   writeFileSync(
@@ -157,7 +230,7 @@ export async function startGateway(
       ...config,
     }),
   );
-  const proc = startProc(process.execPath, [CLI, 'serve', '--config', configFile, '--workers', String(workers)], { env });
+  const proc = startProc(process.execPath, [CLI, 'serve', '--config', configFile, '--workers', String(workers)], { env, skipDecisionLines: true });
   proc.child.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   await until(
     async () => {
@@ -244,12 +317,17 @@ export function haproxyVersion(): string {
   return r.status === 0 ? (r.stdout.split('\n')[0] ?? '').replace(/ - https.*$/, '') : 'not installed';
 }
 
-/** Runs one load generator job in its own process and returns its JSON result. */
-export async function runLoadgen<T>(job: Job): Promise<T> {
+/**
+ * Runs one load generator job in its own process and returns its JSON result. The process starts
+ * before this returns, so `const load = runLoadgen(job)` then `await load` runs it alongside.
+ */
+export async function runLoadgen<T>(job: Job, timeoutMs = 600_000): Promise<T> {
   const proc = startProc(process.execPath, [LOADGEN, JSON.stringify(job)]);
-  const line = await proc.waitForLine(() => true, 600_000);
-  await proc.stop();
-  return line as T;
+  try {
+    return (await proc.waitForLine(() => true, timeoutMs)) as T;
+  } finally {
+    await proc.stop();
+  }
 }
 
 /** Resident memory of processes in KiB, from /proc. */

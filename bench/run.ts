@@ -6,15 +6,16 @@
  * Figures are reported as ratios within the run, since these machines are shared and noisy.
  * Prints a table, writes bench/RESULTS.md, exits 0.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
+  benchConfig,
   benchOpening,
-  benchTenants,
+  benchTarget,
   haproxyVersion,
-  httpGet,
   LOADGEN,
+  metricSum,
   rssKiB,
   runLoadgen,
   startEchoUpstream,
@@ -22,10 +23,11 @@ import {
   startHAProxyRouter,
   startProc,
   until,
+  writeFileAtomic,
   type GatewayProc,
   type Proc,
 } from './harness';
-import type { IdleResult, LatencyResult, RateResult, ThroughputResult } from './loadgen';
+import type { IdleResult, LatencyResult, RateResult, Target, ThroughputResult } from './loadgen';
 
 const quick = process.argv.includes('--quick');
 const WORKERS = Math.min(2, cpus().length);
@@ -42,8 +44,6 @@ interface Row {
 const rows: Row[] = [];
 const log = (text: string) => process.stdout.write(`${text}\n`);
 
-type Target = { port: number; openingHex: string; expectBytes: number };
-
 /**
  * Runs `measure` for every target, `S.rounds` times, interleaved (A B C A B C ...) so that a
  * noisy moment hits every path alike, and returns each target's median.
@@ -54,10 +54,7 @@ async function interleaved<K extends string, T>(targets: Record<K, Target>, meas
     for (const key of Object.keys(targets) as K[]) (runs[key] ??= []).push(await measure(targets[key]));
   }
   const out = {} as Record<K, { median: number; runs: T[] }>;
-  for (const key of Object.keys(targets) as K[]) {
-    const values = runs[key].map(value).sort((a, b) => a - b);
-    out[key] = { median: values[Math.floor(values.length / 2)]!, runs: runs[key] };
-  }
+  for (const key of Object.keys(targets) as K[]) out[key] = { median: median(runs[key].map(value)), runs: runs[key] };
   return out;
 }
 
@@ -73,19 +70,17 @@ const failedOf = (runs: { failed: number }[]) => runs.reduce((n, r) => n + r.fai
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const { header, hello } = benchOpening();
-  const opening = Buffer.concat([header, hello]).toString('hex');
   const upstream = await startEchoUpstream();
   // Whatever was started is stopped at the end, even when a step fails half-way.
   const running: Proc[] = [upstream.proc];
-  const gateway = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS);
+  const gateway = await startGateway(benchConfig(upstream.port), WORKERS);
   running.push(gateway.proc);
   const haproxy = await startHAProxyRouter(upstream.port, WORKERS);
   running.push(haproxy.proc);
   const paths = {
-    linkgate: { port: gateway.privateLinkPort, openingHex: opening, expectBytes: hello.length },
-    haproxy: { port: haproxy.port, openingHex: opening, expectBytes: hello.length },
-    direct: { port: upstream.port, openingHex: opening, expectBytes: header.length + hello.length },
+    linkgate: benchTarget(gateway.privateLinkPort),
+    haproxy: benchTarget(haproxy.port),
+    direct: benchTarget(upstream.port, { direct: true }),
   };
   log(`linkgate bench${quick ? ' (quick)' : ''}: ${WORKERS} gateway workers, HAProxy ${WORKERS} threads, ${cpus().length} cores, ${S.rounds} round(s) per figure`);
 
@@ -128,23 +123,23 @@ async function main(): Promise<void> {
     // 4. Memory per idle established connection.
     // A gateway of its own: memory the throughput step left free inside the first one would hold
     // these connections without growing its RSS, and hide their cost.
-    const idleGateway = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS, {
+    const idleGateway = await startGateway(benchConfig(upstream.port), WORKERS, {
       NODE_OPTIONS: `--expose-gc --require ${join(__dirname, 'collect-on-signal.js')}`,
     });
     running.push(idleGateway.proc);
-    const perIdle = await idleMemory(idleGateway, { ...paths.linkgate, port: idleGateway.privateLinkPort });
+    const perIdle = await idleMemory(idleGateway, benchTarget(idleGateway.privateLinkPort));
     await idleGateway.proc.stop();
     rows.push({ measure: `memory per idle connection (${fmt(S.idle)} through linkgate)`, value: `${perIdle.toFixed(2)} KiB`, target: '≤ 10 KiB', met: perIdle <= 10 });
     await haproxy.proc.stop();
     await gateway.proc.stop();
 
     // 5. Decision cost as the policy grows: 10 vs 100,000 tenants, both running, interleaved.
-    const big = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(S.bigPolicy) }, WORKERS);
+    const big = await startGateway(benchConfig(upstream.port, S.bigPolicy), WORKERS);
     running.push(big.proc);
-    const small = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10) }, WORKERS);
+    const small = await startGateway(benchConfig(upstream.port), WORKERS);
     running.push(small.proc);
     const policy = await interleaved(
-      { small: { ...paths.linkgate, port: small.privateLinkPort }, big: { ...paths.linkgate, port: big.privateLinkPort } },
+      { small: benchTarget(small.privateLinkPort), big: benchTarget(big.privateLinkPort) },
       rate,
       (r) => r.perSecond,
     );
@@ -191,7 +186,7 @@ async function idleMemory(gateway: GatewayProc, target: Target): Promise<number>
   const before = rssKiB(gateway.pids());
   const second = await hold(S.idle - Math.floor(S.idle / 2));
   await settle();
-  const active = await activeConnections(gateway);
+  const active = await metricSum(gateway.healthPort, 'linkgate_active_connections');
   const after = rssKiB(gateway.pids());
   await Promise.all([first.release(), second.release()]);
   const opened = first.opened.opened + second.opened.opened;
@@ -209,14 +204,6 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-async function activeConnections(gateway: GatewayProc): Promise<number> {
-  const { body } = await httpGet(gateway.healthPort, '/metrics');
-  return body
-    .split('\n')
-    .filter((l) => l.startsWith('linkgate_active_connections{'))
-    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-}
-
 /**
  * A real change: the file is rewritten with one tenant's endpoint replaced (write, then rename, as
  * config management does), the workers notice it and reload one after another. Each reports how
@@ -226,8 +213,7 @@ async function reloadTime(gateway: GatewayProc): Promise<number> {
   const before = gateway.proc.lines.filter((l) => l.msg === 'config reloaded').length;
   const config = JSON.parse(readFileSync(gateway.configFile, 'utf8')) as { tenants: { allow?: { aws?: string[] } }[] };
   config.tenants[1]!.allow = { aws: ['vpce-0ffffffffffffffff'] };
-  writeFileSync(`${gateway.configFile}.next`, JSON.stringify(config));
-  renameSync(`${gateway.configFile}.next`, gateway.configFile);
+  writeFileAtomic(gateway.configFile, JSON.stringify(config));
   await until(() => gateway.proc.lines.filter((l) => l.msg === 'config reloaded').length >= before + WORKERS, 60_000, () => 'reload lines');
   const times = gateway.proc.lines.filter((l) => l.msg === 'config reloaded').slice(before).map((l) => Number(l.durationMs));
   log(`reload of ${S.bigPolicy} tenants: ${times.join(' ms, ')} ms`);

@@ -1,7 +1,5 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Lazy } from 'aws-cdk-lib';
@@ -11,6 +9,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { FilteringGateway, PrivateLinkLoadBalancer, type FilteringGatewayProps, type PrivateLinkLoadBalancerProps } from '../../lib/aws';
 import { linkgatePackageRoot } from '../../lib/aws/internal/package-root';
+import { freePorts, httpGet, until as waitFor } from '../../bench/harness';
 import { parseConfigText } from '../../lib/tenants';
 import {
   REPO_ROOT,
@@ -469,33 +468,6 @@ function listFiles(dir: string): string[] {
   );
 }
 
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, context: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms\n${context()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function httpStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, timeout: 3000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', reject);
-  });
+async function httpStatus(port: number, path: string): Promise<number> {
+  return (await httpGet(port, path)).status;
 }

@@ -5,9 +5,10 @@
  */
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { metricSum, writeFileAtomic } from '../../bench/harness';
 import { privateLinkOpening } from '../helpers/bytes';
 import { spawnCli, type CliProcess } from '../helpers/cli';
 import { closedPort, sendRaw, sleep, startEchoServer, startTcpServer, waitFor, type TestServer } from '../helpers/sockets';
@@ -31,9 +32,7 @@ async function writeConfig(file: string, ports: Ports, allow: string[], shutdown
     tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], allow: { aws: allow } }],
     shutdown,
   });
-  // Atomic replace, as config management tools and Kubernetes do.
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, text);
 }
 
 async function setup(workers: number, shutdown?: { drainDelayMs: number; drainTimeoutMs: number }) {
@@ -122,11 +121,8 @@ describe.each([1, 2])('serve with %i worker(s)', (workers) => {
     await waitFor(() => proc.lines.filter((l) => l.msg === 'config reloaded').length >= before + workers, 10_000, 'SIGHUP reload');
 
     // THEN /metrics counts the forwards of every worker together
+    const accepted = await metricSum(ports.health, 'linkgate_connections_accepted_total');
     const metrics = await body(ports.health, '/metrics');
-    const accepted = metrics
-      .split('\n')
-      .filter((l) => l.startsWith('linkgate_connections_accepted_total{'))
-      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     expect(accepted).toBe(2);
     expect(metrics).toMatch(/linkgate_config_reloads_total\{result="success"\} [1-9]/);
   });

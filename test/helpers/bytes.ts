@@ -21,5 +21,12 @@ export const ENDPOINT = { address: '10.0.0.10', port: 8443 } as const;
 
 /** What a cloud edge sends for a client: its PROXY v2 header, then the client's ClientHello. */
 export function privateLinkOpening(cloud: Cloud, linkId: string, serverName: string | null): Buffer {
-  return Buffer.concat([cloudProxyHeader(cloud, linkId, CLIENT, ENDPOINT), buildClientHello({ serverName })]);
+  return privateLinkParts(cloud, linkId, serverName).opening;
+}
+
+/** The same opening and its two parts, for a test that checks what the upstream receives (the hello). */
+export function privateLinkParts(cloud: Cloud, linkId: string, serverName: string | null): { header: Buffer; hello: Buffer; opening: Buffer } {
+  const header = cloudProxyHeader(cloud, linkId, CLIENT, ENDPOINT);
+  const hello = buildClientHello({ serverName });
+  return { header, hello, opening: Buffer.concat([header, hello]) };
 }

@@ -1,10 +1,9 @@
 /** Runs the built CLI (dist/, produced by `npm run build` before Jest) as a real process. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { waitFor } from './sockets';
+import { CLI, startProc } from '../../bench/harness';
 
-export const CLI = join(__dirname, '..', '..', 'dist', 'lib', 'gateway', 'cli.js');
+export { CLI };
 
 function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it first)`);
@@ -32,32 +31,19 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** `linkgate <args>` in its own process (the bench harness's starter), every log line kept. */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   assertBuilt();
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  let partial = '';
+  const proc = startProc(process.execPath, [CLI, ...args], { env });
+  const { child } = proc;
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    partial += d;
-    const parts = partial.split('\n');
-    partial = parts.pop()!;
-    for (const p of parts) {
-      try {
-        lines.push(JSON.parse(p) as Record<string, unknown>);
-      } catch {
-        lines.push({ raw: p });
-      }
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stderr!.on('data', (d: string) => (err += d));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   return {
     child,
-    lines,
+    lines: proc.lines,
     stderr: () => err,
-    waitForLine: (match, timeoutMs = 10_000) =>
-      waitFor(() => lines.find(match), timeoutMs, `a log line (stderr so far: ${err.slice(-500)})`),
+    waitForLine: (match, timeoutMs = 10_000) => proc.waitForLine(match, timeoutMs),
     exited,
     kill: (signal = 'SIGTERM') => child.kill(signal),
   };

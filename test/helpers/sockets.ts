@@ -1,6 +1,7 @@
 /** Raw client sockets and small upstream servers on 127.0.0.1. */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { freePort, until } from '../../bench/harness';
 import { demoCa } from '../../examples/demo/upstream';
 
 export interface Observed {
@@ -112,24 +113,14 @@ export function startEchoServer(): Promise<TestServer> {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Polls until `check` returns (or resolves to) a truthy value, or `timeoutMs` passes. */
-export async function waitFor<T>(
+/** Polls until `check` returns (or resolves to) a truthy value, or `timeoutMs` passes: the bench harness's `until`. */
+export function waitFor<T>(
   check: () => T | undefined | false | null | Promise<T | undefined | false | null>,
   timeoutMs = 5000,
   what = 'condition',
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
+  return until(check, timeoutMs, () => `waiting for ${what}`, 10) as Promise<T>;
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const s = await startTcpServer(() => undefined);
-  await s.close();
-  return s.port;
-}
+/** A port nothing listens on (bound, then released): the bench harness's `freePort`. */
+export const closedPort = freePort;

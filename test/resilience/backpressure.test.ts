@@ -3,9 +3,9 @@
  * instead of buffering. Its memory stays bounded however much flows through.
  */
 import { connect } from 'node:net';
-import { startGateway, rssKiB, benchTenants, type GatewayProc } from '../../bench/harness';
+import { startGateway, rssKiB, benchConfig, benchOpening, type GatewayProc } from '../../bench/harness';
 import { startTcpServer, type TestServer } from '../helpers/sockets';
-import { opening, size } from './support';
+import { size } from './support';
 
 const TOTAL = size(1024, 256) * 1024 * 1024;
 const RSS_LIMIT_KIB = 150 * 1024;
@@ -28,7 +28,7 @@ beforeAll(async () => {
       pump();
     });
   });
-  gateway = await startGateway({ upstreams: { default: { host: '127.0.0.1', port: firehose.port } }, tenants: benchTenants(10) }, 1);
+  gateway = await startGateway(benchConfig(firehose.port), 1);
 }, 60_000);
 afterAll(async () => {
   await gateway?.proc.stop();
@@ -36,14 +36,13 @@ afterAll(async () => {
 });
 
 test(`GIVEN ${TOTAL / 2 ** 20} MiB to a client that reads slowly THEN all of it arrives and the gateway stays under 150 MiB RSS`, async () => {
+  const { header, hello } = benchOpening();
   let peakKiB = rssKiB(gateway.pids());
   const sampler = setInterval(() => (peakKiB = Math.max(peakKiB, rssKiB(gateway.pids()))), 50);
   let received = 0;
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: gateway.privateLinkPort }, () =>
-      socket.write(Buffer.concat([opening.header, opening.hello])),
-    );
+    const socket = connect({ host: '127.0.0.1', port: gateway.privateLinkPort }, () => socket.write(Buffer.concat([header, hello])));
     // Read in bursts with pauses: well below what the upstream can send.
     socket.on('data', (d: Buffer) => {
       received += d.length;

@@ -4,12 +4,11 @@
  * within a second.
  */
 import { connect, type Socket } from 'node:net';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { LOADGEN, BENCH_HOST, BENCH_VPCE, startEchoUpstream, startGateway, startProc, type GatewayProc, type Upstream } from '../../bench/harness';
+import { readFileSync } from 'node:fs';
+import { BENCH_HOST, BENCH_VPCE, benchTarget, runLoadgen, startEchoUpstream, startGateway, writeFileAtomic, type GatewayProc, type Upstream } from '../../bench/harness';
 import type { SessionsResult } from '../../bench/loadgen';
-import { cloudProxyHeader } from '../../lib/gateway/proxy-protocol/encoder';
-import { buildClientHello } from '../../lib/gateway/tls/build-client-hello';
-import { opening, size } from './support';
+import { privateLinkParts } from '../helpers/bytes';
+import { size } from './support';
 
 const RELOADS = size(50, 10);
 const churnId = (i: number) => `vpce-${(0xc0000 + i).toString(16).padStart(17, '0')}`;
@@ -35,18 +34,15 @@ afterAll(async () => {
 
 function rewrite(churnAllowed: string): void {
   const { privateLink, health } = JSON.parse(readFileSync(gateway.configFile, 'utf8')).listeners;
-  writeFileSync(`${gateway.configFile}.next`, JSON.stringify({ listeners: { privateLink, health }, ...config(churnAllowed) }));
-  renameSync(`${gateway.configFile}.next`, gateway.configFile);
+  writeFileAtomic(gateway.configFile, JSON.stringify({ listeners: { privateLink, health }, ...config(churnAllowed) }));
 }
 
 /** A live connection from `linkId` to the churn tenant, confirmed by an echo. */
 function openChurn(linkId: string): Promise<{ socket: Socket; closed: Promise<number> }> {
   return new Promise((resolve, reject) => {
-    const hello = buildClientHello({ serverName: 'churn.example.com' });
+    const { hello, opening } = privateLinkParts('aws', linkId, 'churn.example.com');
     let got = 0;
-    const socket = connect({ host: '127.0.0.1', port: gateway.privateLinkPort }, () =>
-      socket.write(Buffer.concat([cloudProxyHeader('aws', linkId, { address: '10.9.0.1', port: 1234 }, { address: '10.0.0.10', port: 443 }), hello])),
-    );
+    const socket = connect({ host: '127.0.0.1', port: gateway.privateLinkPort }, () => socket.write(opening));
     const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now())));
     socket.on('data', (d) => {
       got += d.length;
@@ -58,10 +54,10 @@ function openChurn(linkId: string): Promise<{ socket: Socket; closed: Promise<nu
 }
 
 test(`GIVEN steady traffic WHEN the policy is reloaded ${RELOADS} times THEN no stable connection fails and every revoked one closes within 1 s`, async () => {
-  const load = startProc(process.execPath, [
-    LOADGEN,
-    JSON.stringify({ kind: 'sessions', port: gateway.privateLinkPort, openingHex: opening.hex, expectBytes: opening.hello.length, concurrency: 8, durationMs: RELOADS * 600 + 2000, pings: 3, pingIntervalMs: 50 }),
-  ]);
+  const load = runLoadgen<SessionsResult>(
+    { kind: 'sessions', ...benchTarget(gateway.privateLinkPort), concurrency: 8, durationMs: RELOADS * 600 + 2000, pings: 3, pingIntervalMs: 50 },
+    RELOADS * 600 + 120_000,
+  );
   const revokeMs: number[] = [];
   for (let i = 0; i < RELOADS; i++) {
     const live = await openChurn(churnId(i));
@@ -70,8 +66,7 @@ test(`GIVEN steady traffic WHEN the policy is reloaded ${RELOADS} times THEN no 
     revokeMs.push((await live.closed) - reloadedAt);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const result = (await load.waitForLine((l) => typeof l.completed === 'number', 120_000)) as unknown as SessionsResult;
-  await load.stop();
+  const result = await load;
   const reloads = gateway.proc.lines.filter((l) => l.msg === 'config reloaded').length;
   process.stdout.write(
     `reloads under load: ${reloads} worker reloads for ${RELOADS} file changes; stable sessions ${JSON.stringify(result)}; revoked connection closed after ${Math.min(...revokeMs)}–${Math.max(...revokeMs)} ms\n`,

@@ -2,19 +2,15 @@
  * SIGTERM under load: sessions in flight finish, new connections are refused once the listeners
  * close, and no accepted connection is cut before the drain bound.
  */
-import { LOADGEN, benchTenants, httpGet, startEchoUpstream, startGateway, startProc, until, type GatewayProc, type Upstream } from '../../bench/harness';
+import { benchConfig, benchTarget, httpGet, runLoadgen, startEchoUpstream, startGateway, until, type GatewayProc, type Upstream } from '../../bench/harness';
 import type { SessionsResult } from '../../bench/loadgen';
-import { opening, size } from './support';
-
+import { size } from './support';
 
 let upstream: Upstream;
 let gateway: GatewayProc;
 beforeAll(async () => {
   upstream = await startEchoUpstream();
-  gateway = await startGateway(
-    { upstreams: { default: { host: '127.0.0.1', port: upstream.port } }, tenants: benchTenants(10), shutdown: { drainDelayMs: 1000, drainTimeoutMs: 10_000 } },
-    2,
-  );
+  gateway = await startGateway({ ...benchConfig(upstream.port), shutdown: { drainDelayMs: 1000, drainTimeoutMs: 10_000 } }, 2);
 }, 60_000);
 afterAll(async () => {
   await gateway?.proc.stop('SIGKILL');
@@ -22,25 +18,15 @@ afterAll(async () => {
 });
 
 test('GIVEN sessions of about a second under load WHEN SIGTERM arrives THEN no accepted one is cut, later ones are refused, and the gateway exits 0', async () => {
-  const load = startProc(process.execPath, [
-    LOADGEN,
-    JSON.stringify({
-      kind: 'sessions',
-      port: gateway.privateLinkPort,
-      openingHex: opening.hex,
-      expectBytes: opening.hello.length,
-      concurrency: size(64, 24),
-      durationMs: 30_000,
-      pings: 10,
-      pingIntervalMs: 100,
-    }),
-  ]);
+  const load = runLoadgen<SessionsResult>(
+    { kind: 'sessions', ...benchTarget(gateway.privateLinkPort), concurrency: size(64, 24), durationMs: 30_000, pings: 10, pingIntervalMs: 100 },
+    60_000,
+  );
   await new Promise((r) => setTimeout(r, 2500));
   const exited = new Promise<number | null>((resolve) => gateway.proc.child.on('exit', (code) => resolve(code)));
   gateway.proc.child.kill('SIGTERM');
   await until(async () => (await httpGet(gateway.healthPort, '/readyz')).status !== 200, 2000, () => 'readyz to fail');
-  const result = (await load.waitForLine((l) => typeof l.completed === 'number', 60_000)) as unknown as SessionsResult;
-  await load.stop();
+  const result = await load;
   const code = await exited;
   process.stdout.write(`sigterm under load: ${JSON.stringify(result)}, exit ${code}\n`);
   expect(result.completed).toBeGreaterThan(0);

@@ -3,9 +3,9 @@
  * one byte per second. Every one must be closed at the header timeout, and legitimate clients must
  * keep their connection rate meanwhile.
  */
-import { LOADGEN, runLoadgen, startEchoUpstream, startGateway, startProc, benchTenants, type GatewayProc, type Upstream } from '../../bench/harness';
+import { benchConfig, benchTarget, runLoadgen, startEchoUpstream, startGateway, type GatewayProc, type Upstream } from '../../bench/harness';
 import type { RateResult, SlowlorisResult } from '../../bench/loadgen';
-import { opening, size, FULL } from './support';
+import { size, FULL } from './support';
 
 const ATTACKERS = size(5000, 600);
 const HEADER_TIMEOUT_MS = 2000;
@@ -16,8 +16,7 @@ beforeAll(async () => {
   upstream = await startEchoUpstream();
   gateway = await startGateway(
     {
-      upstreams: { default: { host: '127.0.0.1', port: upstream.port } },
-      tenants: benchTenants(10),
+      ...benchConfig(upstream.port),
       limits: { headerTimeoutMs: HEADER_TIMEOUT_MS, maxConnections: 50_000 },
       log: { maxDropLinesPerSec: 20 },
     },
@@ -30,28 +29,19 @@ afterAll(async () => {
 });
 
 const legitimate = () =>
-  runLoadgen<RateResult>({
-    kind: 'rate',
-    port: gateway.privateLinkPort,
-    openingHex: opening.hex,
-    expectBytes: opening.hello.length,
-    concurrency: 16,
-    warmupMs: 500,
-    durationMs: size(6000, 3000),
-  });
+  runLoadgen<RateResult>({ kind: 'rate', ...benchTarget(gateway.privateLinkPort), concurrency: 16, warmupMs: 500, durationMs: size(6000, 3000) });
 
 test(`GIVEN ${ATTACKERS} clients sending one byte per second THEN each is closed at the ${HEADER_TIMEOUT_MS} ms header timeout and legitimate clients keep their rate`, async () => {
   const before = await legitimate();
 
-  const attack = startProc(process.execPath, [
-    LOADGEN,
-    JSON.stringify({ kind: 'slowloris', port: gateway.privateLinkPort, openingHex: opening.hex, expectBytes: 0, count: ATTACKERS, byteIntervalMs: 1000, giveUpMs: HEADER_TIMEOUT_MS * 4 }),
-  ]);
+  const attack = runLoadgen<SlowlorisResult>(
+    { kind: 'slowloris', ...benchTarget(gateway.privateLinkPort), expectBytes: 0, count: ATTACKERS, byteIntervalMs: 1000, giveUpMs: HEADER_TIMEOUT_MS * 4 },
+    120_000,
+  );
   // Let the attack build up (connects are spread over its first second), then measure.
   await new Promise((r) => setTimeout(r, 1200));
   const during = await legitimate();
-  const attacked = (await attack.waitForLine((l) => typeof l.opened === 'number', 120_000)) as unknown as SlowlorisResult;
-  await attack.stop();
+  const attacked = await attack;
 
   // THEN every slow client was closed by the gateway, not before and not long after the timeout.
   expect(attacked.opened).toBe(ATTACKERS);

@@ -3,14 +3,7 @@
  * (LINKGATE_RESILIENCE=full). Every scenario drives the built gateway as a real process, with the
  * benchmark's load generator in processes of its own.
  */
-import { benchOpening } from '../../bench/harness';
-
 export const FULL = process.env.LINKGATE_RESILIENCE === 'full';
 
 /** Picks the full-mode or short-mode figure. */
 export const size = <T>(full: T, short: T): T => (FULL ? full : short);
-
-export const opening = (() => {
-  const { header, hello } = benchOpening();
-  return { header, hello, hex: Buffer.concat([header, hello]).toString('hex') };
-})();

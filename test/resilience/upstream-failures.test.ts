@@ -5,9 +5,8 @@
  */
 import { connect } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { httpGet, openFds, rssKiB, startGateway, until, type GatewayProc } from '../../bench/harness';
-import { cloudProxyHeader } from '../../lib/gateway/proxy-protocol/encoder';
-import { buildClientHello } from '../../lib/gateway/tls/build-client-hello';
+import { metricSum, openFds, rssKiB, startGateway, until, type GatewayProc } from '../../bench/harness';
+import { privateLinkOpening } from '../helpers/bytes';
 import { closedPort, startTcpServer, type TestServer } from '../helpers/sockets';
 import { size } from './support';
 
@@ -62,8 +61,7 @@ afterAll(async () => {
 
 /** Runs `count` clients (at most 50 at a time) to `host`; returns how long each took to be closed. */
 async function clients(host: string, count: number): Promise<number[]> {
-  const header = cloudProxyHeader('aws', 'vpce-0000000000000000f', { address: '10.0.0.1', port: 1 }, { address: '10.0.0.2', port: 443 });
-  const hello = buildClientHello({ serverName: host });
+  const opening = privateLinkOpening('aws', 'vpce-0000000000000000f', host);
   const times: number[] = [];
   let next = 0;
   await Promise.all(
@@ -73,7 +71,7 @@ async function clients(host: string, count: number): Promise<number[]> {
         times.push(
           await new Promise<number>((resolve) => {
             const started = Date.now();
-            const s = connect({ host: '127.0.0.1', port: gateway.privateLinkPort }, () => s.write(Buffer.concat([header, hello])));
+            const s = connect({ host: '127.0.0.1', port: gateway.privateLinkPort }, () => s.write(opening));
             s.on('error', () => undefined);
             s.on('close', () => resolve(Date.now() - started));
           }),
@@ -84,13 +82,7 @@ async function clients(host: string, count: number): Promise<number[]> {
   return times;
 }
 
-async function metric(name: string, labels: string): Promise<number> {
-  const { body } = await httpGet(gateway.healthPort, '/metrics');
-  return body
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && labels.split(',').every((kv) => l.includes(kv)))
-    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-}
+const metric = (name: string, labels: string) => metricSum(gateway.healthPort, name, labels);
 
 test('GIVEN upstreams that refuse, blackhole and reset THEN clients close promptly, reasons are counted, and fds and memory return to baseline', async () => {
   const pid = gateway.workerPids()[0] ?? gateway.proc.child.pid!;

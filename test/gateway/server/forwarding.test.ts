@@ -9,7 +9,7 @@ import { decodeProxyHeader } from '../../../lib/gateway/proxy-protocol/decoder';
 import { cloudProxyHeader } from '../../../lib/gateway/proxy-protocol/encoder';
 import { buildClientHello } from '../../../lib/gateway/tls/build-client-hello';
 import { startDemoUpstream, type DemoUpstream } from '../../../examples/demo/upstream';
-import { CLIENT, ENDPOINT, privateLinkOpening } from '../../helpers/bytes';
+import { CLIENT, ENDPOINT, privateLinkOpening, privateLinkParts } from '../../helpers/bytes';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway';
 import { httpsThrough, startEchoServer, startTcpServer, waitFor, type TestServer } from '../../helpers/sockets';
 
@@ -61,9 +61,9 @@ function open(port: number, opening: Buffer): Promise<{ socket: Socket; received
 
 describe('forwarding', () => {
   test('GIVEN an allowed endpoint THEN everything after the cloud header reaches the upstream byte for byte', async () => {
-    const hello = buildClientHello({ serverName: 'echo.example.com' });
+    const { hello, opening } = privateLinkParts('aws', OWN, 'echo.example.com');
     const payload = randomBytes(4096);
-    const c = await open(gw.privateLinkPort, Buffer.concat([cloudProxyHeader('aws', OWN, CLIENT, ENDPOINT), hello, payload]));
+    const c = await open(gw.privateLinkPort, Buffer.concat([opening, payload]));
     await waitFor(() => c.received().length >= hello.length + payload.length);
     expect(c.received().equals(Buffer.concat([hello, payload]))).toBe(true);
     c.socket.destroy();
@@ -84,8 +84,7 @@ describe('forwarding', () => {
   });
 
   test('GIVEN the client half-closes THEN the upstream sees the end and the reply still arrives', async () => {
-    const hello = buildClientHello({ serverName: 'echo.example.com' });
-    const c = await open(gw.privateLinkPort, Buffer.concat([cloudProxyHeader('gcp', GCP_ID, CLIENT, ENDPOINT), hello]));
+    const c = await open(gw.privateLinkPort, privateLinkOpening('gcp', GCP_ID, 'echo.example.com'));
     c.socket.end(Buffer.from('last words'));
     await c.ended; // the echo server ends after our end: the FIN went through both ways
     expect(c.received().toString('latin1').endsWith('last words')).toBe(true);
@@ -94,8 +93,8 @@ describe('forwarding', () => {
   test('GIVEN 64 MiB each way THEN both directions arrive intact', async () => {
     const size = 64 * 1024 * 1024;
     const data = randomBytes(1024 * 1024);
-    const hello = buildClientHello({ serverName: 'echo.example.com' });
-    const c = await open(gw.privateLinkPort, Buffer.concat([cloudProxyHeader('aws', OWN, CLIENT, ENDPOINT), hello]));
+    const { hello, opening } = privateLinkParts('aws', OWN, 'echo.example.com');
+    const c = await open(gw.privateLinkPort, opening);
     const sent = createHash('sha256').update(hello);
     for (let n = 0; n < size; n += data.length) {
       sent.update(data);
@@ -110,8 +109,8 @@ describe('forwarding', () => {
 
   test('GIVEN proxyProtocol on the upstream THEN it receives a PROXY v2 header with the original client and link ID, then the hello', async () => {
     captured = [];
-    const hello = buildClientHello({ serverName: 'pp.example.com' });
-    const c = await open(gw.privateLinkPort, Buffer.concat([cloudProxyHeader('gcp', GCP_PP_ID, CLIENT, ENDPOINT), hello]));
+    const { hello, opening } = privateLinkParts('gcp', GCP_PP_ID, 'pp.example.com');
+    const c = await open(gw.privateLinkPort, opening);
     await waitFor(() => Buffer.concat(captured).length > hello.length);
     const got = Buffer.concat(captured);
     const header = decodeProxyHeader(got);
