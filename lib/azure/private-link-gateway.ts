@@ -10,7 +10,7 @@ import { PrivateLinkLoadBalancer, type GatewayProbeProps } from './load-balancer
 import { GatewayPrivateLinkService } from './private-link-service';
 import { GatewayPublicLoadBalancer } from './public-load-balancer';
 import { resolveSubnet, sameSubnet, type SubnetLike } from './subnets';
-import { PropIssues } from './validation';
+import { PropIssues, slug } from './validation';
 
 type ScaleSetOptions = Omit<
   GatewayScaleSetProps,
@@ -113,7 +113,8 @@ export class PrivateLinkGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: PrivateLinkGatewayProps) {
     super(scope, id);
-    this.namePrefix = props.namePrefix ?? (id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'linkgate');
+    // From the ID by default, shaped to what the check below asks of a given prefix.
+    this.namePrefix = props.namePrefix ?? (slug(id).replace(/^[^a-z]+/, '').slice(0, 30).replace(/-+$/, '') || 'linkgate');
     this.publicPath = props.publicPath ?? false;
 
     const issues = new PropIssues();

@@ -67,10 +67,14 @@ export class PropIssues {
 const GUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 export const AZURE_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$/;
 
+/** A construct ID as lowercase letters, digits and single hyphens inside ('' when nothing is left). */
+export function slug(id: string): string {
+  return id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
 /** A readable, stable default name: the construct ID plus a hash of its path (unique per app). */
 export function defaultName(scope: IConstruct, suffix: string): string {
-  const id = scope.node.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'linkgate';
-  return `${id.slice(0, 40)}-${suffix}-${scope.node.addr.slice(-8)}`;
+  return `${(slug(scope.node.id) || 'linkgate').slice(0, 40)}-${suffix}-${scope.node.addr.slice(-8)}`;
 }
 
 export function isUnresolved(value: unknown): boolean {

@@ -80,6 +80,27 @@ describe('PrivateLinkGateway', () => {
     });
   });
 
+  describe('GIVEN no namePrefix and a construct ID that is long or starts with a digit', () => {
+    it('THEN the prefix derived from the ID is shortened to a valid one instead of failing a check the user never asked for', () => {
+      const { doc, value } = synth((scope) =>
+        new PrivateLinkGateway(scope, '2nd Gateway For Enterprise Customers In Europe', {
+          resourceGroupName: RG,
+          location: LOCATION,
+          frontendSubnet: FRONTEND_SUBNET,
+          gatewaySubnet: GATEWAY_SUBNET,
+          natSubnet: NAT_SUBNET,
+          tenants: TENANTS,
+          upstreams: UPSTREAMS,
+          image: IMAGE,
+          acrId: ACR_ID,
+          adminSshPublicKey: SSH_KEY,
+        }),
+      );
+      expect(value.namePrefix).toBe('nd-gateway-for-enterprise-cust');
+      expect(resources(doc, 'azurerm_lb').map((lb) => lb.name)).toEqual(['nd-gateway-for-enterprise-cust-ilb']);
+    });
+  });
+
   describe('GIVEN the public path', () => {
     const { json, doc, value } = synth((scope) => gateway(scope, { publicPath: true, namePrefix: 'acme' }));
 
