@@ -17,7 +17,12 @@ export type FeedResult<T, E extends string> =
   | { readonly status: 'done'; readonly value: T; readonly length: number; /** every byte fed so far */ readonly bytes: Buffer }
   | { readonly status: 'error'; readonly code: E; readonly message: string };
 
-const INCOMPLETE = Object.freeze({ status: 'incomplete' as const });
+export const INCOMPLETE = Object.freeze({ status: 'incomplete' as const });
+
+/** A parse of one whole read as a reader would report it (`bytes` is that read). */
+export function settledStep<T, E extends string>(step: Exclude<ParseStep<T, E>, { status: 'incomplete' }>, chunk: Buffer): FeedResult<T, E> {
+  return step.status === 'done' ? { status: 'done', value: step.value, length: step.length, bytes: chunk } : step;
+}
 
 export class IncrementalReader<T, E extends string> {
   private chunks: Buffer[] = [];
@@ -31,6 +36,17 @@ export class IncrementalReader<T, E extends string> {
     private readonly maxBytes: number,
     private readonly overflowCode: E,
   ) {}
+
+  /**
+   * Starts from a first read the parser already saw and answered "need `needed` bytes": it is
+   * kept without being parsed again, and the next feed parses once that many bytes are in.
+   */
+  startWith(chunk: Buffer, needed: number): this {
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+    this.needed = Math.min(Math.max(needed, this.total + 1), this.maxBytes);
+    return this;
+  }
 
   /** Every byte fed so far, joined (joins at most once per call that needs it). */
   bytes(): Buffer {

@@ -5,8 +5,6 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-type Child = { inc(value?: number): void };
-type HistogramChild = { observe(value: number): void };
 
 export class GatewayMetrics {
   readonly registry: Registry;
@@ -24,28 +22,41 @@ export class GatewayMetrics {
 
   // Label children resolved once per label set: prom-client hashes the labels on every call
   // otherwise, and these are hit on every connection.
-  private readonly children = new Map<string, Child>();
-  private readonly histogramChildren = new Map<string, HistogramChild>();
+  private readonly children = new Map<string, unknown>();
+
+  private child<C>(key: string, resolve: () => C): C {
+    let child = this.children.get(key) as C | undefined;
+    if (child === undefined) this.children.set(key, (child = resolve()));
+    return child;
+  }
 
   countAccepted(listener: string, tenant: string, cloud: string): void {
-    const key = `a\0${listener}\0${tenant}\0${cloud}`;
-    let child = this.children.get(key);
-    if (!child) this.children.set(key, (child = this.accepted.labels(listener, tenant, cloud)));
-    child.inc();
+    this.child(`accepted\0${listener}\0${tenant}\0${cloud}`, () => this.accepted.labels(listener, tenant, cloud)).inc();
   }
 
   countDropped(listener: string, reason: string, tenant: string): void {
-    const key = `d\0${listener}\0${reason}\0${tenant}`;
-    let child = this.children.get(key);
-    if (!child) this.children.set(key, (child = this.dropped.labels(listener, reason, tenant)));
-    child.inc();
+    this.child(`dropped\0${listener}\0${reason}\0${tenant}`, () => this.dropped.labels(listener, reason, tenant)).inc();
+  }
+
+  countClosed(reason: string, tenant: string): void {
+    this.child(`closed\0${reason}\0${tenant}`, () => this.closed.labels(reason, tenant)).inc();
+  }
+
+  countHealthCheck(listener: string): void {
+    this.child(`health\0${listener}`, () => this.healthChecks.labels(listener)).inc();
+  }
+
+  countBytes(direction: 'client_to_upstream' | 'upstream_to_client', tenant: string, bytes: number): void {
+    this.child(`bytes\0${direction}\0${tenant}`, () => this.bytes.labels(direction, tenant)).inc(bytes);
+  }
+
+  /** +1 when a connection opens, -1 when it closes. */
+  changeActive(listener: string, by: 1 | -1): void {
+    this.child(`active\0${listener}`, () => this.active.labels(listener)).inc(by);
   }
 
   observeDecision(listener: string, verdict: string, seconds: number): void {
-    const key = `${listener}\0${verdict}`;
-    let child = this.histogramChildren.get(key);
-    if (!child) this.histogramChildren.set(key, (child = this.decisionSeconds.labels(listener, verdict)));
-    child.observe(seconds);
+    this.child(`decision\0${listener}\0${verdict}`, () => this.decisionSeconds.labels(listener, verdict)).observe(seconds);
   }
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean } = {}) {

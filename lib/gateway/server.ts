@@ -16,7 +16,7 @@ import { loadConfigFile, formatLocatedIssues } from '../tenants/load';
 import { isClosedTenant } from '../tenants/rules';
 import type { GatewayConfig } from '../tenants/schema';
 import type { TenantIndex } from '../tenants/validate';
-import type { FeedResult, IncrementalReader } from './bytes';
+import { INCOMPLETE, settledStep, type FeedResult, type IncrementalReader } from './bytes';
 import { HealthServer } from './health';
 import { DropLogLimiter, Logger } from './log';
 import { GatewayMetrics } from './metrics';
@@ -33,6 +33,7 @@ import {
   decodeProxyHeader,
   proxyHeaderReader,
   startsWithProxySignature,
+  type DecodeOptions,
   type ProxyHeader,
   type ProxyHeaderErrorCode,
 } from './proxy-protocol/decoder';
@@ -146,6 +147,7 @@ export class Gateway extends EventEmitter {
    * every garbage collection (and so every connection) dearer.
    */
   private config: GatewayConfig;
+  private decodeOptions: DecodeOptions;
   private policy: Policy;
   private readonly configPath: string | undefined;
   private readonly servers = new Map<ListenerKind, Server>();
@@ -168,6 +170,7 @@ export class Gateway extends EventEmitter {
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.policy = new Policy(options.config, options.index);
     this.config = { ...options.config, tenants: [] };
+    this.decodeOptions = { maxHeaderBytes: this.config.limits.maxProxyHeaderBytes };
     this.closedTenants = closedTenants(options.config);
     this.metrics.tenants.set(this.policy.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
@@ -243,7 +246,7 @@ export class Gateway extends EventEmitter {
     socket.on('end', onClientEnd);
     socket.on('close', onClientClose);
     this.live.add(conn);
-    this.metrics.active.inc({ listener });
+    this.metrics.changeActive(listener, 1);
     if (this.live.size > this.config.limits.maxConnections) return this.drop(conn, 'over_capacity');
     if (this.stopped) return this.drop(conn, 'shutting_down');
     const { limits } = this.config;
@@ -283,7 +286,7 @@ export class Gateway extends EventEmitter {
     if (header.command === 'LOCAL') {
       // A load balancer health check (AWS NLB sends LOCAL with PP2 on): answer by closing.
       conn.counted = true; // not a decision
-      this.metrics.healthChecks.inc({ listener: conn.listener });
+      this.metrics.countHealthCheck(conn.listener);
       return this.end(conn);
     }
     conn.state = 'hello';
@@ -292,26 +295,24 @@ export class Gateway extends EventEmitter {
     if (rest.length) this.onHelloBytes(conn, rest);
   }
 
-  /** The common case, the whole header in the first read, costs no reader and no copy. */
+  /**
+   * The common case, the whole header (or ClientHello) in the first read, costs no reader and no
+   * copy; only one that spans reads gets a reader, which starts from that first read.
+   */
   private readHeader(conn: Connection, chunk: Buffer): FeedResult<ProxyHeader, ProxyHeaderErrorCode> {
-    if (!conn.headerReader) {
-      const options = { maxHeaderBytes: this.config.limits.maxProxyHeaderBytes };
-      const step = decodeProxyHeader(chunk, options);
-      if (step.status === 'done') return { status: 'done', value: step.value, length: step.length, bytes: chunk };
-      if (step.status === 'error') return step;
-      conn.headerReader = proxyHeaderReader(options);
-    }
-    return conn.headerReader.feed(chunk);
+    if (conn.headerReader) return conn.headerReader.feed(chunk);
+    const step = decodeProxyHeader(chunk, this.decodeOptions);
+    if (step.status !== 'incomplete') return settledStep(step, chunk);
+    conn.headerReader = proxyHeaderReader(this.decodeOptions).startWith(chunk, step.needed);
+    return INCOMPLETE;
   }
 
   private readHello(conn: Connection, chunk: Buffer): FeedResult<ClientHelloInfo, ClientHelloErrorCode> {
-    if (!conn.helloReader) {
-      const step = parseClientHello(chunk);
-      if (step.status === 'done') return { status: 'done', value: step.value, length: step.length, bytes: chunk };
-      if (step.status === 'error') return step;
-      conn.helloReader = clientHelloReader();
-    }
-    return conn.helloReader.feed(chunk);
+    if (conn.helloReader) return conn.helloReader.feed(chunk);
+    const step = parseClientHello(chunk);
+    if (step.status !== 'incomplete') return settledStep(step, chunk);
+    conn.helloReader = clientHelloReader().startWith(chunk, step.needed);
+    return INCOMPLETE;
   }
 
   private onHelloBytes(conn: Connection, chunk: Buffer): void {
@@ -455,7 +456,7 @@ export class Gateway extends EventEmitter {
   onClientClosed(conn: Connection): void {
     this.live.delete(conn);
     this.undecided.delete(conn);
-    this.metrics.active.dec({ listener: conn.listener });
+    this.metrics.changeActive(conn.listener, -1);
     if (!conn.counted) {
       conn.counted = true;
       this.count(conn, 'client_closed', 'the client closed before a verdict');
@@ -475,7 +476,7 @@ export class Gateway extends EventEmitter {
   private endForwarded(conn: Connection, reason: CloseReason, detail: string, reset: boolean): void {
     if (conn.closeReason) return;
     conn.closeReason = reason;
-    this.metrics.closed.inc({ reason, tenant: conn.tenant?.name ?? '' });
+    this.metrics.countClosed(reason, conn.tenant?.name ?? '');
     const record: CloseRecord = {
       reason,
       tenant: conn.tenant?.name ?? '',
@@ -568,8 +569,8 @@ export class Gateway extends EventEmitter {
     const tenant = conn.tenant?.name ?? '';
     const up = conn.client.bytesRead - (conn.header?.length ?? 0);
     const down = conn.upstream?.bytesRead ?? 0;
-    if (up > 0) this.metrics.bytes.inc({ direction: 'client_to_upstream', tenant }, up);
-    if (down > 0) this.metrics.bytes.inc({ direction: 'upstream_to_client', tenant }, down);
+    if (up > 0) this.metrics.countBytes('client_to_upstream', tenant, up);
+    if (down > 0) this.metrics.countBytes('upstream_to_client', tenant, down);
   }
 
   // ---- deadlines ---------------------------------------------------------------------------
@@ -612,6 +613,7 @@ export class Gateway extends EventEmitter {
       this.logger.warn('listener changes take effect at the next restart', { listeners: changed });
     }
     this.config = { ...next, listeners: this.config.listeners, tenants: [] };
+    this.decodeOptions = { maxHeaderBytes: this.config.limits.maxProxyHeaderBytes };
     this.closedTenants = closedTenants(next);
     this.policy = policy;
     let revoked = 0;

@@ -11,7 +11,7 @@ import { buildClientHello } from '../../../lib/gateway/tls/build-client-hello';
 import { startDemoUpstream, type DemoUpstream } from '../../../examples/demo/upstream';
 import { CLIENT, ENDPOINT, privateLinkOpening, privateLinkParts } from '../../helpers/bytes';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway';
-import { httpsThrough, startEchoServer, startTcpServer, waitFor, type TestServer } from '../../helpers/sockets';
+import { httpsThrough, sendRaw, startEchoServer, startTcpServer, waitFor, type TestServer } from '../../helpers/sockets';
 
 const OWN = 'vpce-08d2bf15fac5001c9';
 const GCP_ID = '18446744072646845442';
@@ -69,6 +69,15 @@ describe('forwarding', () => {
     c.socket.destroy();
     const d = await gw.waitForDecision((r) => r.verdict === 'forward' && r.tenant === 'echo' && r.listener === 'privateLink');
     expect(d).toMatchObject({ cloud: 'aws', linkId: OWN, hostname: 'echo.example.com', source: '198.51.100.77:40001', upstream: 'default' });
+  });
+
+  test('GIVEN the cloud header and the ClientHello split into 7-byte reads THEN the upstream still gets every byte after the header, in order', async () => {
+    const { hello, opening } = privateLinkParts('aws', OWN, 'echo.example.com');
+    const pieces = Array.from({ length: Math.ceil(opening.length / 7) }, (_, i) => opening.subarray(i * 7, i * 7 + 7));
+    const seen = await sendRaw(gw.privateLinkPort, pieces, { gapMs: 2, waitMs: 1500 });
+    expect(seen.data.equals(hello)).toBe(true);
+    const d = await gw.waitForDecision((r) => r.verdict === 'forward' && r.tenant === 'echo' && r.hostname === 'echo.example.com');
+    expect(d).toMatchObject({ cloud: 'aws', linkId: OWN });
   });
 
   test('GIVEN a real TLS client behind an Azure header THEN the handshake and request succeed end to end', async () => {
