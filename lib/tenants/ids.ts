@@ -29,17 +29,16 @@ export function canonicalLinkId(cloud: Cloud, raw: string): string | undefined {
     case 'aws':
       return AWS_ENDPOINT_ID_PATTERN.test(raw) ? raw : undefined;
     case 'azure':
-      return isUnsignedDecimalAtMost(raw, UINT32_MAX) ? raw : undefined;
+      return isUnsignedDecimalAtMost(raw, UINT32_MAX_TEXT) ? raw : undefined;
     case 'gcp':
-      return isUnsignedDecimalAtMost(raw, UINT64_MAX) ? raw : undefined;
+      return isUnsignedDecimalAtMost(raw, UINT64_MAX_TEXT) ? raw : undefined;
   }
 }
 
-function isUnsignedDecimalAtMost(raw: string, max: bigint): boolean {
+function isUnsignedDecimalAtMost(raw: string, limit: string): boolean {
   if (!UNSIGNED_DECIMAL_PATTERN.test(raw)) return false;
   // Without leading zeros, a shorter numeral is a smaller number and equal lengths compare as
   // text: no BigInt per ID (this runs for every ID of every tenant on each reload).
-  const limit = max === UINT64_MAX ? UINT64_MAX_TEXT : max === UINT32_MAX ? UINT32_MAX_TEXT : max.toString();
   return raw.length < limit.length || (raw.length === limit.length && raw <= limit);
 }
 

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import YAML, { LineCounter, isNode, type Document } from 'yaml';
 import type { GatewayConfig } from './schema';
-import { validateGatewayConfig, type TenantIndex, type ValidationIssue } from './validate';
+import { formatIssue, validateGatewayConfig, type TenantIndex, type ValidationIssue } from './validate';
 
 /** Larger files are refused before reading: 100,000 tenants fit in about 15 MB. */
 export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
@@ -137,7 +137,7 @@ export function formatLocatedIssues(issues: readonly LocatedIssue[], file?: stri
   return issues
     .map((i) => {
       const where = i.line !== undefined ? `${file ?? ''}:${i.line}:${i.column ?? 1}` : (file ?? '');
-      return `${where ? `${where}: ` : ''}${i.path || '(document)'}: ${i.message}`;
+      return `${where ? `${where}: ` : ''}${formatIssue(i)}`;
     })
     .join('\n');
 }

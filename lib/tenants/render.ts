@@ -29,11 +29,7 @@ export type DeepReadonly<T> = T extends (infer U)[]
 /** What a construct's `tenants` prop accepts. */
 export type TenantDeclarations = readonly DeepReadonly<TenantDeclarationInput>[];
 
-export interface GatewayConfigOptions {
-  readonly privateLinkPort: number;
-  readonly healthPort: number;
-  /** Present when a public path is deployed. */
-  readonly publicPort?: number;
+export interface GatewayConfigOptions extends GatewayListenerPorts {
   readonly upstreams: DeepReadonly<GatewayConfigInput['upstreams']>;
   readonly defaultTenant?: string;
   readonly limits?: DeepReadonly<GatewayConfigInput['limits']>;
@@ -181,9 +177,7 @@ export function resolveGatewaySettings(
     drainTimeoutSec,
     stopTimeoutSec: drainDelaySec + drainTimeoutSec + SHUTDOWN_EXIT_MARGIN_MS / 1000,
     configOptions: {
-      privateLinkPort: ports.privateLinkPort,
-      healthPort: ports.healthPort,
-      publicPort: ports.publicPort,
+      ...ports,
       upstreams: settings.upstreams,
       defaultTenant: settings.defaultTenant,
       limits: settings.limits,

@@ -23,19 +23,16 @@ const show = (value: unknown): string => {
   return JSON.stringify(value) ?? String(value);
 };
 
-const port = z
-  .number({ error: (iss) => `port must be a number from 1 to 65535, got ${show(iss.input)}` })
-  .int({ error: (iss) => `port must be a whole number from 1 to 65535, got ${show(iss.input)}` })
-  .min(1, { error: (iss) => `port must be from 1 to 65535, got ${show(iss.input)}` })
-  .max(65535, { error: (iss) => `port must be from 1 to 65535, got ${show(iss.input)}` });
+const portFrom = (min: 0 | 1) =>
+  z
+    .number({ error: (iss) => `port must be a number from ${min} to 65535, got ${show(iss.input)}` })
+    .int({ error: (iss) => `port must be a whole number from ${min} to 65535, got ${show(iss.input)}` })
+    .min(min, { error: (iss) => `port must be from ${min} to 65535, got ${show(iss.input)}` })
+    .max(65535, { error: (iss) => `port must be from ${min} to 65535, got ${show(iss.input)}` });
 
+const port = portFrom(1);
 /** Listeners may also say 0: the OS picks a free port, which the gateway logs (tests, local runs). */
-const listenPort = z
-  .number({ error: (iss) => `port must be a number from 0 to 65535, got ${show(iss.input)}` })
-  .int({ error: (iss) => `port must be a whole number from 0 to 65535, got ${show(iss.input)}` })
-  .min(0, { error: (iss) => `port must be from 0 to 65535, got ${show(iss.input)}` })
-  .max(65535, { error: (iss) => `port must be from 0 to 65535, got ${show(iss.input)}` })
-  .describe('TCP port; 0 lets the OS pick one.');
+const listenPort = portFrom(0).describe('TCP port; 0 lets the OS pick one.');
 
 const positiveMs = (what: string, max: number) =>
   z
@@ -144,15 +141,15 @@ export function parseCidr(text: string): ParsedCidr | undefined {
   return { address: address.toLowerCase(), prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
-const uniqueList = <T extends z.ZodType>(item: T, what: string) =>
+const list = <T extends z.ZodType>(item: T, what: string) =>
   z.array(item, { error: (iss) => `${what} must be a list, got ${show(iss.input)}` });
 
 export const allowSchema = z
   .strictObject({
-    aws: uniqueList(awsEndpointId, 'allow.aws').optional().describe('VPC endpoint IDs allowed in.'),
-    azure: uniqueList(azureLinkId, 'allow.azure').optional().describe('Private Link LinkIDs allowed in.'),
-    gcp: uniqueList(gcpConnectionId, 'allow.gcp').optional().describe('PSC connection IDs allowed in.'),
-    cidrs: uniqueList(cidrSchema, 'allow.cidrs').optional().describe('Source ranges allowed on the public listener.'),
+    aws: list(awsEndpointId, 'allow.aws').optional().describe('VPC endpoint IDs allowed in.'),
+    azure: list(azureLinkId, 'allow.azure').optional().describe('Private Link LinkIDs allowed in.'),
+    gcp: list(gcpConnectionId, 'allow.gcp').optional().describe('PSC connection IDs allowed in.'),
+    cidrs: list(cidrSchema, 'allow.cidrs').optional().describe('Source ranges allowed on the public listener.'),
   })
   .describe(
     'Sources allowed to reach the tenant. Absent (or {}): open to every source. Once a list is named, only what the lists hold is allowed: an emptied list admits nobody.',

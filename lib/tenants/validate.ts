@@ -40,7 +40,12 @@ export class ConfigValidationError extends Error {
 }
 
 export function formatIssues(issues: readonly ValidationIssue[], indent = '  '): string {
-  return issues.map((i) => `${indent}${i.path || '(document)'}: ${i.message}`).join('\n');
+  return issues.map((i) => `${indent}${formatIssue(i)}`).join('\n');
+}
+
+/** `path: message`, the document itself named when the path is empty. */
+export function formatIssue(issue: ValidationIssue): string {
+  return `${issue.path || '(document)'}: ${issue.message}`;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -5,7 +5,7 @@
  *   GCP   0xE0, the PSC connection ID as uint64 big-endian (8 bytes, no subtype)
  * IDs come out as strings: GCP's exceed 2^53.
  */
-import type { Cloud } from '../../tenants/ids';
+import { UINT32_MAX, UINT64_MAX, type Cloud } from '../../tenants/ids';
 import {
   PP2_SUBTYPE_AWS_VPCE_ID,
   PP2_SUBTYPE_AZURE_LINK_ID,
@@ -84,14 +84,14 @@ export function encodeLinkIdTlvValue(cloud: Cloud, linkId: string): Buffer {
       const value = Buffer.alloc(5);
       value[0] = PP2_SUBTYPE_AZURE_LINK_ID;
       const id = BigInt(linkId);
-      if (id < 0n || id > 0xffff_ffffn) throw new RangeError(`Azure LinkID out of uint32 range: ${linkId}`);
+      if (id < 0n || id > UINT32_MAX) throw new RangeError(`Azure LinkID out of uint32 range: ${linkId}`);
       value.writeUInt32LE(Number(id), 1);
       return value;
     }
     case 'gcp': {
       const value = Buffer.alloc(8);
       const id = BigInt(linkId);
-      if (id < 0n || id > 0xffff_ffff_ffff_ffffn) throw new RangeError(`GCP PSC connection ID out of uint64 range: ${linkId}`);
+      if (id < 0n || id > UINT64_MAX) throw new RangeError(`GCP PSC connection ID out of uint64 range: ${linkId}`);
       value.writeBigUInt64BE(id);
       return value;
     }
