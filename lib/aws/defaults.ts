@@ -3,12 +3,12 @@
  * the tests agree.
  */
 
-import { SHUTDOWN_EXIT_MARGIN_MS } from '../tenants';
+import { DEFAULT_LISTENER_PORTS, SHUTDOWN_EXIT_MARGIN_MS } from '../tenants';
 
 /** The gateway's listener ports (lib/gateway defaults; see the Dockerfile's EXPOSE). */
-export const DEFAULT_PRIVATE_LINK_PORT = 8443;
-export const DEFAULT_PUBLIC_PORT = 9443;
-export const DEFAULT_HEALTH_PORT = 8080;
+export const DEFAULT_PRIVATE_LINK_PORT = DEFAULT_LISTENER_PORTS.privateLink;
+export const DEFAULT_PUBLIC_PORT = DEFAULT_LISTENER_PORTS.public;
+export const DEFAULT_HEALTH_PORT = DEFAULT_LISTENER_PORTS.health;
 
 /**
  * ECS rejects a task definition larger than 65,536 bytes ("Actual length: '66420'. Max allowed

@@ -10,7 +10,7 @@ import { LbRule } from '@cdktf/provider-azurerm/lib/lb-rule';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { isIP } from 'node:net';
-import { showValue } from '../tenants';
+import { DEFAULT_LISTENER_PORTS, showValue } from '../tenants';
 import { resolveSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName } from './validation';
 
@@ -112,7 +112,7 @@ export class PrivateLinkLoadBalancer extends Construct {
     super(scope, id);
     this.name = props.name ?? defaultName(this, 'lb');
     this.frontendPort = props.frontendPort ?? 443;
-    this.privateLinkPort = props.privateLinkPort ?? 8443;
+    this.privateLinkPort = props.privateLinkPort ?? DEFAULT_LISTENER_PORTS.privateLink;
     const probe = resolveProbeProps(props);
     this.healthPort = probe.healthPort;
     this.healthProbePath = probe.healthProbePath;
@@ -191,7 +191,7 @@ export interface ResolvedProbeProps {
 
 export function resolveProbeProps(props: GatewayProbeProps): ResolvedProbeProps {
   return {
-    healthPort: props.healthPort ?? 8080,
+    healthPort: props.healthPort ?? DEFAULT_LISTENER_PORTS.health,
     healthProbePath: props.healthProbePath ?? '/readyz',
     probeIntervalSec: props.probeIntervalSec ?? 5,
     probeThreshold: props.probeThreshold ?? 2,

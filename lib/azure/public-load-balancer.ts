@@ -9,6 +9,7 @@ import type { LbProbe } from '@cdktf/provider-azurerm/lib/lb-probe';
 import { LbRule } from '@cdktf/provider-azurerm/lib/lb-rule';
 import { PublicIp } from '@cdktf/provider-azurerm/lib/public-ip';
 import { Construct } from 'constructs';
+import { DEFAULT_LISTENER_PORTS } from '../tenants';
 import { gatewayProbe, resolveProbeProps, validateProbeProps, type GatewayProbeProps } from './load-balancer';
 import { PropIssues, defaultName } from './validation';
 
@@ -64,7 +65,7 @@ export class GatewayPublicLoadBalancer extends Construct {
     super(scope, id);
     this.name = props.name ?? defaultName(this, 'public-lb');
     this.frontendPort = props.frontendPort ?? 443;
-    this.publicPort = props.publicPort ?? 9443;
+    this.publicPort = props.publicPort ?? DEFAULT_LISTENER_PORTS.public;
     const probe = resolveProbeProps(props);
     this.healthPort = probe.healthPort;
 

@@ -28,7 +28,6 @@ export type SubnetLike = Subnet | SubnetReference;
 
 /** What the constructs need to know about a subnet. */
 export interface ResolvedSubnet {
-  readonly source: SubnetLike;
   readonly id: string;
   readonly addressPrefixes?: string[];
   /** true/false when known at synth time, undefined when not (token, or not given). */
@@ -41,7 +40,6 @@ export function resolveSubnet(subnet: SubnetLike): ResolvedSubnet {
     // `true` for private_link_service_network_policies_enabled.
     const policies = subnet.privateLinkServiceNetworkPoliciesEnabledInput;
     return {
-      source: subnet,
       id: subnet.id,
       addressPrefixes: subnet.addressPrefixesInput ?? subnet.addressPrefixes,
       privateLinkServiceNetworkPoliciesEnabled: policies === undefined ? true : typeof policies === 'boolean' ? policies : undefined,
@@ -49,7 +47,6 @@ export function resolveSubnet(subnet: SubnetLike): ResolvedSubnet {
   }
   const policies = subnet.privateLinkServiceNetworkPoliciesEnabled;
   return {
-    source: subnet,
     id: subnet.id,
     addressPrefixes: subnet.addressPrefixes,
     privateLinkServiceNetworkPoliciesEnabled: typeof policies === 'boolean' ? policies : undefined,

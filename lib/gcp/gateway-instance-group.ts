@@ -15,6 +15,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { Construct } from 'constructs';
 import {
   encodeInlineConfig,
+  DEFAULT_LISTENER_PORTS,
   isOpenTenant,
   parseTenantDeclarations,
   renderGatewayConfig,
@@ -229,10 +230,10 @@ export class GatewayInstanceGroup extends Construct {
     super(scope, id);
     const publicAccess = props.publicAccess ?? false;
     this.name = props.name ?? defaultName(this);
-    this.privateLinkPort = props.privateLinkPort ?? 8443;
+    this.privateLinkPort = props.privateLinkPort ?? DEFAULT_LISTENER_PORTS.privateLink;
     this.privateLinkFrontendPort = props.privateLinkFrontendPort ?? 443;
-    this.healthPort = props.healthPort ?? 8080;
-    this.publicPort = publicAccess ? (props.publicPort ?? 9443) : undefined;
+    this.healthPort = props.healthPort ?? DEFAULT_LISTENER_PORTS.health;
+    this.publicPort = publicAccess ? (props.publicPort ?? DEFAULT_LISTENER_PORTS.public) : undefined;
     this.publicFrontendPort = publicAccess ? (props.publicFrontendPort ?? 443) : undefined;
     this.publicSourceRanges = props.publicSourceRanges ?? ['0.0.0.0/0'];
     this.machineType = props.machineType ?? 'e2-standard-2';
@@ -558,14 +559,19 @@ export class GatewayInstanceGroup extends Construct {
           'connection draining for long connections.',
       );
     }
-    for (const tenant of tenants) {
-      if (isOpenTenant(tenant.allow)) {
-        warn(
-          this,
-          `tenant "${tenant.name}" has no allow rules: every endpoint the service attachment accepts (any tenant's) can reach ` +
-            "its hostnames. Add its psc_connection_id to allow.gcp once it is known.",
-        );
-      }
+    // One warning per open tenant, up to a few: a whole tenant list without rules is one summary.
+    const open = tenants.filter((t) => isOpenTenant(t.allow));
+    for (const tenant of open.slice(0, MAX_OPEN_TENANT_WARNINGS)) {
+      warn(
+        this,
+        `tenant "${tenant.name}" has no allow rules: every endpoint the service attachment accepts (any tenant's) can reach ` +
+          "its hostnames. Add its psc_connection_id to allow.gcp once it is known.",
+      );
+    }
+    if (open.length > MAX_OPEN_TENANT_WARNINGS) {
+      warn(this, `${open.length - MAX_OPEN_TENANT_WARNINGS} more tenants have no allow rules either.`);
     }
   }
 }
+
+const MAX_OPEN_TENANT_WARNINGS = 5;

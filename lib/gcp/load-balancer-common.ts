@@ -4,6 +4,7 @@ import { ComputeForwardingRule, type ComputeForwardingRuleConfig } from '@cdktf/
 import { ComputeRegionBackendService, type ComputeRegionBackendServiceConfig } from '@cdktf/provider-google/lib/compute-region-backend-service';
 import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-region-health-check';
 import { Construct } from 'constructs';
+import { DEFAULT_LISTENER_PORTS } from '../tenants';
 import { MAX_CONNECTION_DRAINING_SEC, PropValidator, defaultName, isToken, resourceName, warn } from './common';
 
 /** Health check and draining settings shared by both load balancers. */
@@ -72,7 +73,7 @@ export abstract class PassthroughLoadBalancer extends Construct {
     super(scope, id);
     this.name = props.name ?? defaultName(this);
     this.frontendPort = props.frontendPort ?? 443;
-    this.healthPort = props.healthPort ?? 8080;
+    this.healthPort = props.healthPort ?? DEFAULT_LISTENER_PORTS.health;
     this.connectionDrainingTimeoutSec = props.connectionDrainingTimeoutSec ?? 300;
     validateLoadBalancer(this, scheme.kind, props);
 

@@ -84,6 +84,12 @@ export interface GatewaySettingsProps {
   readonly drainTimeoutSec?: number;
 }
 
+/**
+ * The listener ports every cloud's constructs default to (the image's EXPOSE): the private-link
+ * listener, the public listener, the health listener.
+ */
+export const DEFAULT_LISTENER_PORTS = { privateLink: 8443, public: 9443, health: 8080 } as const;
+
 /** The gateway's listener ports, as the construct resolved them. */
 export interface GatewayListenerPorts {
   readonly privateLinkPort: number;

@@ -393,5 +393,12 @@ describe('GatewayInstanceGroup', () => {
       const s = synth(gateway({ tenants: [...TENANTS, { name: 'newco', hostnames: ['newco.api.example.com'] }] }));
       expect(s.warnings).toEqual([expect.stringMatching(/tenant "newco" has no allow rules: every endpoint the service attachment accepts .* can reach its hostnames/)]);
     });
+
+    test('GIVEN many tenants without allow rules THEN five are named and one line counts the rest', () => {
+      const open = Array.from({ length: 1000 }, (_, i) => ({ name: `open-${i}`, hostnames: [`open-${i}.api.example.com`] }));
+      const s = synth(gateway({ tenants: [...TENANTS, ...open] }));
+      expect(s.warnings).toHaveLength(6);
+      expect(s.warnings[5]).toMatch(/: 995 more tenants have no allow rules either\.$/);
+    });
   });
 });
