@@ -7,7 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { hostnameSchema } from '../tenants';
+import { hostnameSchema, hostnameZones } from '../tenants';
 import { checkOneSubnetPerAz, checkPort, cidrPeer, fail, show, warnIfSingleAz } from './internal/validate';
 
 export interface LinkgateConsumerEndpointProps {
@@ -123,23 +123,15 @@ export class LinkgateConsumerEndpoint extends Construct {
     const zones = new Map<string, route53.PrivateHostedZone>();
     const dns = new Construct(this, 'Dns');
     const target = route53.RecordTarget.fromAlias(new targets.InterfaceVpcEndpointTarget(this.endpoint));
-    for (const hostname of this.hostnames) {
-      const wildcard = hostname.startsWith('*.');
-      const zoneName = wildcard ? hostname.slice(2) : hostname;
-      let zone = zones.get(zoneName);
-      if (!zone) {
-        zone = new route53.PrivateHostedZone(dns, zoneName, {
-          zoneName,
-          vpc: props.vpc,
-          comment: `linkgate: ${zoneName} resolves to the PrivateLink endpoint in this VPC`,
-        });
-        zones.set(zoneName, zone);
-      }
-      new route53.ARecord(zone, wildcard ? 'Wildcard' : 'Apex', {
-        zone,
-        recordName: wildcard ? `*.${zoneName}.` : `${zoneName}.`,
-        target,
+    for (const { zone: zoneName, apex, wildcard } of hostnameZones(this.hostnames)) {
+      const zone = new route53.PrivateHostedZone(dns, zoneName, {
+        zoneName,
+        vpc: props.vpc,
+        comment: `linkgate: ${zoneName} resolves to the PrivateLink endpoint in this VPC`,
       });
+      zones.set(zoneName, zone);
+      if (apex) new route53.ARecord(zone, 'Apex', { zone, recordName: `${zoneName}.`, target });
+      if (wildcard) new route53.ARecord(zone, 'Wildcard', { zone, recordName: `*.${zoneName}.`, target });
     }
     this.hostedZones = zones;
 

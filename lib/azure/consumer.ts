@@ -8,7 +8,7 @@ import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/pr
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { hostnameSchema, showValue } from '../tenants';
+import { hostnameSchema, hostnameZones, showValue } from '../tenants';
 import { resolveSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName } from './validation';
 
@@ -91,8 +91,9 @@ export class PrivateLinkConsumer extends Construct {
     if (props.hostnames.length === 0) issues.add('hostnames', 'must name at least one hostname of the tenant');
     props.hostnames.forEach((h, i) => {
       const parsed = hostnameSchema.safeParse(h);
-      if (parsed.success) hostnames.push(parsed.data);
-      else issues.add(`hostnames[${i}]`, parsed.error.issues[0]?.message ?? `is not a hostname: ${showValue(h)}`);
+      if (!parsed.success) issues.add(`hostnames[${i}]`, parsed.error.issues[0]?.message ?? `is not a hostname: ${showValue(h)}`);
+      else if (hostnames.includes(parsed.data)) issues.add(`hostnames[${i}]`, `${showValue(parsed.data)} is listed twice`);
+      else hostnames.push(parsed.data);
     });
     this.hostnames = hostnames;
     this.requestMessage = props.requestMessage ?? `linkgate: ${hostnames.join(', ')}`.slice(0, 140);
@@ -119,13 +120,9 @@ export class PrivateLinkConsumer extends Construct {
     this.privateIpAddress = this.resource.privateServiceConnection.privateIpAddress;
     this.privateEndpointId = this.resource.id;
 
-    // Group by zone: "a.example.com" and "*.a.example.com" share the zone a.example.com.
-    const zones = new Map<string, Set<string>>();
-    for (const h of hostnames) {
-      const [zone, record] = h.startsWith('*.') ? [h.slice(2), '*'] : [h, '@'];
-      zones.set(zone, (zones.get(zone) ?? new Set()).add(record));
-    }
-    this.zones = [...zones].map(([zoneName, records]) => {
+    // "a.example.com" and "*.a.example.com" share the zone a.example.com.
+    this.zones = hostnameZones(hostnames).map(({ zone: zoneName, apex, wildcard }) => {
+      const records = [...(wildcard ? ['*'] : []), ...(apex ? ['@'] : [])];
       const scope = new Construct(this, zoneName);
       const zone = new PrivateDnsZone(scope, 'Zone', {
         name: zoneName,
@@ -140,7 +137,7 @@ export class PrivateLinkConsumer extends Construct {
         registrationEnabled: false,
         tags: props.tags,
       });
-      const aRecords = [...records].sort().map(
+      const aRecords = records.map(
         (record) =>
           new PrivateDnsARecord(scope, record === '@' ? 'Apex' : 'Wildcard', {
             name: record,

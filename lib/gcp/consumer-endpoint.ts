@@ -11,7 +11,7 @@ import { DnsManagedZone } from '@cdktf/provider-google/lib/dns-managed-zone';
 import { DnsRecordSet } from '@cdktf/provider-google/lib/dns-record-set';
 import { TerraformOutput, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import { hostnameSchema } from '../tenants';
+import { hostnameSchema, hostnameZones } from '../tenants';
 import { PropValidator, defaultName, isToken, resourceName } from './common';
 
 const OUTPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -135,14 +135,10 @@ export class PscConsumerEndpoint extends Construct {
 
     // One private zone per hostname (a `*.` wildcard lives in the zone of its parent), so the
     // endpoint answers for these names without shadowing the rest of their public domain.
-    const byZone = new Map<string, string[]>();
-    for (const host of hostnames) {
-      const zone = host.startsWith('*.') ? host.slice(2) : host;
-      byZone.set(zone, [...(byZone.get(zone) ?? []), host]);
-    }
     const zones: DnsManagedZone[] = [];
     const records: DnsRecordSet[] = [];
-    for (const [zoneName, hosts] of byZone) {
+    for (const { zone: zoneName, apex, wildcard } of hostnameZones(hostnames)) {
+      const hosts = [...(apex ? [zoneName] : []), ...(wildcard ? [`*.${zoneName}`] : [])];
       const zone = new DnsManagedZone(this, `Zone-${zoneName}`, {
         ...common,
         name: resourceName(this.name, zoneName.replace(/\./g, '-')),

@@ -96,6 +96,7 @@ describe('PrivateLinkConsumer', () => {
       ],
       ['no hostnames', { hostnames: [] }, /hostnames: must name at least one hostname of the tenant/],
       ['a hostname with a space', { hostnames: ['mega corp.example.com'] }, /hostnames\[0\]: "mega corp\.example\.com" is not a hostname/],
+      ['a hostname twice (after normalizing)', { hostnames: ['megacorp.example.com', 'MegaCorp.Example.com.'] }, /hostnames\[1\]: "megacorp\.example\.com" is listed twice/],
       ['a request message over 140 characters', { requestMessage: 'x'.repeat(141) }, /requestMessage: must be at most 140 characters, got 141/],
       ['a TTL of 0', { dnsTtlSec: 0 }, /Megacorp: invalid PrivateLinkConsumer props:\n {2}dnsTtlSec: must be a whole number from 1 to \d+ seconds, got 0/],
     ])('WHEN it gets %s THEN synth fails saying so', (_what, overrides, message) => {
