@@ -23,8 +23,8 @@ import {
   warningsOf,
 } from './fixtures';
 
-const gateway = (scope: Construct, overrides: Partial<PrivateLinkGatewayProps> = {}) =>
-  new PrivateLinkGateway(scope, 'linkgate', {
+const gateway = (scope: Construct, overrides: Partial<PrivateLinkGatewayProps> = {}, id = 'linkgate') =>
+  new PrivateLinkGateway(scope, id, {
     resourceGroupName: RG,
     location: LOCATION,
     frontendSubnet: FRONTEND_SUBNET,
@@ -82,20 +82,7 @@ describe('PrivateLinkGateway', () => {
 
   describe('GIVEN no namePrefix and a construct ID that is long or starts with a digit', () => {
     it('THEN the prefix derived from the ID is shortened to a valid one instead of failing a check the user never asked for', () => {
-      const { doc, value } = synth((scope) =>
-        new PrivateLinkGateway(scope, '2nd Gateway For Enterprise Customers In Europe', {
-          resourceGroupName: RG,
-          location: LOCATION,
-          frontendSubnet: FRONTEND_SUBNET,
-          gatewaySubnet: GATEWAY_SUBNET,
-          natSubnet: NAT_SUBNET,
-          tenants: TENANTS,
-          upstreams: UPSTREAMS,
-          image: IMAGE,
-          acrId: ACR_ID,
-          adminSshPublicKey: SSH_KEY,
-        }),
-      );
+      const { doc, value } = synth((scope) => gateway(scope, {}, '2nd Gateway For Enterprise Customers In Europe'));
       expect(value.namePrefix).toBe('nd-gateway-for-enterprise-cust');
       expect(resources(doc, 'azurerm_lb').map((lb) => lb.name)).toEqual(['nd-gateway-for-enterprise-cust-ilb']);
     });
