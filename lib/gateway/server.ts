@@ -808,7 +808,7 @@ function onUpstreamError(this: TaggedSocket, err: Error): void {
 }
 
 function closedTenants(config: GatewayConfig): string[] {
-  return config.tenants.filter((t) => isClosedTenant(t.allow)).map((t) => t.name);
+  return config.tenants.filter((t) => isClosedTenant(t)).map((t) => t.name);
 }
 
 function armKeepAlive(conn: Connection, delayMs: number): void {

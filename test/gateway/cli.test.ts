@@ -51,7 +51,7 @@ describe('linkgate validate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-validate-'));
   const good = join(dir, 'good.yaml');
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(good, 'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }\nupstreams: { default: { host: a, port: 443 } }\ntenants: [{ name: a, hostnames: [a.example.com] }]\n');
+  writeFileSync(good, 'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }\nupstreams: { default: { host: a, port: 443 } }\ntenants: [{ name: a, hostnames: [a.example.com], open: true }]\n');
   writeFileSync(bad, 'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }\nupstreams: { default: { host: a, port: 443 } }\ntenants:\n  - name: a\n    hostnames: [a.example.com]\n    allow: { aws: [vpce-1], azure: [x] }\n');
 
   test('GIVEN a valid file THEN exit 0 with the tenant count', () => {

@@ -42,6 +42,7 @@ describe('loading config text', () => {
   - name: b
     hostnames: [a.example.com]
     upstrem: default
+    open: true
 `),
     );
     expect(result.ok).toBe(false);
@@ -102,7 +103,7 @@ describe('loading config text', () => {
   test('GIVEN a file THEN it loads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'linkgate-'));
     const file = join(dir, 'gw.yaml');
-    writeFileSync(file, yaml('  - { name: m, hostnames: [m.example.com] }\n'));
+    writeFileSync(file, yaml('  - { name: m, hostnames: [m.example.com], open: true }\n'));
     expect(loadConfigFile(file).ok).toBe(true);
   });
 
