@@ -2,6 +2,7 @@
  * Reading a gateway config from text or a file: JSON or YAML, validated, with the line and
  * column of each issue when it can be found in the source.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import YAML, { LineCounter, isNode, type Document } from 'yaml';
@@ -33,18 +34,32 @@ export type LoadResult =
   | { readonly ok: true; readonly value: GatewayConfig; readonly index: TenantIndex }
   | { readonly ok: false; readonly issues: readonly LocatedIssue[] };
 
-export function loadConfigFile(path: string): LoadResult {
-  let text: string;
+export interface LoadConfigFileOptions {
+  /**
+   * SHA-256 (hex) the bytes must have: the content a file watcher found settled. Bytes that differ
+   * were written after that (a new write is under way) and are refused; the watcher sees that
+   * write and hands it on once it settles.
+   *
+   * @default - any content
+   */
+  readonly sha256?: string;
+}
+
+export function loadConfigFile(path: string, options: LoadConfigFileOptions = {}): LoadResult {
+  let bytes: Buffer;
   try {
     const size = statSync(path).size;
     if (size > MAX_CONFIG_BYTES) {
       return fail(`${path} is ${size} bytes; the limit is ${MAX_CONFIG_BYTES}`);
     }
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     return fail(`cannot read ${path}: ${(err as Error).message}`);
   }
-  return parseConfigText(text);
+  if (options.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== options.sha256) {
+    return fail(`${path} changed again after it was found settled; it is applied once the new content settles`);
+  }
+  return parseConfigText(bytes.toString('utf8'));
 }
 
 /** Parses config text: JSON, YAML, or either behind `gzip+base64:`. */
