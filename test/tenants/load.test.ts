@@ -86,7 +86,7 @@ describe('loading config text', () => {
   "listeners": { "privateLink": { "port": 8443 }, "health": { "port": 8080 } },
   "upstreams": { "default": { "host": "app.internal", "port": 443 } },
   "tenants": [
-    { "name": "initech", "hostnames": ["initech.example.com"], "open": true },
+    { "name": "initech", "hostnames": ["initech.example.com"], "allow": { "azure": ["7"] } },
 ${tenant}
   ]
 }

@@ -233,8 +233,8 @@ tenants:
     // THEN one reload happens, with the finished file, and initech's connection is never cut
     await waitFor(() => outcomes.length > 0, 10_000, 'a reload');
     await sleep(300); // a later reload of the prefix would show here
-    expect(unsettled[0]).toBe(sha256(prefix));
     expect(outcomes).toEqual([expect.objectContaining({ ok: true, tenants: 2, revoked: 0 })]);
+    expect(unsettled[0]).toBe(sha256(prefix));
     expect(await initechLive.ping()).toBe(true);
     expect(gw.closes).toEqual([]);
     initechLive.socket.destroy();
