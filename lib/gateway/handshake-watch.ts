@@ -73,6 +73,14 @@ export class HandshakeWatch<C extends WatchedConnection> {
     for (const b of held) this.heldBytes += b.length;
   }
 
+  /**
+   * Client bytes wait here for the server's hello or to complete the retried hello. While none
+   * do, the client's FIN may pass at once: nothing can follow it.
+   */
+  holding(): boolean {
+    return this.phase === 'server-hello' ? this.heldBytes > 0 : this.phase === 'second-hello' && this.helloReader !== null;
+  }
+
   /** @internal */
   onServerBytes(chunk: Buffer): void {
     if (this.phase !== 'server-hello') return;

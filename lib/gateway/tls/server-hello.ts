@@ -47,7 +47,12 @@ const err = (code: ServerHelloErrorCode, message: string): Step => ({ status: 'e
  * follows (the rest of the hello, the flight) is the server's and not read here.
  */
 export function parseServerHello(bytes: Uint8Array, maxBytes = DEFAULT_MAX_SERVER_HELLO_BYTES): Step {
-  const head = Buffer.allocUnsafe(HEAD);
+  // The common case: the first record holds the first 38 handshake bytes; read them in place.
+  if (bytes.length >= RECORD_HEADER + HEAD && bytes[0] === CONTENT_HANDSHAKE && bytes[1] === 0x03) {
+    const payload = (bytes[3]! << 8) | bytes[4]!;
+    if (payload >= HEAD && payload <= MAX_RECORD_PAYLOAD) return classify(bytes, RECORD_HEADER, 0, RECORD_HEADER + HEAD);
+  }
+  const head = new Uint8Array(HEAD);
   let gathered = 0;
   let alerts = 0;
   let at = 0;
@@ -82,27 +87,33 @@ export function parseServerHello(bytes: Uint8Array, maxBytes = DEFAULT_MAX_SERVE
     // Take what this record holds of the first 38 handshake bytes, even from a partial record.
     const available = Math.min(end, bytes.length);
     const take = Math.min(available - start, HEAD - gathered);
-    for (let i = 0; i < take; i++) head[gathered + i] = bytes[start + i]!;
+    head.set(bytes.subarray(start, start + take), gathered);
     const before = gathered;
     gathered += take;
-    if (before === 0 && gathered >= 1 && head[0] !== HANDSHAKE_SERVER_HELLO) {
-      return err('not_server_hello', `handshake type ${head[0]} is not ServerHello`);
-    }
+    // Fail early, without waiting for the rest of the hello.
+    if (before === 0 && gathered > 0 && head[0] !== HANDSHAKE_SERVER_HELLO) return err('not_server_hello', `handshake type ${head[0]} is not ServerHello`);
     if (before < 4 && gathered >= 4) {
-      const length = (head[1]! << 16) | (head[2]! << 8) | head[3]!;
-      if (length < HEAD - 4) return err('malformed', `a ServerHello of ${length} bytes cannot hold its random`);
+      const early = classify(head, 0, alerts, 0);
+      if (early.status === 'error') return early;
     }
-    if (gathered === HEAD) {
-      const random = head.subarray(6, HEAD);
-      return {
-        status: 'done',
-        value: { helloRetryRequest: random.equals(HELLO_RETRY_REQUEST_RANDOM), legacyVersion: (head[4]! << 8) | head[5]!, alerts },
-        length: start + take,
-      };
-    }
+    if (gathered === HEAD) return classify(head, 0, alerts, start + take);
     if (available < end) return { status: 'incomplete', needed: Math.min(end, start + take + (HEAD - gathered)) };
     at = end;
   }
+}
+
+/**
+ * Reads the handshake header and random at `src[off]` (38 bytes, or at least 4 for the header
+ * checks alone); `length` is where the random ends in the input.
+ */
+function classify(src: Uint8Array, off: number, alerts: number, length: number): Step {
+  if (src[off] !== HANDSHAKE_SERVER_HELLO) return err('not_server_hello', `handshake type ${src[off]} is not ServerHello`);
+  const bodyLength = (src[off + 1]! << 16) | (src[off + 2]! << 8) | src[off + 3]!;
+  if (bodyLength < HEAD - 4) return err('malformed', `a ServerHello of ${bodyLength} bytes cannot hold its random`);
+  let retry = true;
+  for (let i = 0; i < 32 && retry; i++) retry = src[off + 6 + i] === HELLO_RETRY_REQUEST_RANDOM[i];
+  const legacyVersion = (src[off + 4]! << 8) | src[off + 5]!;
+  return { status: 'done', value: { helloRetryRequest: retry, legacyVersion, alerts }, length };
 }
 
 export function serverHelloReader(maxBytes = DEFAULT_MAX_SERVER_HELLO_BYTES): IncrementalReader<ServerHelloInfo, ServerHelloErrorCode> {

@@ -14,10 +14,10 @@ import { cloudProxyHeader } from '../../../lib/gateway/proxy-protocol/encoder';
 import { startSimulator, type Simulator } from '../../../lib/gateway/simulate';
 import { buildClientHello } from '../../../lib/gateway/tls/build-client-hello';
 import { HELLO_RETRY_REQUEST_RANDOM } from '../../../lib/gateway/tls/server-hello';
-import { CLIENT, ENDPOINT } from '../../helpers/bytes';
+import { CLIENT, ENDPOINT, privateLinkParts } from '../../helpers/bytes';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway';
 import { describeWithPeer, runPeer } from '../../helpers/peers';
-import { closedPort, waitFor } from '../../helpers/sockets';
+import { closedPort, startTcpServer, waitFor } from '../../helpers/sockets';
 
 const OWN = 'vpce-08d2bf15fac5001c9';
 const OTHER = 'vpce-0000000000000000a';
@@ -214,5 +214,50 @@ describeWithPeer('openssl', 'a second ClientHello after a HelloRetryRequest', ()
       expect(isRetry(got[0]!)).toBe(true);
       expect(got.slice(1).some((r) => r.type === 0x16 && r.payload[0] === 0x02 && !isRetry(r))).toBe(true);
     });
+  });
+});
+
+describe('what the client sends after its hello waits for the server’s hello', () => {
+  /** An ordinary ServerHello: handshake type 2, 38 bytes, a random that is not the retry value. */
+  const SERVER_HELLO = Buffer.from(`160303002a 02000026 0303 ${'a0'.repeat(32)} 00 1301 00`.replace(/ /g, ''), 'hex');
+
+  test('GIVEN bytes and a FIN right behind the ClientHello WHEN the server answers later THEN they reach it after its hello, in order', async () => {
+    // Bytes the upstream received before and after it sent its hello, and when the FIN came.
+    const seen = { before: 0, after: 0, helloSent: false, endAfterHello: false };
+    const upstream = await startTcpServer(
+      (s) => {
+        s.once('data', () =>
+          setTimeout(() => {
+            seen.helloSent = true;
+            s.write(SERVER_HELLO);
+          }, 200),
+        );
+        s.on('data', (d) => (seen.helloSent ? (seen.after += d.length) : (seen.before += d.length)));
+        s.on('end', () => {
+          seen.endAfterHello = seen.helloSent;
+          s.end();
+        });
+      },
+      { allowHalfOpen: true },
+    );
+    const gw = await startTestGateway({
+      upstreams: { default: { host: '127.0.0.1', port: upstream.port } },
+      tenants: [{ name: 'open', hostnames: [OPEN], allow: { aws: [OWN] } }],
+    });
+    try {
+      const { hello, opening } = privateLinkParts('aws', OWN, OPEN);
+      const received: Buffer[] = [];
+      const client = connect({ port: gw.privateLinkPort, host: '127.0.0.1', allowHalfOpen: true });
+      client.on('data', (d) => received.push(d));
+      const ended = new Promise<void>((resolve) => client.on('end', () => resolve()));
+      client.on('connect', () => client.end(Buffer.concat([opening, Buffer.from('after the hello')])));
+      await ended;
+      client.destroy();
+      expect(seen).toEqual({ before: hello.length, after: 'after the hello'.length, helloSent: true, endAfterHello: true });
+      expect(Buffer.concat(received).equals(SERVER_HELLO)).toBe(true);
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
   });
 });

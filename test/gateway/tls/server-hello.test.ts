@@ -77,7 +77,7 @@ describe('ServerHello or HelloRetryRequest: vectors', () => {
 
   test('GIVEN a ServerHello whose random differs from the retry value in its last byte only THEN it is no retry', () => {
     const almost = Buffer.from(HRR);
-    almost[42] ^= 0x01;
+    almost[42] = almost[42]! ^ 0x01;
     expect(parseServerHello(almost)).toMatchObject({ status: 'done', value: { helloRetryRequest: false } });
   });
 
