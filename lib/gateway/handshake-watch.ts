@@ -7,9 +7,8 @@
  *
  * 1. Only the ClientHello the decision was made on goes upstream. Whatever the client sends after
  *    it is held (bounded: the client is paused) until the server's first handshake message shows
- *    what it is. A client cannot slip a second hello in ahead of the retry this way: a legitimate
- *    TLS client sends nothing the server needs before the server's hello (early data waits one
- *    round trip on the loopback-near upstream, no more).
+ *    what it is, so a second hello sent ahead of the retry cannot slip through. Nothing waits on
+ *    it: a server answers the first ClientHello alone (early data is only delayed until then).
  * 2. The server's bytes go to the client as they arrive (they are its own answer, harmless) while
  *    the first 38 handshake bytes are read. An ordinary ServerHello (TLS 1.3, or TLS 1.2, whose
  *    first flight this is; TLS 1.2 has no retry) ends the watch. So does an answer that is not a
@@ -91,6 +90,7 @@ export class HandshakeWatch<C extends WatchedConnection> {
     upstream.off('data', onUpstreamWatchData);
     upstream[WATCH] = undefined;
     this.host.upstreamSettled(this.conn);
+    // An ordinary ServerHello, or no ServerHello at all (see the top of the file): done watching.
     if (result.status === 'done' && result.value.helloRetryRequest) {
       this.phase = 'second-hello';
       const held = this.held;

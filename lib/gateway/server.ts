@@ -469,6 +469,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
 
   /** @internal a ClientHello after a HelloRetryRequest left the decision: never forwarded. */
   handshakeRefused(conn: Connection, detail: string): void {
+    conn.watch = null;
     this.endForwarded(conn, 'sni_changed', detail, false);
   }
 
