@@ -32,7 +32,7 @@ export const DROP_REASONS = [
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Why a forwarded connection was ended by the gateway (normal closes have no reason). */
-export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout'] as const;
+export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout', 'sni_changed'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export type ListenerKind = 'privateLink' | 'public';

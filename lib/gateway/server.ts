@@ -17,6 +17,7 @@ import { isClosedTenant } from '../tenants/rules';
 import type { GatewayConfig } from '../tenants/schema';
 import type { TenantIndex } from '../tenants/validate';
 import { INCOMPLETE, settledStep, type FeedResult, type IncrementalReader } from './bytes';
+import { splitAfterHello, watchHandshake, type HandshakeWatch, type HandshakeWatchHost } from './handshake-watch';
 import { HealthServer } from './health';
 import { DropLogLimiter, Logger } from './log';
 import { GatewayMetrics } from './metrics';
@@ -108,8 +109,12 @@ class Connection {
   /** Accept to verdict, as the decision histogram observed it. */
   decisionMs: number | null = null;
   counted = false;
-  /** The client half-closed while the upstream was still connecting. */
+  /** The client half-closed while the upstream was still connecting (or the handshake was watched). */
   clientEnded = false;
+  /** Bytes the decided ClientHello occupies at the start of `pending`. */
+  helloLength = 0;
+  /** Set while the handshake is watched after forwarding (handshake-watch.ts). */
+  watch: HandshakeWatch<Connection> | null = null;
   keepAliveTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -138,7 +143,7 @@ class Connection {
   }
 }
 
-export class Gateway extends EventEmitter {
+export class Gateway extends EventEmitter implements HandshakeWatchHost<Connection> {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /**
@@ -330,6 +335,7 @@ export class Gateway extends EventEmitter {
       return this.drop(conn, 'bad_client_hello', `${result.code}: ${result.message}`);
     }
     this.keep(conn, bytes);
+    conn.helloLength = result.length;
     conn.serverName = result.value.serverName;
     this.decide(conn);
   }
@@ -398,22 +404,22 @@ export class Gateway extends EventEmitter {
     // switched on only for connections still open after KEEPALIVE_AFTER_MS, in time for load
     // balancer idle timeouts (minutes).
     if (limits.tcpKeepAliveSec > 0) conn.keepAliveTimer = setTimeout(armKeepAlive, KEEPALIVE_AFTER_MS, conn, limits.tcpKeepAliveSec * 1000);
-    // Corked: our PROXY header and what the client sent so far leave in one writev.
+    // Corked: our PROXY header and the ClientHello leave in one writev. What the client sent after
+    // the hello waits until the server's answer shows it is no HelloRetryRequest.
+    const { hello, rest } = splitAfterHello(conn.pending, conn.helloLength);
     upstream.cork();
     if (conn.tenant!.upstream.proxyProtocol) upstream.write(this.upstreamProxyHeader(conn));
-    for (const bytes of conn.pending) upstream.write(bytes);
+    upstream.write(hello);
     upstream.uncork();
     conn.pending = [];
     // Forwarding with shared handlers rather than pipe(): same backpressure and half-close, none
-    // of pipe's per-connection closures and listeners.
+    // of pipe's per-connection closures and listeners. The 'data' handlers are the watch's until
+    // the handshake settles (upstreamSettled, clientSettled).
     client.off('data', onClientData);
-    client.on('data', onClientForwardData);
     client.on('drain', onClientDrain);
-    upstream.on('data', onUpstreamData);
     upstream.on('drain', onUpstreamDrain);
     upstream.on('end', onUpstreamEnd);
-    if (client.isPaused()) client.resume();
-    if (conn.clientEnded) upstream.end();
+    conn.watch = watchHandshake(conn, this, rest);
     conn.counted = true;
     const link = conn.header?.link ?? null;
     this.metrics.countAccepted(conn.listener, conn.tenant!.name, link?.cloud ?? 'none');
@@ -431,11 +437,40 @@ export class Gateway extends EventEmitter {
         conn.clientEnded = true;
         return;
       case 'forwarding':
-        conn.upstream!.end();
+        if (conn.watch) conn.clientEnded = true; // passed on once the held bytes are
+        else conn.upstream!.end();
         return;
       default:
         return;
     }
+  }
+
+  /** @internal the server's first answer is read: its bytes go straight to the client now. */
+  upstreamSettled(conn: Connection): void {
+    conn.upstream?.on('data', onUpstreamData);
+  }
+
+  /** @internal the handshake needs no more watching: what the client sent meanwhile goes first. */
+  clientSettled(conn: Connection, held: readonly Buffer[]): void {
+    const { client, upstream } = conn;
+    conn.watch = null;
+    if (!upstream) return;
+    let full = false;
+    if (held.length) {
+      upstream.cork();
+      for (const bytes of held) full = !upstream.write(bytes);
+      upstream.uncork();
+    }
+    client.on('data', onClientForwardData);
+    if (full) client.pause(); // resumed on the upstream's 'drain'
+    else if (client.isPaused()) client.resume();
+    if (conn.clientEnded) upstream.end();
+  }
+
+  /** @internal a ClientHello after a HelloRetryRequest left the decision: never forwarded. */
+  handshakeRefused(conn: Connection, detail: string): void {
+    conn.watch = null;
+    this.endForwarded(conn, 'sni_changed', detail, false);
   }
 
   /** @internal connect refused, reset before connect, or timed out. */

@@ -41,6 +41,7 @@ const gate = new Int32Array(workerData.gate);
 const server = createServer({ allowHalfOpen: true }, (socket) => {
   const remotePort = socket.remotePort;
   parentPort.postMessage({ kind: 'accepted', remotePort });
+  if (workerData.answer) socket.once('data', () => socket.write(Buffer.from(workerData.answer)));
   socket.on('data', (bytes) => parentPort.postMessage({ kind: 'data', remotePort, bytes }));
   socket.on('end', () => parentPort.postMessage({ kind: 'end', remotePort }));
   socket.on('error', () => undefined);
@@ -61,9 +62,14 @@ type WorkerMessage =
   | { kind: 'data'; remotePort: number; bytes: Uint8Array }
   | { kind: 'end'; remotePort: number };
 
-export async function startStalledUpstream(): Promise<StalledUpstream> {
+/**
+ * `answer`: written back on a connection's first bytes, as a TLS server answers the ClientHello
+ * (the gateway holds what a client sends after its hello until the server's hello has come).
+ */
+export async function startStalledUpstream(options: { answer?: Buffer } = {}): Promise<StalledUpstream> {
   const gate = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(WORKER, { eval: true, workerData: { gate: gate.buffer } });
+  const answer = options.answer ? new Uint8Array(options.answer) : undefined;
+  const worker = new Worker(WORKER, { eval: true, workerData: { gate: gate.buffer, answer } });
   const connections: AcceptedConnection[] = [];
   const fillerPorts = new Set<number>();
   const byPort = new Map<number, AcceptedConnection>();

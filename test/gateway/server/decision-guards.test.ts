@@ -15,6 +15,9 @@ import { startTestGateway, testConfig, type TestConfig, type TestGateway } from 
 import { sendRaw, startTcpServer, waitFor, type TestServer } from '../../helpers/sockets';
 import { connectingTo, readByPeer, startStalledUpstream, type StalledUpstream } from '../../helpers/stalled';
 
+/** An ordinary TLS 1.3-shaped ServerHello (no retry): what the stalled upstream answers a hello with. */
+const SERVER_HELLO = Buffer.from(`160303002a 02000026 0303 ${'a0'.repeat(32)} 00 1301 00`.replace(/ /g, ''), 'hex');
+
 const A = 'vpce-0aaaaaaaaaaaaaaaa';
 const B = 'vpce-0bbbbbbbbbbbbbbbb';
 
@@ -62,7 +65,7 @@ describe('while the upstream is still connecting', () => {
   });
 
   beforeEach(async () => {
-    upstream = await startStalledUpstream();
+    upstream = await startStalledUpstream({ answer: SERVER_HELLO });
     gw = await startTestGateway(config([A, B]));
   });
   afterEach(async () => {
@@ -133,11 +136,14 @@ describe('while the upstream is still connecting', () => {
     await waitFor(() => upstream.connections[0]?.data.subarray(-after.length).equals(after), 5000, 'the last write upstream');
 
     // THEN the upstream received one connection carrying the bytes after the PROXY header, in
-    // order, each once, and nothing else
+    // order, each once, and nothing else (the early bytes behind the hello, once its ServerHello
+    // went back: handshake-watch.ts), and the client got that ServerHello
     expect(upstream.connections).toHaveLength(1);
     const parts = { hello, 'early 1': early[0]!, 'early 2': early[1]!, 'early 3': early[2]!, after };
     expect(partsOf(upstream.connections[0]!.data, parts)).toEqual(['hello', 'early 1', 'early 2', 'early 3', 'after']);
     expect(upstream.connections[0]!.data.equals(Buffer.concat(Object.values(parts)))).toBe(true);
+    await waitFor(() => client.received().length >= SERVER_HELLO.length, 5000, 'the ServerHello at the client');
+    expect(client.received().equals(SERVER_HELLO)).toBe(true);
     client.socket.destroy();
   }, 40_000);
 });
