@@ -28,6 +28,10 @@ export const DROP_REASONS = [
   'upstream_unreachable',
   'over_capacity',
   'shutting_down',
+  'link_over_capacity',
+  'tenant_over_capacity',
+  'source_over_capacity',
+  'out_of_file_descriptors',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -40,7 +40,16 @@ import {
 } from './proxy-protocol/decoder';
 import { encodeProxyHeader, linkIdTlv } from './proxy-protocol/encoder';
 import { joinHostPort, plainAddress } from './net-util';
-import { clientHelloReader, parseClientHello, type ClientHelloErrorCode, type ClientHelloInfo } from './tls/client-hello';
+import { ConnectionQuotas, resolveLimits, type EffectiveLimits, type QuotaHolder } from './quotas';
+import {
+  DEFAULT_MAX_CLIENT_HELLO_BYTES,
+  MAX_CLIENT_HELLO_RECORDS,
+  clientHelloReader,
+  parseClientHello,
+  type ClientHelloErrorCode,
+  type ClientHelloInfo,
+  type ClientHelloReader,
+} from './tls/client-hello';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -93,11 +102,11 @@ const CONN = Symbol('linkgate.connection');
 type TaggedSocket = Socket & { [CONN]?: Connection };
 
 /** Per-connection state. Plain fields, no closures. */
-class Connection {
+class Connection implements QuotaHolder {
   state: State;
   deadline = 0;
   headerReader: IncrementalReader<ProxyHeader, ProxyHeaderErrorCode> | null = null;
-  helloReader: IncrementalReader<ClientHelloInfo, ClientHelloErrorCode> | null = null;
+  helloReader: ClientHelloReader | null = null;
   /** Bytes after the PROXY header, as they arrived: replayed upstream untouched, in one write. */
   pending: Buffer[] = [];
   pendingBytes = 0;
@@ -116,6 +125,9 @@ class Connection {
   /** Set while the handshake is watched after forwarding (handshake-watch.ts). */
   watch: HandshakeWatch<Connection> | null = null;
   keepAliveTimer: NodeJS.Timeout | undefined;
+  quotaLink: string | null = null;
+  quotaTenant: string | null = null;
+  quotaSource: string | null = null;
 
   constructor(
     readonly gateway: Gateway,
@@ -162,6 +174,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private readonly undecided = new Set<Connection>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly dropLog: DropLogLimiter;
+  private limits: EffectiveLimits;
+  private readonly quotas: ConnectionQuotas;
   private closedTenants: string[];
   private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
   private started = false;
@@ -176,6 +190,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.policy = new Policy(options.config, options.index);
     this.config = { ...options.config, tenants: [] };
     this.decodeOptions = { maxHeaderBytes: this.config.limits.maxProxyHeaderBytes };
+    this.limits = resolveLimits(this.config.limits);
+    this.quotas = new ConnectionQuotas(this.limits);
     this.closedTenants = closedTenants(options.config);
     this.metrics.tenants.set(this.policy.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
@@ -217,6 +233,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       public: this.address('public')?.port,
       health: this.address('health')?.port,
       tenants: this.policy.tenants.length,
+      ...this.limits,
     });
   }
 
@@ -234,11 +251,17 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       server.once('error', reject);
       server.listen({ port, host, backlog: 4096 }, () => {
         server.off('error', reject);
-        server.on('error', (err) => this.logger.error('listener error', { listener: kind, error: err.message }));
+        server.on('error', (err) => this.onListenerError(kind, err));
         this.boundAddresses.set(kind, server.address() as AddressInfo);
         resolve();
       });
     });
+  }
+
+  /** An accept that failed for want of descriptors is a connection dropped: counted with its reason. */
+  private onListenerError(kind: ListenerKind, err: Error): void {
+    if (isOutOfDescriptors(err)) this.metrics.countDropped(kind, 'out_of_file_descriptors', '');
+    this.logger.error('listener error', { listener: kind, error: err.message });
   }
 
   // ---- per connection ----------------------------------------------------------------------
@@ -252,8 +275,11 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     socket.on('close', onClientClose);
     this.live.add(conn);
     this.metrics.changeActive(listener, 1);
-    if (this.live.size > this.config.limits.maxConnections) return this.drop(conn, 'over_capacity');
+    if (this.live.size > this.limits.maxConnections) return this.drop(conn, 'over_capacity');
     if (this.stopped) return this.drop(conn, 'shutting_down');
+    if (listener === 'public' && !this.quotas.takeSource(conn, plainAddress(socket.remoteAddress) ?? '')) {
+      return this.drop(conn, 'source_over_capacity', `above ${this.limits.maxConnectionsPerSource} connections from this address`);
+    }
     const { limits } = this.config;
     // Readers are made only when a header or ClientHello spans several reads; most arrive whole.
     conn.deadline = conn.acceptedAt + (listener === 'privateLink' ? limits.headerTimeoutMs : limits.clientHelloTimeoutMs);
@@ -294,6 +320,9 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       this.metrics.countHealthCheck(conn.listener);
       return this.end(conn);
     }
+    if (header.link && !this.quotas.takeLink(conn, header.link.cloud, header.link.linkId)) {
+      return this.drop(conn, 'link_over_capacity', `above ${this.limits.maxConnectionsPerLinkId} connections from this endpoint`);
+    }
     conn.state = 'hello';
     conn.deadline = conn.acceptedAt + this.config.limits.clientHelloTimeoutMs;
     const rest = result.bytes.subarray(result.length);
@@ -314,9 +343,9 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
 
   private readHello(conn: Connection, chunk: Buffer): FeedResult<ClientHelloInfo, ClientHelloErrorCode> {
     if (conn.helloReader) return conn.helloReader.feed(chunk);
-    const step = parseClientHello(chunk);
+    const step = parseClientHello(chunk, DEFAULT_MAX_CLIENT_HELLO_BYTES, MAX_CLIENT_HELLO_RECORDS);
     if (step.status !== 'incomplete') return settledStep(step, chunk);
-    conn.helloReader = clientHelloReader().startWith(chunk, step.needed);
+    conn.helloReader = clientHelloReader({ maxRecords: MAX_CLIENT_HELLO_RECORDS }).startWith(chunk, step.needed);
     return INCOMPLETE;
   }
 
@@ -360,6 +389,9 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     conn.decisionMs = performance.now() - conn.acceptedAt;
     this.metrics.observeDecision(conn.listener, decision.verdict, conn.decisionMs / 1000);
     if (decision.verdict === 'drop') return this.drop(conn, decision.reason);
+    if (!this.quotas.takeTenant(conn, decision.tenant.name)) {
+      return this.drop(conn, 'tenant_over_capacity', `above ${this.limits.maxConnectionsPerTenant} connections to this tenant`);
+    }
     this.forward(conn, decision.tenant);
   }
 
@@ -479,7 +511,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     if (conn.state === 'connecting') {
       upstream?.destroy();
       const detail = err ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}` : 'connect timeout';
-      return this.drop(conn, 'upstream_unreachable', detail);
+      return this.drop(conn, err && isOutOfDescriptors(err) ? 'out_of_file_descriptors' : 'upstream_unreachable', detail);
     }
     if (conn.state === 'forwarding') {
       // Reset mid-stream: pass the reset on so the client learns at once.
@@ -491,6 +523,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   onClientClosed(conn: Connection): void {
     this.live.delete(conn);
     this.undecided.delete(conn);
+    this.quotas.release(conn);
     this.metrics.changeActive(conn.listener, -1);
     if (!conn.counted) {
       conn.counted = true;
@@ -649,6 +682,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     }
     this.config = { ...next, listeners: this.config.listeners, tenants: [] };
     this.decodeOptions = { maxHeaderBytes: this.config.limits.maxProxyHeaderBytes };
+    this.limits = resolveLimits(this.config.limits, this.limits.openFilesLimit);
+    this.quotas.setLimits(this.limits);
     this.closedTenants = closedTenants(next);
     this.policy = policy;
     let revoked = 0;
@@ -840,6 +875,12 @@ function onUpstreamTimeout(this: TaggedSocket): void {
 function onUpstreamError(this: TaggedSocket, err: Error): void {
   const conn = this[CONN];
   if (conn) conn.gateway.onUpstreamFailure(conn, err);
+}
+
+/** EMFILE (this process) or ENFILE (the whole system): no descriptor left for a socket. */
+function isOutOfDescriptors(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EMFILE' || code === 'ENFILE';
 }
 
 function closedTenants(config: GatewayConfig): string[] {
