@@ -6,7 +6,7 @@
  * then closes). Those are passed over, bounded in number; then the ClientHello reader takes over.
  */
 import { IncrementalReader, type ParseStep } from '../bytes';
-import { DEFAULT_MAX_CLIENT_HELLO_BYTES, parseClientHello, type ClientHelloErrorCode, type ClientHelloInfo } from './client-hello';
+import { DEFAULT_MAX_CLIENT_HELLO_BYTES, MAX_CLIENT_HELLO_RECORDS, parseClientHello, type ClientHelloErrorCode, type ClientHelloInfo } from './client-hello';
 
 export interface SecondClientHelloInfo extends ClientHelloInfo {
   /** Records passed over before the ClientHello. */
@@ -41,7 +41,9 @@ export function parseSecondClientHello(bytes: Uint8Array, maxHelloBytes = DEFAUL
     at += RECORD_HEADER + payload;
     if (at > MAX_BYTES_BEFORE_SECOND_HELLO) return err('too_large', `more than ${MAX_BYTES_BEFORE_SECOND_HELLO} bytes before the second ClientHello`);
   }
-  const step = parseClientHello(bytes.subarray(at), maxHelloBytes);
+  // Re-parsed from the start at each read: the record cap keeps that cost bounded (a hello in
+  // thousands of one-byte records would otherwise cost quadratic time).
+  const step = parseClientHello(bytes.subarray(at), maxHelloBytes, MAX_CLIENT_HELLO_RECORDS);
   if (step.status === 'incomplete') return { status: 'incomplete', needed: at + step.needed };
   if (step.status === 'error') {
     // parseClientHello names a first byte that is no handshake record "not_tls"; here the stream
