@@ -232,14 +232,15 @@ export class LinkgateUpstream extends EventEmitter {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     let key: string | null = null;
+    let settled = false;
     socket.on('close', () => {
       this.sockets.delete(socket);
       if (key) byAddress.delete(key);
+      if (!settled) onEnd(); // reset before a whole header: no FIN, no 'end'
     });
     // Errors end the socket (and whatever server holds it); they must never crash the process.
     socket.on('error', () => undefined);
     const reader = proxyHeaderReader({ maxHeaderBytes: this.maxHeaderBytes, tenantTlvType: this.tenantTlvType });
-    let settled = false;
     const settle = () => {
       settled = true;
       clearTimeout(timer);
