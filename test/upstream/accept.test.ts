@@ -85,9 +85,10 @@ describe('linkgate/upstream guarding a plain http server', () => {
     ['a LOCAL header', withRequest(encodeProxyHeader({ command: 'LOCAL' })), 'no_tenant', /LOCAL/],
     ['an unknown tenant', withRequest(gatewayHeader('initech', 'initech.example.com')), 'unknown_tenant', /"initech" is not among the tenants/],
     ['half a header, then silence', gatewayHeader('shop', 'shop.example.com').subarray(0, 20), 'header_timeout', /within 500 ms/],
-  ])('GIVEN %s THEN the connection is destroyed unserved and counted', async (_what, bytes, reason, detail) => {
+    ['half a header, then FIN', gatewayHeader('shop', 'shop.example.com').subarray(0, 20), 'client_closed', /closed before a complete PROXY header/, true],
+  ])('GIVEN %s THEN the connection is destroyed unserved and counted', async (_what, bytes, reason, detail, end = false) => {
     const before = gate.counts[reason as Refusal['reason']];
-    const seen = await sendRaw(port, [bytes], { waitMs: 5000 });
+    const seen = await sendRaw(port, [bytes], { waitMs: 5000, end });
     expect(seen.closed).toBe(true);
     expect(seen.data.length).toBe(0);
     expect(gate.counts[reason as Refusal['reason']]).toBe(before + 1);
