@@ -7,8 +7,8 @@
  * hostname of the tenant the gateway decided on.
  */
 import { EventEmitter } from 'node:events';
-import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Http2SecureServer, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { proxyHeaderReader, type ProxyHeader, DEFAULT_MAX_HEADER_BYTES } from '../gateway/proxy-protocol/decoder';
@@ -66,8 +66,12 @@ export interface Misdirected {
   readonly owner: string | null;
 }
 
-/** The servers `LinkgateUpstream` guards: Node's https, http2 (secure or not) and plain http. */
-export type GuardedServer = HttpServer | TlsServer | Http2SecureServer | Http2Server;
+/**
+ * The servers `LinkgateUpstream` guards: Node's https, http2 secure (`createSecureServer`) and plain
+ * http. Not plain-text HTTP/2 (h2c): its session reads the socket's handle directly and would miss
+ * the bytes that arrived with the PROXY header.
+ */
+export type GuardedServer = HttpServer | TlsServer | Http2SecureServer;
 
 export interface LinkgateUpstreamOptions {
   /**
@@ -202,6 +206,9 @@ export class LinkgateUpstream extends EventEmitter {
     this.maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
     this.hostnames = toHostnames(options.tenants);
     this.tls = server instanceof TlsServer;
+    if (!this.tls && !(server instanceof HttpServer)) {
+      throw new TypeError('linkgate/upstream: guard an https, http2 secure (createSecureServer) or http server; plain-text HTTP/2 (h2c) is not supported');
+    }
     this.netServer = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.netServer.on('error', (err) => this.emit('error', err));
     this.guard();

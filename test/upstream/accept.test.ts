@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -158,10 +159,11 @@ describe('TenantHostnames and authorityHostname', () => {
     expect(TenantHostnames.fromMap({ a: ['a.example.com'], d: ['d.example.com'] }, { defaultTenant: 'd' }).tenantOf('other.test')).toBe('d');
   });
 
-  test('GIVEN a hostname claimed twice THEN the tenant model refuses it naming both tenants', () => {
+  test('GIVEN a hostname claimed twice, a cloud’s TLV type or an h2c server THEN construction fails saying why', () => {
     expect(() => TenantHostnames.fromMap({ a: ['x.example.com'], b: ['X.example.com'] })).toThrow(ConfigValidationError);
     expect(() => TenantHostnames.fromMap({ a: ['x.example.com'], b: ['X.example.com'] })).toThrow(/"x.example.com" is claimed by tenants "a".*and "b"/);
     expect(() => new LinkgateUpstream(createHttpServer(), { tenants: TENANTS, tenantTlvType: 0xea })).toThrow(/0xEA is the AWS link-ID TLV/);
+    expect(() => new LinkgateUpstream(createHttp2Server() as never, { tenants: TENANTS })).toThrow(/h2c\) is not supported/);
   });
 
   test.each([
