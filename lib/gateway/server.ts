@@ -38,7 +38,7 @@ import {
   type ProxyHeader,
   type ProxyHeaderErrorCode,
 } from './proxy-protocol/decoder';
-import { encodeProxyHeader, linkIdTlv } from './proxy-protocol/encoder';
+import { authorityTlv, encodeProxyHeader, linkIdTlv, tenantTlv } from './proxy-protocol/encoder';
 import { joinHostPort, plainAddress } from './net-util';
 import { ConnectionQuotas, resolveLimits, type EffectiveLimits, type QuotaHolder } from './quotas';
 import {
@@ -563,6 +563,9 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private upstreamProxyHeader(conn: Connection): Buffer {
     const link = conn.header?.link;
     const tlvs = link ? [linkIdTlv(link.cloud, link.linkId)] : [];
+    // What was decided, for the service's 421 rule (linkgate/upstream, README "What the gateway cannot see").
+    if (conn.serverName !== null) tlvs.push(authorityTlv(conn.serverName));
+    tlvs.push(tenantTlv(conn.tenant!.upstream.tenantTlvType, conn.tenant!.name));
     const src = conn.header?.source;
     const dst = conn.header?.destination;
     let source: { address: string; port: number } | undefined;

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { AWS_ENDPOINT_ID_PATTERN, LINK_ID_FORMATS, UINT32_MAX, canonicalLinkId } from './ids';
+import { CUSTOM_TLV_TYPE_MAX, CUSTOM_TLV_TYPE_MIN, DEFAULT_TENANT_TLV_TYPE, tenantTlvTypeProblem } from './upstream-tlv';
 
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 /** A DNS name of two or more labels, optionally `*.`-prefixed, optionally with a trailing dot. */
@@ -183,7 +184,20 @@ export const upstreamSchema = z.strictObject({
   proxyProtocol: z
     .boolean()
     .default(false)
-    .describe('Send a PROXY v2 header upstream with the original addresses and link-ID TLV. Default false.'),
+    .describe('Send a PROXY v2 header upstream with the original addresses, link-ID TLV, SNI (AUTHORITY) and tenant TLV. Default false.'),
+  tenantTlvType: z
+    .number({ error: (iss) => `tenantTlvType must be a number from 0xE0 to 0xEF, got ${show(iss.input)}` })
+    .int({ error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .min(CUSTOM_TLV_TYPE_MIN, { error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .max(CUSTOM_TLV_TYPE_MAX, { error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .superRefine((type, ctx) => {
+      // Range and integer problems are reported by the checks above; this adds the clouds' types.
+      const inRange = Number.isInteger(type) && type >= CUSTOM_TLV_TYPE_MIN && type <= CUSTOM_TLV_TYPE_MAX;
+      const problem = inRange ? tenantTlvTypeProblem(type) : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: type });
+    })
+    .default(DEFAULT_TENANT_TLV_TYPE)
+    .describe('With proxyProtocol: the custom TLV type (0xE0-0xEF, not a cloud\'s) carrying the tenant name. Default 0xE1 (225).'),
   connectTimeoutMs: positiveMs('connectTimeoutMs', 120_000).default(5_000).describe('Default 5000.'),
 });
 
