@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { AWS_ENDPOINT_ID_PATTERN, LINK_ID_FORMATS, UINT32_MAX, canonicalLinkId } from './ids';
+import { CUSTOM_TLV_TYPE_MAX, CUSTOM_TLV_TYPE_MIN, DEFAULT_TENANT_TLV_TYPE, tenantTlvTypeProblem } from './upstream-tlv';
 
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 /** A DNS name of two or more labels, optionally `*.`-prefixed, optionally with a trailing dot. */
@@ -222,7 +223,20 @@ export const upstreamSchema = z.strictObject({
   proxyProtocol: z
     .boolean()
     .default(false)
-    .describe('Send a PROXY v2 header upstream with the original addresses and link-ID TLV. Default false.'),
+    .describe('Send a PROXY v2 header upstream with the original addresses, link-ID TLV, SNI (AUTHORITY) and tenant TLV. Default false.'),
+  tenantTlvType: z
+    .number({ error: (iss) => `tenantTlvType must be a number from 0xE0 to 0xEF, got ${show(iss.input)}` })
+    .int({ error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .min(CUSTOM_TLV_TYPE_MIN, { error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .max(CUSTOM_TLV_TYPE_MAX, { error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .superRefine((type, ctx) => {
+      // Range and integer problems are reported by the checks above; this adds the clouds' types.
+      const inRange = Number.isInteger(type) && type >= CUSTOM_TLV_TYPE_MIN && type <= CUSTOM_TLV_TYPE_MAX;
+      const problem = inRange ? tenantTlvTypeProblem(type) : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: type });
+    })
+    .default(DEFAULT_TENANT_TLV_TYPE)
+    .describe('With proxyProtocol: the custom TLV type (0xE0-0xEF, not a cloud\'s) carrying the tenant name. Default 0xE1 (225).'),
   connectTimeoutMs: positiveMs('connectTimeoutMs', 120_000).default(5_000).describe('Default 5000.'),
 });
 
@@ -231,8 +245,10 @@ export const limitsSchema = z.strictObject({
     .number()
     .int()
     .min(1, { error: (iss) => `maxConnections must be at least 1, got ${show(iss.input)}` })
-    .default(20_000)
-    .describe('Concurrent connections per worker; above it new connections are dropped (over_capacity).'),
+    .optional()
+    .describe(
+      'Concurrent connections per worker; above it new connections are dropped (over_capacity). Default: what the open-files limit allows (2 descriptors per connection, headroom kept), at most 20000.',
+    ),
   headerTimeoutMs: positiveMs('headerTimeoutMs', 600_000).default(5_000).describe('Time to receive the PROXY header.'),
   clientHelloTimeoutMs: positiveMs('clientHelloTimeoutMs', 600_000)
     .default(10_000)
@@ -242,8 +258,10 @@ export const limitsSchema = z.strictObject({
     .number()
     .int()
     .min(0)
-    .default(0)
-    .describe('Close forwarded connections idle this long; 0 disables (rely on TCP keepalive).'),
+    .default(600)
+    .describe(
+      'Close forwarded connections idle this long; 0 disables. Default 600: longer than the load balancers\' idle timeouts (AWS NLB 350 s, Azure Private Link about 5 min, GCP passthrough NLB 600 s), so a flow the load balancer keeps is never cut by the gateway first.',
+    ),
   tcpKeepAliveSec: z
     .number()
     .int()
@@ -252,6 +270,24 @@ export const limitsSchema = z.strictObject({
     .describe(
       'TCP keepalive on both sides of forwarded connections; 0 disables. Keeps long-lived flows alive through load balancer idle timeouts (Azure Private Link: about 5 minutes).',
     ),
+  maxConnectionsPerLinkId: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerLinkId must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Connections per worker from one private endpoint (link ID); above it: link_over_capacity. Default maxConnections / 4.'),
+  maxConnectionsPerTenant: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerTenant must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Forwarded connections per worker to one tenant, both listeners; above it: tenant_over_capacity. Default maxConnections / 2.'),
+  maxConnectionsPerSource: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerSource must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Connections per worker from one address on the public listener; above it: source_over_capacity. Default maxConnections / 4.'),
 });
 
 /** Bounds and defaults of the gateway's drain on SIGTERM (`shutdown`); the constructs take seconds. */
