@@ -58,9 +58,10 @@ export interface CompiledTenant {
   readonly name: string;
   readonly upstream: CompiledUpstream;
   /**
-   * No rules at all (no `allow`, or `allow: {}`): every source is allowed. A tenant that names a
-   * list, even an emptied one, accepts only what it lists, so removing a customer's last endpoint
-   * cuts the tenant off instead of opening it to everyone.
+   * The tenant says `open: true`: every source is allowed. Never inferred from missing rules (a
+   * tenant without `open: true` or `allow` lists does not validate), so a reload opens a tenant
+   * only when the new file states it. A tenant with lists, even emptied ones, accepts only what
+   * they hold: removing a customer's last endpoint cuts the tenant off.
    */
   readonly open: boolean;
   /** Null when the tenant lists no CIDRs (then public connections are refused unless open). */
@@ -106,7 +107,7 @@ export class Policy {
         index: i,
         name: t.name,
         upstream,
-        open: isOpenTenant(t.allow),
+        open: isOpenTenant(t),
         cidrs: cidrs?.length ? compileCidrs(cidrs) : null,
       };
       tenants.push(compiled);

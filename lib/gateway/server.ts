@@ -719,11 +719,14 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     return this.config;
   }
 
-  /** Reloads from the config file. An invalid file keeps the running policy and says why. */
-  reload(): ReloadOutcome {
+  /**
+   * Reloads from the config file. An invalid file keeps the running policy and says why. With
+   * `sha256` (what the watcher found settled), other bytes are refused: a write under way.
+   */
+  reload(sha256?: string): ReloadOutcome {
     const started = performance.now();
     if (!this.configPath) return { ok: false, errors: 'no config file to reload', durationMs: 0 };
-    const loaded = loadConfigFile(this.configPath);
+    const loaded = loadConfigFile(this.configPath, { sha256 });
     if (!loaded.ok) {
       const errors = formatLocatedIssues(loaded.issues, this.configPath);
       this.metrics.reloads.inc({ result: 'failure' });
@@ -887,7 +890,7 @@ function isOutOfDescriptors(err: Error): boolean {
 }
 
 function closedTenants(config: GatewayConfig): string[] {
-  return config.tenants.filter((t) => isClosedTenant(t.allow)).map((t) => t.name);
+  return config.tenants.filter((t) => isClosedTenant(t)).map((t) => t.name);
 }
 
 function armKeepAlive(conn: Connection, delayMs: number): void {

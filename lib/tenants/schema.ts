@@ -153,8 +153,11 @@ export const allowSchema = z
     cidrs: list(cidrSchema, 'allow.cidrs').optional().describe('Source ranges allowed on the public listener.'),
   })
   .describe(
-    'Sources allowed to reach the tenant. Absent (or {}): open to every source. Once a list is named, only what the lists hold is allowed: an emptied list admits nobody.',
+    'Sources allowed to reach the tenant: only what the named lists hold is allowed, so an emptied list admits nobody. A tenant needs `allow` lists or `open: true`.',
   );
+
+/** The lists `allow` may name; a tenant that names none of them has said nothing about who may connect. */
+const ALLOW_LISTS = ['aws', 'azure', 'gcp', 'cidrs'] as const satisfies readonly (keyof z.input<typeof allowSchema>)[];
 
 export const tenantSchema = z.strictObject({
   name: z
@@ -172,7 +175,43 @@ export const tenantSchema = z.strictObject({
     .default('default')
     .describe('Name of the upstream in `upstreams`. Default "default".'),
   allow: allowSchema.optional(),
-});
+  open: z
+    .boolean({ error: (iss) => `open must be true or false, got ${show(iss.input)}` })
+    .optional()
+    .describe('true: every source may reach the tenant (no `allow` then). Never implied: a tenant needs `allow` lists or `open: true`.'),
+})
+  // Fail closed: openness is stated, never inferred from a missing `allow`, so a file caught half
+  // written (tenant present, rules not yet) is refused instead of opening the tenant. Runs even when
+  // other fields of the tenant are wrong, so `validate` lists this with the rest in one run.
+  .superRefine(checkOpenness, { when: (payload) => isRecord(payload.value) });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkOpenness(tenant: { name?: unknown; open?: unknown; allow?: unknown }, ctx: z.RefinementCtx): void {
+  const who = typeof tenant.name === 'string' ? `tenant "${tenant.name}"` : 'a tenant';
+  const allow = tenant.allow;
+  if (tenant.open === true) {
+    if (allow !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${who} has both \`open: true\` and \`allow\`: open admits every source whatever the lists say; remove \`allow\` to open it, or \`open\` to admit only what the lists hold`,
+        input: tenant,
+      });
+    }
+    return;
+  }
+  if (tenant.open !== undefined && typeof tenant.open !== 'boolean') return; // its own error says enough
+  // A non-object `allow` is the schema's own error; an object naming no list says nothing.
+  if (allow === undefined || (isRecord(allow) && !ALLOW_LISTS.some((k) => allow[k] !== undefined))) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${who}: say who may connect: \`allow\` lists, or \`open: true\` to admit every source`,
+      input: tenant,
+    });
+  }
+}
 
 export const upstreamSchema = z.strictObject({
   host: z

@@ -38,7 +38,9 @@ export class TenantHostnames {
    * the gateway config, owns every hostname no tenant lists.
    */
   static fromMap(tenants: Readonly<Record<string, readonly string[]>>, options: { readonly defaultTenant?: string } = {}): TenantHostnames {
-    const result = validateTenantDeclarations(Object.entries(tenants).map(([name, hostnames]) => ({ name, hostnames })));
+    // Who may connect is the gateway's decision, not this map's: `open: true` only satisfies the
+    // tenant model's rule that it be stated, so that names and hostnames alone are checked here.
+    const result = validateTenantDeclarations(Object.entries(tenants).map(([name, hostnames]) => ({ name, hostnames, open: true })));
     if (!result.ok) throw new ConfigValidationError(result.issues, 'linkgate/upstream: invalid tenant hostnames');
     if (options.defaultTenant !== undefined && !Object.hasOwn(tenants, options.defaultTenant)) {
       throw new Error(`linkgate/upstream: defaultTenant "${options.defaultTenant}" is not one of the tenants`);

@@ -392,7 +392,7 @@ describe('FilteringGateway', () => {
     });
 
     test('GIVEN a tenant that names an undefined upstream THEN synth fails with the config path and the defined upstreams', () => {
-      expect(() => given({ tenants: [{ name: 'a', hostnames: ['a.example.com'], upstream: 'billing' }] })).toThrow(
+      expect(() => given({ tenants: [{ name: 'a', hostnames: ['a.example.com'], upstream: 'billing', open: true }] })).toThrow(
         /^Provider\/Gateway: the rendered gateway config is invalid:\n {2}tenants\[0\]\.upstream: upstream "billing" is not defined in upstreams \(defined: default\)$/,
       );
     });

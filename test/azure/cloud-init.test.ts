@@ -312,7 +312,7 @@ class Sandbox {
 
 describe('the scripts on a gateway VM', () => {
   const booted = deployed();
-  const newTenant = deployed({ tenants: [...TENANTS, { name: 'globex', hostnames: ['globex.api.example.com'] }] });
+  const newTenant = deployed({ tenants: [...TENANTS, { name: 'globex', hostnames: ['globex.api.example.com'], open: true }] });
   const newImage = deployed({ image: 'linkgatetest.azurecr.io/linkgate:0.2.0' });
   const outsideAcr = deployed({ image: 'ghcr.io/acme/linkgate:1.2.3', acrId: undefined });
   let vm: Sandbox;

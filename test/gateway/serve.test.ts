@@ -207,7 +207,7 @@ test('GIVEN a worker that dies just before SIGTERM THEN no replacement starts du
 test('GIVEN an invalid config THEN serve refuses to start, exits 1 and lists every problem with its line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-bad-'));
   const file = join(dir, 'gateway.yaml');
-  writeFileSync(file, 'listeners:\n  privateLink: { port: 8443 }\n  health: { port: 8443 }\nupstreams: {}\ntenants:\n  - name: x\n    hostnames: [x.example.com]\n');
+  writeFileSync(file, 'listeners:\n  privateLink: { port: 8443 }\n  health: { port: 8443 }\nupstreams: {}\ntenants:\n  - name: x\n    hostnames: [x.example.com]\n    open: true\n');
   const proc = spawnCli(['serve', '--config', file, '--workers', '1']);
   expect(await proc.exited).toBe(1);
   expect(proc.stderr()).toContain(`${file}:3:19: listeners.health.port: port 8443 is already used by listeners.privateLink`);
@@ -240,7 +240,7 @@ test('GIVEN a cluster whose listener port is taken THEN serve stops with exit 1 
     JSON.stringify({
       listeners: { privateLink: { port: taken.port, host: '127.0.0.1' }, health: { port: await closedPort(), host: '127.0.0.1' } },
       upstreams: { default: { host: '127.0.0.1', port: echo.port } },
-      tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'] }],
+      tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], open: true }],
     }),
   );
   const proc = spawnCli(['serve', '--config', file, '--workers', '2']);

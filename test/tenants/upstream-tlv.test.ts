@@ -4,7 +4,7 @@ import { parseConfigText, validateGatewayConfig } from '../../lib/tenants';
 const config = (upstream: Record<string, unknown>) => ({
   listeners: { privateLink: { port: 8443 }, health: { port: 8080 } },
   upstreams: { default: { host: 'app.internal', port: 443, proxyProtocol: true, ...upstream } },
-  tenants: [{ name: 'a', hostnames: ['a.example.com'] }],
+  tenants: [{ name: 'a', hostnames: ['a.example.com'], open: true }],
 });
 
 describe('upstreams.<name>.tenantTlvType', () => {

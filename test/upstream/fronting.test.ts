@@ -67,11 +67,11 @@ beforeAll(async () => {
       plain: { host: '127.0.0.1', port: unguardedPort },
     },
     tenants: [
-      { name: 'shop', hostnames: [OPEN_HOST] }, // open: every endpoint may reach it
+      { name: 'shop', hostnames: [OPEN_HOST], open: true }, // every endpoint may reach it
       { name: 'megacorp', hostnames: [PROTECTED_HOST, '*.megacorp.example.com'], allow: { aws: [MEGACORP_OWN] } },
-      { name: 'h2shop', hostnames: ['h2shop.example.com'], upstream: 'h2' },
+      { name: 'h2shop', hostnames: ['h2shop.example.com'], upstream: 'h2', open: true },
       { name: 'h2megacorp', hostnames: ['h2.megacorp.example.com'], upstream: 'h2', allow: { aws: [H2MEGACORP_OWN] } },
-      { name: 'legacy', hostnames: ['legacy.example.com'], upstream: 'plain' },
+      { name: 'legacy', hostnames: ['legacy.example.com'], upstream: 'plain', open: true },
     ],
   };
   configFile = join(dir, 'gateway.json');

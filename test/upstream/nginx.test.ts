@@ -54,7 +54,7 @@ describeWithPeer('nginx', 'the README nginx recipe as the gateway’s upstream',
     gw = await startTestGateway({
       upstreams: { default: { host: '127.0.0.1', port, proxyProtocol: true } },
       tenants: [
-        { name: 'shop', hostnames: ['shop.example.com'] }, // open
+        { name: 'shop', hostnames: ['shop.example.com'], open: true },
         { name: 'megacorp', hostnames: ['megacorp.example.com'], allow: { aws: [MEGACORP_OWN] } },
       ],
     });

@@ -33,7 +33,7 @@ function replaceOnce(text: string, from: string, to: string): string {
 test('GIVEN the README example running THEN its own tenant’s host is served with the link ID, and a fronted Host gets 421', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-readme-upstream-'));
   const config = join(dir, 'config.yaml');
-  writeFileSync(config, 'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }\nupstreams: { default: { host: app, port: 443, proxyProtocol: true } }\ntenants:\n  - { name: shop, hostnames: [shop.example.com] }\n  - { name: megacorp, hostnames: ["*.megacorp.example.com"] }\n');
+  writeFileSync(config, 'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }\nupstreams: { default: { host: app, port: 443, proxyProtocol: true } }\ntenants:\n  - { name: shop, hostnames: [shop.example.com], open: true }\n  - { name: megacorp, hostnames: ["*.megacorp.example.com"], open: true }\n');
   let snippet = upstreamSnippet();
   snippet = replaceOnce(snippet, "'tls/server.key'", JSON.stringify(join(DEMO_TLS_DIR, 'server.key')));
   snippet = replaceOnce(snippet, "'tls/server.crt'", JSON.stringify(join(DEMO_TLS_DIR, 'server.crt')));

@@ -253,7 +253,7 @@ describe('a LOCAL header followed by a ClientHello, through the whole gateway', 
       tenants: [
         { name: 'protected', hostnames: ['protected.example.com'], allow: { aws: [OWN] } },
         // Open to every source: a hello read after LOCAL would be forwarded, not merely refused.
-        { name: 'open', hostnames: ['open.example.com'] },
+        { name: 'open', hostnames: ['open.example.com'], open: true },
       ],
     });
   });

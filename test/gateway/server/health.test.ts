@@ -13,7 +13,7 @@ beforeAll(async () => {
   echo = await startEchoServer();
   gw = await startTestGateway({
     upstreams: { default: { host: '127.0.0.1', port: echo.port } },
-    tenants: [{ name: 'open', hostnames: ['open.example.com'] }],
+    tenants: [{ name: 'open', hostnames: ['open.example.com'], open: true }],
     shutdown: { drainDelayMs: 300, drainTimeoutMs: 100 },
   });
 });
