@@ -28,11 +28,15 @@ export const DROP_REASONS = [
   'upstream_unreachable',
   'over_capacity',
   'shutting_down',
+  'link_over_capacity',
+  'tenant_over_capacity',
+  'source_over_capacity',
+  'out_of_file_descriptors',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Why a forwarded connection was ended by the gateway (normal closes have no reason). */
-export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout'] as const;
+export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout', 'sni_changed'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export type ListenerKind = 'privateLink' | 'public';

@@ -192,8 +192,10 @@ export const limitsSchema = z.strictObject({
     .number()
     .int()
     .min(1, { error: (iss) => `maxConnections must be at least 1, got ${show(iss.input)}` })
-    .default(20_000)
-    .describe('Concurrent connections per worker; above it new connections are dropped (over_capacity).'),
+    .optional()
+    .describe(
+      'Concurrent connections per worker; above it new connections are dropped (over_capacity). Default: what the open-files limit allows (2 descriptors per connection, headroom kept), at most 20000.',
+    ),
   headerTimeoutMs: positiveMs('headerTimeoutMs', 600_000).default(5_000).describe('Time to receive the PROXY header.'),
   clientHelloTimeoutMs: positiveMs('clientHelloTimeoutMs', 600_000)
     .default(10_000)
@@ -203,8 +205,10 @@ export const limitsSchema = z.strictObject({
     .number()
     .int()
     .min(0)
-    .default(0)
-    .describe('Close forwarded connections idle this long; 0 disables (rely on TCP keepalive).'),
+    .default(600)
+    .describe(
+      'Close forwarded connections idle this long; 0 disables. Default 600: longer than the load balancers\' idle timeouts (AWS NLB 350 s, Azure Private Link about 5 min, GCP passthrough NLB 600 s), so a flow the load balancer keeps is never cut by the gateway first.',
+    ),
   tcpKeepAliveSec: z
     .number()
     .int()
@@ -213,6 +217,24 @@ export const limitsSchema = z.strictObject({
     .describe(
       'TCP keepalive on both sides of forwarded connections; 0 disables. Keeps long-lived flows alive through load balancer idle timeouts (Azure Private Link: about 5 minutes).',
     ),
+  maxConnectionsPerLinkId: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerLinkId must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Connections per worker from one private endpoint (link ID); above it: link_over_capacity. Default maxConnections / 4.'),
+  maxConnectionsPerTenant: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerTenant must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Forwarded connections per worker to one tenant, both listeners; above it: tenant_over_capacity. Default maxConnections / 2.'),
+  maxConnectionsPerSource: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerSource must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Connections per worker from one address on the public listener; above it: source_over_capacity. Default maxConnections / 4.'),
 });
 
 /** Bounds and defaults of the gateway's drain on SIGTERM (`shutdown`); the constructs take seconds. */

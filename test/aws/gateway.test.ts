@@ -105,6 +105,15 @@ describe('FilteringGateway', () => {
       template().hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
 
+    test('THEN the container may open 1048576 files, as the Azure and GCP units allow (two per forwarded connection)', () => {
+      const { template } = given();
+      template().hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [
+          Match.objectLike({ Name: 'gateway', Ulimits: [{ Name: 'nofile', SoftLimit: 1_048_576, HardLimit: 1_048_576 }] }),
+        ],
+      });
+    });
+
     test('THEN the tenant list is rendered into $LINKGATE_CONFIG, with no cloud-side consumers in it', () => {
       const { template } = given();
       const config = gatewayConfigFrom(template());
