@@ -126,6 +126,13 @@ class RecordWalk {
       }
     }
     const { fragments, handshakeBytes, handshakeLength, records } = this;
+    // Nothing may ride behind the ClientHello in its last record: the client must wait for the
+    // server before it sends another handshake message (RFC 8446 §4.1.2, §5.1: messages before a
+    // key change align with a record boundary). Bytes there would reach the server unread, e.g. a
+    // second ClientHello for another tenant that some TLS stacks accept from the same record.
+    if (handshakeBytes > handshakeLength) {
+      return err('bad_record', `${handshakeBytes - handshakeLength} handshake bytes follow the ClientHello in its record`);
+    }
     const message = fragments.length === 1 ? fragments[0]! : concat(fragments, handshakeBytes);
     const result = readServerName(message.subarray(4, handshakeLength));
     if (result !== null && typeof result === 'object') return err(result.code, result.message);

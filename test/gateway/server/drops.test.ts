@@ -44,6 +44,12 @@ async function expectDrop(port: number, chunks: Buffer[], reason: DropReason, op
   return decision;
 }
 
+/** The handshake messages of single-record hellos, joined into one TLS record. */
+function oneRecord(...hellos: Buffer[]): Buffer {
+  const payload = Buffer.concat(hellos.map((h) => h.subarray(5)));
+  return Buffer.concat([Buffer.from([0x16, 0x03, 0x01, payload.length >> 8, payload.length & 0xff]), payload]);
+}
+
 async function droppedCount(reason: string): Promise<number> {
   const metric = await gw.gateway.metrics.dropped.get();
   return metric.values.filter((v) => v.labels.reason === reason).reduce((n, v) => n + v.value, 0);
@@ -86,6 +92,17 @@ describe('drops on the private-link listener', () => {
 
   test('not_tls: plain HTTP after the header', async () => {
     await expectDrop(gw.privateLinkPort, [cloudProxyHeader('aws', OWN, CLIENT, ENDPOINT), Buffer.from('GET / HTTP/1.1\r\n\r\n')], 'not_tls');
+  });
+
+  test('bad_client_hello: a second ClientHello (another tenant) riding in the first hello\'s record', async () => {
+    // Some TLS stacks (JSSE) read both messages from one record: the second would reach the
+    // server unread, so anything behind the hello in its record is refused before a verdict.
+    const d = await expectDrop(
+      gw.privateLinkPort,
+      [cloudProxyHeader('aws', OWN, CLIENT, ENDPOINT), oneRecord(buildClientHello({ serverName: 'broken.example.com' }), buildClientHello({ serverName: 'megacorp.api.example.com' }))],
+      'bad_client_hello',
+    );
+    expect(d.detail).toMatch(/handshake bytes follow the ClientHello in its record/);
   });
 
   test('bad_client_hello: a ServerHello instead of a ClientHello', async () => {

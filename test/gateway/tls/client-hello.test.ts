@@ -101,6 +101,14 @@ describe('ClientHello SNI: vectors', () => {
     ['a record over 2^14', Buffer.from('1603014001', 'hex'), 'bad_record'],
     ['an alert between the hello records', Buffer.concat([buildClientHello({ maxRecordPayload: 50 }).subarray(0, 55), Buffer.from('15030100020228', 'hex')]), 'bad_record'],
     ['a ServerHello', Buffer.from('16030100040200', 'hex'), 'not_client_hello'],
+    ['a second handshake message behind the hello in its record', (() => {
+      const payload = Buffer.concat([buildClientHello({ serverName: 'a.example.com' }).subarray(5), buildClientHello({ serverName: 'b.example.com' }).subarray(5)]);
+      return Buffer.concat([Buffer.from([0x16, 0x03, 0x01, payload.length >> 8, payload.length & 0xff]), payload]);
+    })(), 'bad_record'],
+    ['one stray byte behind the hello in its record', (() => {
+      const payload = Buffer.concat([buildClientHello({ serverName: 'a.example.com' }).subarray(5), Buffer.from([0x14])]);
+      return Buffer.concat([Buffer.from([0x16, 0x03, 0x01, payload.length >> 8, payload.length & 0xff]), payload]);
+    })(), 'bad_record'],
     ['a 33-byte session id', helloWithExtensions(NO_EXTENSIONS).fill(33, 5 + 4 + 34, 5 + 4 + 35), 'malformed'],
     ['duplicate extensions', helloWithExtensions(Buffer.concat([ext(0x17, Buffer.alloc(0)), ext(0x17, Buffer.alloc(0))])), 'malformed'],
     ['an extension running past the message', helloWithExtensions(Buffer.concat([u16(0x0017), u16(9)])), 'malformed'],
