@@ -3,8 +3,8 @@
  * SNI; inside TLS a client may ask for any hostname the certificate covers (domain fronting, HTTP/2
  * connection coalescing, RFC 9113 §9.1.1). This module reads the PROXY v2 header the gateway sends
  * upstream (`proxyProtocol: true`), with the gateway's own decoder, before TLS, and answers
- * 421 Misdirected Request (RFC 9110 §15.5.20) to every request whose Host / :authority is not a
- * hostname of the tenant the gateway decided on.
+ * 421 Misdirected Request (RFC 9110 §15.5.20) to every request whose Host / :authority (or
+ * absolute-form / CONNECT target) is not a hostname of the tenant the gateway decided on.
  */
 import { EventEmitter } from 'node:events';
 import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -61,7 +61,7 @@ export interface Refusal {
 /** A request answered 421: its host belongs to another tenant than the connection's. */
 export interface Misdirected {
   readonly info: LinkgateInfo | null;
-  /** The Host / :authority as sent (port included). */
+  /** The authority that failed, as sent (port included): Host, :authority, or the request target's; null when none. */
   readonly authority: string | null;
   /** The tenant that owns that host, if any. */
   readonly owner: string | null;
@@ -185,10 +185,11 @@ const MISDIRECTED_RAW =
  * the server. Each accepted TCP connection must start with the gateway's PROXY v2 header, read with
  * a size bound and a deadline; the connection is then handed to the server with every byte after
  * the header intact. Connections without a valid header naming a known tenant are destroyed and
- * reported (`'refused'` event, `counts`), never served. Every request whose Host / :authority is not
- * a hostname of the connection's tenant is answered 421 before any `'request'` or `'stream'`
- * listener of the server sees it (`'misdirected'` event); other requests reach the server as usual,
- * on the same connection.
+ * reported (`'refused'` event, `counts`), never served. Every request whose Host / :authority /
+ * absolute-form or CONNECT target is not a hostname of the connection's tenant, or whose authorities
+ * disagree, is answered 421 before any `'request'`, `'stream'`, `'upgrade'`, `'connect'`,
+ * `'checkContinue'` or `'checkExpectation'` listener of the server sees it (`'misdirected'` event);
+ * other requests reach the server as usual, on the same connection. TLS renegotiation is disabled.
  *
  * Events: `'refused'` (Refusal), `'misdirected'` (Misdirected), `'error'` (listener errors).
  */
