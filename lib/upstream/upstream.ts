@@ -3,12 +3,13 @@
  * SNI; inside TLS a client may ask for any hostname the certificate covers (domain fronting, HTTP/2
  * connection coalescing, RFC 9113 §9.1.1). This module reads the PROXY v2 header the gateway sends
  * upstream (`proxyProtocol: true`), with the gateway's own decoder, before TLS, and answers
- * 421 Misdirected Request (RFC 9110 §15.5.20) to every request whose Host / :authority is not a
- * hostname of the tenant the gateway decided on.
+ * 421 Misdirected Request (RFC 9110 §15.5.20) to every request whose Host / :authority (or
+ * absolute-form / CONNECT target) is not a hostname of the tenant the gateway decided on.
  */
 import { EventEmitter } from 'node:events';
 import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Http2SecureServer, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { proxyHeaderReader, type ProxyHeader, DEFAULT_MAX_HEADER_BYTES } from '../gateway/proxy-protocol/decoder';
@@ -60,7 +61,7 @@ export interface Refusal {
 /** A request answered 421: its host belongs to another tenant than the connection's. */
 export interface Misdirected {
   readonly info: LinkgateInfo | null;
-  /** The Host / :authority as sent (port included). */
+  /** The authority that failed, as sent (port included): Host, :authority, or the request target's; null when none. */
   readonly authority: string | null;
   /** The tenant that owns that host, if any. */
   readonly owner: string | null;
@@ -157,17 +158,38 @@ export function authorityHostname(authority: string | undefined | null): string 
   return host ? normalizeHostname(host) : null;
 }
 
+/**
+ * The authority a request target names, when it is not origin-form (`/path`) or asterisk-form
+ * (`*`): CONNECT's authority-form `host:port`, or the host of an absolute-form `scheme://host/...`
+ * (RFC 9112 §3.2). `''` when such a target names no host (refused: a server cannot tell what it
+ * asks for); undefined for origin-form and asterisk-form.
+ */
+function targetAuthority(method: string | undefined, target: string | undefined): string | undefined {
+  if (method === 'CONNECT') return target ?? '';
+  if (target === undefined || target.startsWith('/') || target === '*') return undefined;
+  try {
+    return new URL(target).host;
+  } catch {
+    return '';
+  }
+}
+
 const MISDIRECTED_BODY = 'Misdirected Request: this connection cannot serve that host; retry on a new connection.\n';
+/** For 'upgrade' / 'connect', whose socket no longer has an HTTP response object. */
+const MISDIRECTED_RAW =
+  'HTTP/1.1 421 Misdirected Request\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+  `content-length: ${Buffer.byteLength(MISDIRECTED_BODY)}\r\nconnection: close\r\n\r\n${MISDIRECTED_BODY}`;
 
 /**
  * Guards one Node.js server (https, http2 secure, plain http): listen with `listen()` here, not on
  * the server. Each accepted TCP connection must start with the gateway's PROXY v2 header, read with
  * a size bound and a deadline; the connection is then handed to the server with every byte after
  * the header intact. Connections without a valid header naming a known tenant are destroyed and
- * reported (`'refused'` event, `counts`), never served. Every request whose Host / :authority is not
- * a hostname of the connection's tenant is answered 421 before any `'request'` or `'stream'`
- * listener of the server sees it (`'misdirected'` event); other requests reach the server as usual,
- * on the same connection.
+ * reported (`'refused'` event, `counts`), never served. Every request whose Host / :authority /
+ * absolute-form or CONNECT target is not a hostname of the connection's tenant, or whose authorities
+ * disagree, is answered 421 before any `'request'`, `'stream'`, `'upgrade'`, `'connect'`,
+ * `'checkContinue'` or `'checkExpectation'` listener of the server sees it (`'misdirected'` event);
+ * other requests reach the server as usual, on the same connection. TLS renegotiation is disabled.
  *
  * Events: `'refused'` (Refusal), `'misdirected'` (Misdirected), `'error'` (listener errors).
  */
@@ -333,6 +355,8 @@ export class LinkgateUpstream extends EventEmitter {
           break;
         case 'secureConnection':
           if (!self.checkTls(args[0] as TLSSocket)) return false;
+          // TLS 1.2 renegotiation is encrypted, so the gateway cannot see it, and may carry another SNI.
+          (args[0] as TLSSocket).disableRenegotiation();
           break;
         case 'session': {
           const info = infoOfSocket((args[0] as { socket?: object }).socket);
@@ -343,7 +367,13 @@ export class LinkgateUpstream extends EventEmitter {
           if (!self.allowStream(args[0] as ServerHttp2Stream, args[1] as IncomingHttpHeaders)) return true;
           break;
         case 'request':
+        case 'checkContinue': // 'Expect: 100-continue' with a listener: instead of 'request'
+        case 'checkExpectation': // any other Expect with a listener: instead of 'request'
           if (!self.allowRequest(args[0] as IncomingMessage, args[1] as ServerResponse)) return true;
+          break;
+        case 'upgrade': // HTTP/1.1 Upgrade (WebSocket) with a listener: instead of 'request'
+        case 'connect': // HTTP/1.1 CONNECT
+          if (!self.allowRaw(args[0] as IncomingMessage, args[1] as Duplex)) return true;
           break;
       }
       return emit.call(this, event, ...args);
@@ -376,19 +406,35 @@ export class LinkgateUpstream extends EventEmitter {
     return true;
   }
 
-  private misdirected(info: LinkgateInfo | null, authority: string | undefined): Misdirected | null {
-    const host = authorityHostname(authority);
-    const owner = host === null ? null : this.hostnames.tenantOf(host);
-    if (info !== null && owner === info.tenant) return null;
-    this.counts.misdirected++;
-    const event: Misdirected = { info, authority: authority ?? null, owner };
-    this.emit('misdirected', event);
-    return event;
+  /**
+   * Every authority a request carries (Host, :authority, an absolute-form or CONNECT target; undefined
+   * when absent) must be a hostname of the connection's tenant, and they must all name one host
+   * (ports aside). A request that names none is misdirected too.
+   */
+  private misdirected(info: LinkgateInfo | null, authorities: readonly (string | undefined)[]): Misdirected | null {
+    const present = authorities.filter((a): a is string => a !== undefined);
+    if (present.length === 0) present.push('');
+    let first: string | null | undefined;
+    for (const authority of present) {
+      const host = authorityHostname(authority);
+      const owner = host === null ? null : this.hostnames.tenantOf(host);
+      // Two names for one request (RFC 9110 §7.2, RFC 9112 §3.2.2, RFC 9113 §8.3.1): an app may read
+      // either, so a disagreement is refused even between two hostnames of the tenant.
+      const disagrees = first !== undefined && host !== first;
+      first ??= host;
+      if (info !== null && owner === info.tenant && !disagrees) continue;
+      this.counts.misdirected++;
+      const event: Misdirected = { info, authority: authority || null, owner };
+      this.emit('misdirected', event);
+      return event;
+    }
+    return null;
   }
 
   private allowStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean {
-    const authority = headers[':authority'] ?? headers.host;
-    if (!this.misdirected(infoOfSession(stream.session as object), authority)) return true;
+    // Both, when both are sent (RFC 9113 §8.3.1). An absolute :path never gets here: nghttp2 resets it.
+    const authorities = [headers[':authority'], headers.host];
+    if (!this.misdirected(infoOfSession(stream.session as object), authorities)) return true;
     if (!stream.destroyed && !stream.headersSent) {
       stream.respond({ ':status': 421, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(MISDIRECTED_BODY) });
       stream.end(MISDIRECTED_BODY);
@@ -399,11 +445,19 @@ export class LinkgateUpstream extends EventEmitter {
   private allowRequest(req: IncomingMessage, res: ServerResponse): boolean {
     // HTTP/2 compat requests were checked as streams already.
     if ((req as { stream?: unknown }).stream) return true;
-    if (!this.misdirected(infoOfSocket(req.socket), req.headers.host)) return true;
+    if (!this.misdirected(infoOfSocket(req.socket), [req.headers.host, targetAuthority(req.method, req.url)])) return true;
     // Drain the body so the connection can carry the next request (a browser retries elsewhere).
     req.resume();
     res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(MISDIRECTED_BODY) });
     res.end(MISDIRECTED_BODY);
+    return false;
+  }
+
+  /** 'upgrade' / 'connect': the socket is the app's now, so the 421 is written on it and it is ended. */
+  private allowRaw(req: IncomingMessage, socket: Duplex): boolean {
+    if (!this.misdirected(infoOfSocket(req.socket), [req.headers.host, targetAuthority(req.method, req.url)])) return true;
+    socket.on('error', () => undefined);
+    socket.end(MISDIRECTED_RAW);
     return false;
   }
 }
