@@ -15,13 +15,15 @@ import { startProc, type Proc } from '../../bench/harness';
 import { startDemoUpstream, type DemoUpstream } from '../../examples/demo/upstream';
 import { closedPort, httpsThrough } from '../helpers/sockets';
 import { buildWithoutDocker, type BuiltImage } from './dockerfile';
-import { REPO_MODULES, REPO_ROOT, installApp, packFreshCopy, readme, readmeExamples, run, type Packed, type ReadmeExample } from './support';
+import { REPO_MODULES, REPO_ROOT, installApp, limiter, packFreshCopy, readme, readmeExamples, run, runAsync, type Packed, type ReadmeExample, type RunResult } from './support';
 
 jest.setTimeout(300_000);
 
 const work = mkdtempSync(join(tmpdir(), 'linkgate-consumer-'));
-// The image steps end with the gateway running as `nobody`, which must reach its files in here.
-chmodSync(work, 0o755);
+// The image steps end with the gateway running as `nobody`, which must reach its files: outside
+// the test run's private temp folder.
+const imageWork = mkdtempSync('/tmp/linkgate-image-');
+chmodSync(imageWork, 0o755);
 const report: Record<string, unknown> = {};
 const started = Date.now();
 
@@ -111,14 +113,47 @@ const byPrefix = (prefix: string): ReadmeExample[] => examples.filter((e) => e.n
 const time = (name: string, ms: number) => (report[`${name}Ms`] = ms);
 
 let packed: Packed;
+const awsApp = join(work, 'aws-app');
+const cdktfApp = join(work, 'cdktf-app');
+/** The slow steps (tsc, synth), started together once both apps are installed; tests await theirs. */
+const jobs = new Map<string, Promise<RunResult>>();
+const job = (name: string): Promise<RunResult> => jobs.get(name)!;
+const AWS_EXAMPLES = ['aws-provider', 'aws-consumer'];
+const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer'];
 
 beforeAll(() => {
   packed = packFreshCopy(work);
   time('pack', packed.ms);
   report.tarball = { file: packed.filename, bytes: packed.size, unpackedBytes: packed.unpackedSize, files: packed.files.length };
-});
+  time('awsInstall', installAwsApp().ms);
+  time('cdktfInstall', installCdktfApp().ms);
 
-afterAll(() => {
+  const slot = limiter();
+  const timed = (name: string, start: () => Promise<RunResult>) => {
+    const promise = start().then((r) => (time(name, r.ms), r));
+    promise.catch(() => undefined); // failures are reported by the test that awaits it
+    jobs.set(name, promise);
+    return promise;
+  };
+  timed('awsTsc', () => slot(() => runAsync(node, [TSC, '-p', 'tsconfig.json'], { cwd: awsApp })));
+  for (const name of AWS_EXAMPLES) {
+    const out = join(awsApp, 'cdk.out', name);
+    timed(`synth:${name}`, () =>
+      slot(() => runAsync(node, [CDK, 'synth', '--app', `${node} ${TSX} bin/${name}.ts`, '--output', out, '--quiet', '--no-notices'], { cwd: awsApp, env: offlineEnv() })),
+    );
+  }
+  // cdktf synth runs the JavaScript tsc emits.
+  const cdktfTsc = timed('cdktfTsc', () => slot(() => runAsync(node, [TSC, '-p', 'tsconfig.json'], { cwd: cdktfApp })));
+  for (const name of CDKTF_EXAMPLES) {
+    const out = join(cdktfApp, 'cdktf.out', name);
+    mkdirSync(out, { recursive: true });
+    timed(`synth:${name}`, () => cdktfTsc.then(() => slot(() => runAsync(node, [CDKTF, 'synth', '--app', `${node} ${name}.js`, '--output', out], { cwd: cdktfApp, env: offlineEnv() }))));
+  }
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.allSettled(jobs.values());
+  rmSync(imageWork, { recursive: true, force: true });
   report.totalMs = Date.now() - started;
   if (process.env.LINKGATE_CONSUMER_REPORT) writeFileSync(process.env.LINKGATE_CONSUMER_REPORT, `${JSON.stringify(report, null, 2)}\n`);
   if (!process.env.LINKGATE_KEEP_CONSUMER) rmSync(work, { recursive: true, force: true });
@@ -162,40 +197,16 @@ describe('the README examples', () => {
 });
 
 describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installed', () => {
-  const app = join(work, 'aws-app');
+  const app = awsApp;
   let providerAsset: string;
 
-  beforeAll(() => {
-    const files: Record<string, string> = {
-      'tsconfig.json': JSON.stringify(CDK_INIT_TSCONFIG, null, 2),
-      'cdk.json': JSON.stringify({ app: 'echo "pass --app"' }),
-      'cdk.context.json': examples.find((e) => e.name === 'aws-context')!.code,
-      // Every subpath an AWS user may import resolves, with its types.
-      'bin/imports.ts': [
-        "import * as linkgate from 'linkgate';",
-        "import type { TenantDeclarations } from 'linkgate/tenants';",
-        "import { Gateway } from 'linkgate/gateway';",
-        "import { LinkgateProvider } from 'linkgate/aws';",
-        'const tenants: TenantDeclarations = [];',
-        'export const loaded = [linkgate, Gateway, LinkgateProvider, tenants];',
-        '',
-      ].join('\n'),
-    };
-    for (const example of byPrefix('aws-')) files[`bin/${example.name}.ts`] = example.code;
-    time('awsInstall', installApp(app, packed, ['aws-cdk-lib', 'constructs', '@types/node', '@types/jest'], files).ms);
+  test('GIVEN the cdk init tsconfig WHEN tsc checks the examples THEN they compile', async () => {
+    await job('awsTsc');
   });
 
-  test('GIVEN the cdk init tsconfig WHEN tsc checks the examples THEN they compile', () => {
-    time('awsTsc', run(node, [TSC, '-p', 'tsconfig.json'], { cwd: app }).ms);
-  });
-
-  test.each(['aws-provider', 'aws-consumer'])('GIVEN the README block %s WHEN cdk synth runs offline THEN it synthesizes, outputs under fixed names', (name) => {
+  test.each(AWS_EXAMPLES)('GIVEN the README block %s WHEN cdk synth runs offline THEN it synthesizes, outputs under fixed names', async (name) => {
     const out = join(app, 'cdk.out', name);
-    const r = run(node, [CDK, 'synth', '--app', `${node} ${TSX} bin/${name}.ts`, '--output', out, '--quiet', '--no-notices'], {
-      cwd: app,
-      env: offlineEnv(),
-    });
-    time(`synth:${name}`, r.ms);
+    await job(`synth:${name}`);
     const templates = readdirSync(out).filter((f) => f.endsWith('.template.json'));
     const template = JSON.parse(readFileSync(join(out, templates[0]!), 'utf8')) as {
       Resources: Record<string, { Type: string }>;
@@ -233,13 +244,18 @@ describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installe
     test('GIVEN the staged asset folder WHEN the Dockerfile steps run (npm ci offline from the cache) THEN the image holds the compiled gateway and runtime dependencies only', () => {
       expect(providerAsset).toBeDefined();
       const t0 = Date.now();
-      image = buildWithoutDocker(providerAsset, join(work, 'image'), { runEnv: { npm_config_offline: 'true' } });
+      image = buildWithoutDocker(providerAsset, imageWork, { runEnv: { npm_config_offline: 'true' } });
       time('imageSteps', Date.now() - t0);
       report.imageSteps = image.steps.map((s) => `${s.step} (${s.ms} ms)`);
       const appDir = image.path(image.stage.workdir);
       expect(existsSync(join(appDir, 'dist/lib/gateway/cli.js'))).toBe(true);
       // The compiler and Node.js types were pruned after the build.
-      expect(readdirSync(join(appDir, 'node_modules')).filter((n) => !n.startsWith('.')).sort()).toEqual(['@opentelemetry', 'bintrees', 'prom-client', 'tdigest', 'yaml', 'zod']);
+      const packages = (dir: string): string[] =>
+        readdirSync(dir)
+          .filter((n) => !n.startsWith('.'))
+          .flatMap((n) => (n.startsWith('@') ? readdirSync(join(dir, n)).map((m) => `${n}/${m}`) : [n]))
+          .sort();
+      expect(packages(join(appDir, 'node_modules'))).toEqual(['@opentelemetry/api', 'bintrees', 'prom-client', 'tdigest', 'yaml', 'zod']);
       expect(image.entrypoint).toEqual(['node', 'dist/lib/gateway/cli.js']);
     });
 
@@ -291,33 +307,9 @@ describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installe
 });
 
 describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with the tarball installed', () => {
-  const app = join(work, 'cdktf-app');
 
-  beforeAll(() => {
-    const files: Record<string, string> = {
-      'tsconfig.json': JSON.stringify(CDKTF_INIT_TSCONFIG, null, 2),
-      'cdktf.json': JSON.stringify({ language: 'typescript', app: 'echo "pass --app"', terraformProviders: [], terraformModules: [], context: {} }),
-      // node10 resolution ignores `exports`: these resolve through typesVersions.
-      'imports.ts': [
-        "import * as linkgate from 'linkgate';",
-        "import type { TenantDeclarations } from 'linkgate/tenants';",
-        "import { Gateway } from 'linkgate/gateway';",
-        "import { PrivateLinkGateway } from 'linkgate/azure';",
-        "import { PrivateServiceConnectGateway } from 'linkgate/gcp';",
-        'const tenants: TenantDeclarations = [];',
-        'export const loaded = [linkgate, Gateway, PrivateLinkGateway, PrivateServiceConnectGateway, tenants];',
-        '',
-      ].join('\n'),
-    };
-    for (const example of [...byPrefix('azure-'), ...byPrefix('gcp-')]) files[`${example.name}.ts`] = example.code;
-    time(
-      'cdktfInstall',
-      installApp(app, packed, ['cdktf', 'constructs', '@cdktf/provider-azurerm', '@cdktf/provider-google', '@types/node'], files).ms,
-    );
-  });
-
-  test('GIVEN the cdktf init tsconfig WHEN tsc compiles the examples THEN linkgate/azure and linkgate/gcp resolve and they compile', () => {
-    time('cdktfTsc', run(node, [TSC, '-p', 'tsconfig.json'], { cwd: app }).ms);
+  test('GIVEN the cdktf init tsconfig WHEN tsc compiles the examples THEN linkgate/azure and linkgate/gcp resolve and they compile', async () => {
+    await job('cdktfTsc');
   });
 
   const expected: Record<string, { stack: string; resource: string; outputs: string[] }> = {
@@ -327,10 +319,9 @@ describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with th
     'gcp-consumer': { stack: 'megacorp-linkgate', resource: 'google_compute_forwarding_rule', outputs: ['psc_connection_id'] },
   };
 
-  test.each(Object.keys(expected))('GIVEN the README block %s WHEN cdktf synth runs offline THEN it synthesizes, outputs under fixed names', (name) => {
-    const out = join(app, 'cdktf.out', name);
-    const r = run(node, [CDKTF, 'synth', '--app', `${node} ${name}.js`, '--output', out], { cwd: app, env: offlineEnv() });
-    time(`synth:${name}`, r.ms);
+  test.each(CDKTF_EXAMPLES)('GIVEN the README block %s WHEN cdktf synth runs offline THEN it synthesizes, outputs under fixed names', async (name) => {
+    const out = join(cdktfApp, 'cdktf.out', name);
+    await job(`synth:${name}`);
     const { stack, resource, outputs } = expected[name]!;
     const doc = JSON.parse(readFileSync(join(out, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as {
       resource: Record<string, unknown>;
@@ -340,3 +331,43 @@ describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with th
     expect(Object.keys(doc.output).sort()).toEqual(outputs);
   });
 });
+
+function installAwsApp(): RunResult {
+  const files: Record<string, string> = {
+    'tsconfig.json': JSON.stringify(CDK_INIT_TSCONFIG, null, 2),
+    'cdk.json': JSON.stringify({ app: 'echo "pass --app"' }),
+    'cdk.context.json': examples.find((e) => e.name === 'aws-context')!.code,
+    // Every subpath an AWS user may import resolves, with its types.
+    'bin/imports.ts': [
+      "import * as linkgate from 'linkgate';",
+      "import type { TenantDeclarations } from 'linkgate/tenants';",
+      "import { Gateway } from 'linkgate/gateway';",
+      "import { LinkgateProvider } from 'linkgate/aws';",
+      'const tenants: TenantDeclarations = [];',
+      'export const loaded = [linkgate, Gateway, LinkgateProvider, tenants];',
+      '',
+    ].join('\n'),
+  };
+  for (const example of byPrefix('aws-')) files[`bin/${example.name}.ts`] = example.code;
+  return installApp(awsApp, packed, ['aws-cdk-lib', 'constructs', '@types/node', '@types/jest'], files);
+}
+
+function installCdktfApp(): RunResult {
+  const files: Record<string, string> = {
+    'tsconfig.json': JSON.stringify(CDKTF_INIT_TSCONFIG, null, 2),
+    'cdktf.json': JSON.stringify({ language: 'typescript', app: 'echo "pass --app"', terraformProviders: [], terraformModules: [], context: {} }),
+    // node10 resolution ignores `exports`: these resolve through typesVersions.
+    'imports.ts': [
+      "import * as linkgate from 'linkgate';",
+      "import type { TenantDeclarations } from 'linkgate/tenants';",
+      "import { Gateway } from 'linkgate/gateway';",
+      "import { PrivateLinkGateway } from 'linkgate/azure';",
+      "import { PrivateServiceConnectGateway } from 'linkgate/gcp';",
+      'const tenants: TenantDeclarations = [];',
+      'export const loaded = [linkgate, Gateway, PrivateLinkGateway, PrivateServiceConnectGateway, tenants];',
+      '',
+    ].join('\n'),
+  };
+  for (const example of [...byPrefix('azure-'), ...byPrefix('gcp-')]) files[`${example.name}.ts`] = example.code;
+  return installApp(cdktfApp, packed, ['cdktf', 'constructs', '@cdktf/provider-azurerm', '@cdktf/provider-google', '@types/node'], files);
+}

@@ -2,7 +2,8 @@
  * linkgate as a user meets it: packed from a fresh copy of the repository, installed from the
  * tarball into a new app, offline (the npm cache `npm ci` filled is the registry here).
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -27,6 +28,40 @@ export function run(command: string, args: readonly string[], options: SpawnSync
     );
   }
   return out;
+}
+
+/** `run`, without blocking: the synths of the two apps share the machine's cores. */
+export function runAsync(command: string, args: readonly string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 240_000, ...options });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout = (stdout + d).slice(-20_000)));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      const out = { stdout, stderr, ms: Date.now() - started };
+      if (code === 0) resolve(out);
+      else reject(new Error(`${command} ${args.join(' ')} (in ${String(options.cwd ?? process.cwd())}) failed: ${code ?? signal}\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`));
+    });
+  });
+}
+
+/** Runs at most one job per core at a time. */
+export function limiter(slots = Math.max(2, availableParallelism())): <T>(job: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (job) => {
+    if (running >= slots) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await job();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 export interface Packed {
