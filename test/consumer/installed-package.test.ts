@@ -284,7 +284,6 @@ describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installe
       const [cmd, args] = asUser(withNode([...image.entrypoint, ...image.cmd]));
       const gateway = startProc(cmd, args, { env: { ...env }, cwd });
       procs.push(gateway);
-      await gateway.waitForLine((l) => l.msg === 'health listening', 60_000);
       await gateway.waitForLine((l) => l.msg === 'listening', 60_000);
       const uid = run('ps', ['-o', 'user=', '-p', String(gateway.child.pid)]).stdout.trim();
       report.gatewayUser = uid;
