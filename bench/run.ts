@@ -123,7 +123,10 @@ async function main(): Promise<void> {
     // 4. Memory per idle established connection.
     // A gateway of its own: memory the throughput step left free inside the first one would hold
     // these connections without growing its RSS, and hide their cost.
-    const idleGateway = await startGateway(benchConfig(upstream.port), WORKERS, {
+    // Every bench client comes through one endpoint of one tenant: the per-endpoint and
+    // per-tenant shares (a quarter and half of the pool) would refuse most of these by design.
+    const idleLimits = { maxConnectionsPerLinkId: S.idle, maxConnectionsPerTenant: S.idle };
+    const idleGateway = await startGateway({ ...benchConfig(upstream.port), limits: idleLimits }, WORKERS, {
       NODE_OPTIONS: `--expose-gc --require ${join(__dirname, 'collect-on-signal.js')}`,
     });
     running.push(idleGateway.proc);

@@ -107,7 +107,7 @@ export class LinkgateEndpointService extends Construct {
           this,
           'openToEveryAccount',
           'acceptanceRequired is false and a tenant allows principal "*": any AWS account can connect without review, ' +
-            'and tenants without allow rules accept those connections',
+            'and open tenants (open: true) accept those connections',
         );
       } else if (this.allowedPrincipals.length === 0) {
         warn(

@@ -45,6 +45,8 @@ import type { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 
 /** Name of the gateway container in the task definition. */
 export const GATEWAY_CONTAINER_NAME = 'gateway';
+/** `nofile` of the gateway container, soft and hard (as the Azure and GCP units run it). */
+const GATEWAY_OPEN_FILES = 1_048_576;
 
 /**
  * The gateway settings the top-level construct passes through: those of every cloud
@@ -395,6 +397,9 @@ export class FilteringGateway extends Construct {
       // The gateway writes nothing to disk.
       readonlyRootFilesystem: true,
       stopTimeout: Duration.seconds(this.stopTimeoutSec),
+      // Each forwarded connection holds two descriptors; Fargate's default (65535) is below what a
+      // cluster of workers at their connection limit needs. The Azure and GCP units set the same.
+      ulimits: [{ name: ecs.UlimitName.NOFILE, softLimit: GATEWAY_OPEN_FILES, hardLimit: GATEWAY_OPEN_FILES }],
       environment: {
         // The CLI prefers this inline config to the image's default config file.
         LINKGATE_CONFIG: this.configValue,

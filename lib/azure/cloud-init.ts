@@ -278,11 +278,11 @@ for event in json.load(sys.stdin).get("Events", []):
     return 0
   fi
   if [[ ! -e $marker ]]; then
-    log "scheduled event(s) $(echo $ids) for $vm: draining the gateway"
+    log "scheduled event(s) \${ids//$'\\n'/ } for $vm: draining the gateway"
     mkdir -p "\${marker%/*}" && touch "$marker"
     systemctl stop ${GATEWAY_UNIT} # returns once docker stop has let the gateway drain
   fi
-  body=$(python3 -c 'import json, sys; print(json.dumps({"StartRequests": [{"EventId": e} for e in sys.argv[1:]]}))' $ids)
+  body=$(python3 -c 'import json, sys; print(json.dumps({"StartRequests": [{"EventId": e} for e in sys.stdin.read().split()]}))' <<<"$ids")
   if curl -sf --max-time 5 -H Metadata:true -X POST -d "$body" "$imds/scheduledevents?api-version=2020-07-01" >/dev/null; then
     log 'acknowledged the scheduled event(s)'
   fi

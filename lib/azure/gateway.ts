@@ -527,11 +527,11 @@ export class GatewayScaleSet extends Construct {
     if (this.minInstances < 2) {
       a.addWarning('minInstances is 1: every rolling upgrade, OS upgrade or repair takes the only gateway away');
     }
-    const open = tenants.filter((t) => isOpenTenant(t.allow));
+    const open = tenants.filter((t) => isOpenTenant(t));
     if (open.length) {
       const names = open.slice(0, 5).map((t) => t.name).join(', ');
       a.addWarning(
-        `${open.length} tenant(s) have no allow rules and accept connections from every source: ${names}${open.length > 5 ? ', ...' : ''}`,
+        `${open.length} tenant(s) are open (open: true) and accept connections from every source: ${names}${open.length > 5 ? ', ...' : ''}`,
       );
     }
   }

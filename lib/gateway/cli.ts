@@ -124,6 +124,7 @@ function cmdDecode(args: string[]): number {
     tlvs: h.tlvs.map((t) => ({ type: `0x${t.type.toString(16).padStart(2, '0')}`, length: t.value.length, value: t.value.toString('hex') })),
     cloud: h.link?.cloud ?? null,
     linkId: h.link?.linkId ?? null,
+    authority: h.authority,
     crc32c: h.crc32c,
     length: h.length,
     trailingBytes: bytes.length - h.length,

@@ -13,18 +13,43 @@ export interface HealthHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
 }
 
-/** A probe that sends nothing within this time is closed. */
-const PROBE_TIMEOUT_MS = 10_000;
+export interface HealthLimits {
+  /**
+   * Open connections at once; more are closed at accept. Probes are a few per load balancer node
+   * and interval, plus a scraper: far fewer than this.
+   */
+  readonly maxConnections?: number;
+  /**
+   * Absolute time from accept (or from the previous answer on a kept-alive connection) to the
+   * answer of a request, PROXY header included. An idle timer alone is reset by every byte, so a
+   * client sending one byte every few seconds would hold the connection for ever.
+   */
+  readonly requestDeadlineMs?: number;
+}
+
+const DEFAULT_MAX_CONNECTIONS = 64;
+const DEFAULT_REQUEST_DEADLINE_MS = 10_000;
+
+const DEADLINE = Symbol('linkgate.health.deadline');
+type ProbeSocket = Socket & { [DEADLINE]?: NodeJS.Timeout };
 
 export class HealthServer {
   private readonly tcp: Server;
-  private readonly http = createHttpServer({ requestTimeout: PROBE_TIMEOUT_MS, headersTimeout: PROBE_TIMEOUT_MS });
+  private readonly http: ReturnType<typeof createHttpServer>;
+  private readonly deadlineMs: number;
 
-  constructor(private readonly handlers: HealthHandlers) {
+  constructor(
+    private readonly handlers: HealthHandlers,
+    limits: HealthLimits = {},
+  ) {
+    this.deadlineMs = limits.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
+    this.http = createHttpServer({ requestTimeout: this.deadlineMs, headersTimeout: this.deadlineMs });
     this.http.keepAliveTimeout = 5_000;
     this.http.on('request', (req, res) => void this.route(req, res));
     this.http.on('clientError', (_err, socket) => socket.destroy());
     this.tcp = createNetServer({ pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    // Node closes connections above this at accept.
+    this.tcp.maxConnections = limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -42,8 +67,9 @@ export class HealthServer {
     return new Promise((resolve) => this.tcp.close(() => resolve()));
   }
 
-  private onConnection(socket: Socket): void {
-    socket.setTimeout(PROBE_TIMEOUT_MS, () => socket.destroy());
+  private onConnection(socket: ProbeSocket): void {
+    armDeadline(socket, this.deadlineMs);
+    socket.on('close', () => clearTimeout(socket[DEADLINE]));
     socket.on('error', () => socket.destroy());
     // The reader fails at the first byte that is not the v2 signature, so plain HTTP (and a v1
     // header, which the HTTP parser then rejects) is handed over as soon as it starts.
@@ -67,6 +93,8 @@ export class HealthServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    // The next request on a kept-alive connection gets a deadline of its own.
+    res.on('finish', () => armDeadline(req.socket, this.deadlineMs));
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -88,4 +116,14 @@ export class HealthServer {
         return send(404, 'not found: try /healthz, /readyz or /metrics\n');
     }
   }
+}
+
+function armDeadline(socket: ProbeSocket, ms: number): void {
+  clearTimeout(socket[DEADLINE]);
+  socket[DEADLINE] = setTimeout(destroySocket, ms, socket);
+  socket[DEADLINE].unref();
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
 }

@@ -104,7 +104,9 @@ export class GatewayMetrics {
       labelNames: ['result'],
       registers,
     });
-    this.tenants = new Gauge({ name: 'linkgate_config_tenants', help: 'Tenants in the active policy.', registers });
+    // Every worker holds the same policy: the cluster reports it once, not once per worker (the
+    // largest while a reload goes from worker to worker).
+    this.tenants = new Gauge({ name: 'linkgate_config_tenants', help: 'Tenants in the active policy.', registers, aggregator: 'max' });
     this.lastReloadSuccess = new Gauge({
       name: 'linkgate_config_last_success_timestamp_seconds',
       help: 'When the active policy was loaded.',

@@ -3,6 +3,7 @@
  * and reload) so that a decision is two or three hash lookups whatever the number of tenants.
  */
 import { BlockList, isIPv4 } from 'node:net';
+import { lookupHostname } from '../tenants/hostnames';
 import { isOpenTenant } from '../tenants/rules';
 import { parseCidr, type GatewayConfig, type UpstreamConfig } from '../tenants/schema';
 import { indexTenants, type TenantIndex } from '../tenants/validate';
@@ -28,11 +29,15 @@ export const DROP_REASONS = [
   'upstream_unreachable',
   'over_capacity',
   'shutting_down',
+  'link_over_capacity',
+  'tenant_over_capacity',
+  'source_over_capacity',
+  'out_of_file_descriptors',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Why a forwarded connection was ended by the gateway (normal closes have no reason). */
-export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout'] as const;
+export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout', 'sni_changed'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export type ListenerKind = 'privateLink' | 'public';
@@ -42,6 +47,8 @@ export interface CompiledUpstream {
   readonly host: string;
   readonly port: number;
   readonly proxyProtocol: boolean;
+  /** Custom TLV type of the tenant name in the PROXY header sent upstream. */
+  readonly tenantTlvType: number;
   readonly connectTimeoutMs: number;
 }
 
@@ -51,9 +58,10 @@ export interface CompiledTenant {
   readonly name: string;
   readonly upstream: CompiledUpstream;
   /**
-   * No rules at all (no `allow`, or `allow: {}`): every source is allowed. A tenant that names a
-   * list, even an emptied one, accepts only what it lists, so removing a customer's last endpoint
-   * cuts the tenant off instead of opening it to everyone.
+   * The tenant says `open: true`: every source is allowed. Never inferred from missing rules (a
+   * tenant without `open: true` or `allow` lists does not validate), so a reload opens a tenant
+   * only when the new file states it. A tenant with lists, even emptied ones, accepts only what
+   * they hold: removing a customer's last endpoint cuts the tenant off.
    */
   readonly open: boolean;
   /** Null when the tenant lists no CIDRs (then public connections are refused unless open). */
@@ -99,7 +107,7 @@ export class Policy {
         index: i,
         name: t.name,
         upstream,
-        open: isOpenTenant(t.allow),
+        open: isOpenTenant(t),
         cidrs: cidrs?.length ? compileCidrs(cidrs) : null,
       };
       tenants.push(compiled);
@@ -112,14 +120,8 @@ export class Policy {
   /** Exact hostname beats wildcard ("*." matches exactly one more label); else the default tenant. */
   tenantFor(serverName: string | null): CompiledTenant | null {
     if (serverName !== null) {
-      const hostnames = this.index.hostnames;
-      const exact = hostnames.get(serverName);
-      if (exact !== undefined) return this.tenants[exact]!;
-      const dot = serverName.indexOf('.');
-      if (dot > 0) {
-        const wild = hostnames.get(`*${serverName.slice(dot)}`);
-        if (wild !== undefined) return this.tenants[wild]!;
-      }
+      const owner = lookupHostname(this.index.hostnames, serverName);
+      if (owner !== undefined) return this.tenants[owner]!;
     }
     return this.fallback;
   }
@@ -144,7 +146,7 @@ export class Policy {
 }
 
 function compileUpstream(name: string, u: UpstreamConfig): CompiledUpstream {
-  return { name, host: u.host, port: u.port, proxyProtocol: u.proxyProtocol, connectTimeoutMs: u.connectTimeoutMs };
+  return { name, host: u.host, port: u.port, proxyProtocol: u.proxyProtocol, tenantTlvType: u.tenantTlvType, connectTimeoutMs: u.connectTimeoutMs };
 }
 
 function compileCidrs(cidrs: readonly string[]): BlockList {

@@ -28,7 +28,7 @@ export interface ServeOptions {
   readonly logger?: Logger;
 }
 
-type ToWorker = { type: 'reload' } | { type: 'shutdown' } | { type: 'metrics'; id: number };
+type ToWorker = { type: 'reload'; sha256?: string } | { type: 'shutdown' } | { type: 'metrics'; id: number };
 type FromWorker =
   | { type: 'ready' }
   | { type: 'reloaded'; shutdown: GatewayConfig['shutdown'] }
@@ -87,7 +87,7 @@ function createGateway(source: ConfigSource, loaded: LoadedConfig, logger: Logge
 async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Logger): Promise<void> {
   const gateway = createGateway(source, loaded, logger, false);
   await gateway.start();
-  const watcher = source.kind === 'file' ? watchConfig(source.path, () => gateway.reload()) : ignoreHangups(source, logger);
+  const watcher = source.kind === 'file' ? watchConfig(source.path, (_cause, sha256) => gateway.reload(sha256)) : ignoreHangups(source, logger);
   onTermination(async (signal) => {
     logger.info('signal received', { signal });
     watcher?.close();
@@ -115,7 +115,7 @@ async function runWorker(source: ConfigSource): Promise<void> {
   process.on('message', (raw: ToWorker) => {
     switch (raw.type) {
       case 'reload': {
-        gateway.reload(); // logs its own outcome
+        gateway.reload(raw.sha256); // logs its own outcome
         send({ type: 'reloaded', shutdown: gateway.settings.shutdown });
         return;
       }
@@ -242,6 +242,8 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
   // others go on accepting meanwhile. A change noticed during a round starts another round after it.
   let reloading = false;
   let reloadAgain = false;
+  /** The content the watcher last found settled: every worker is asked to apply exactly that. */
+  let settledSha256: string | undefined;
   const reloadWorkers = async (): Promise<void> => {
     if (reloading) return void (reloadAgain = true);
     reloading = true;
@@ -256,7 +258,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
             reloadWaiters.delete(w.id);
             resolve();
           });
-          w.send({ type: 'reload' } satisfies ToWorker);
+          w.send({ type: 'reload', sha256: settledSha256 } satisfies ToWorker);
         });
       }
     } while (reloadAgain && !draining);
@@ -264,7 +266,8 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
   };
   const watcher =
     source.kind === 'file'
-      ? watchConfig(source.path, (cause) => {
+      ? watchConfig(source.path, (cause, sha256) => {
+          settledSha256 = sha256;
           logger.info('config change noticed; reloading workers one at a time', { cause });
           void reloadWorkers();
         })

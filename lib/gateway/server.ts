@@ -17,6 +17,7 @@ import { isClosedTenant } from '../tenants/rules';
 import type { GatewayConfig } from '../tenants/schema';
 import type { TenantIndex } from '../tenants/validate';
 import { INCOMPLETE, settledStep, type FeedResult, type IncrementalReader } from './bytes';
+import { splitAfterHello, watchHandshake, type HandshakeWatch, type HandshakeWatchHost } from './handshake-watch';
 import { HealthServer } from './health';
 import { DropLogLimiter, Logger } from './log';
 import { GatewayMetrics } from './metrics';
@@ -37,9 +38,18 @@ import {
   type ProxyHeader,
   type ProxyHeaderErrorCode,
 } from './proxy-protocol/decoder';
-import { encodeProxyHeader, linkIdTlv } from './proxy-protocol/encoder';
+import { authorityTlv, encodeProxyHeader, linkIdTlv, tenantTlv } from './proxy-protocol/encoder';
 import { joinHostPort, plainAddress } from './net-util';
-import { clientHelloReader, parseClientHello, type ClientHelloErrorCode, type ClientHelloInfo } from './tls/client-hello';
+import { ConnectionQuotas, resolveLimits, type EffectiveLimits, type QuotaHolder } from './quotas';
+import {
+  DEFAULT_MAX_CLIENT_HELLO_BYTES,
+  MAX_CLIENT_HELLO_RECORDS,
+  clientHelloReader,
+  parseClientHello,
+  type ClientHelloErrorCode,
+  type ClientHelloInfo,
+  type ClientHelloReader,
+} from './tls/client-hello';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -92,11 +102,11 @@ const CONN = Symbol('linkgate.connection');
 type TaggedSocket = Socket & { [CONN]?: Connection };
 
 /** Per-connection state. Plain fields, no closures. */
-class Connection {
+class Connection implements QuotaHolder {
   state: State;
   deadline = 0;
   headerReader: IncrementalReader<ProxyHeader, ProxyHeaderErrorCode> | null = null;
-  helloReader: IncrementalReader<ClientHelloInfo, ClientHelloErrorCode> | null = null;
+  helloReader: ClientHelloReader | null = null;
   /** Bytes after the PROXY header, as they arrived: replayed upstream untouched, in one write. */
   pending: Buffer[] = [];
   pendingBytes = 0;
@@ -108,9 +118,16 @@ class Connection {
   /** Accept to verdict, as the decision histogram observed it. */
   decisionMs: number | null = null;
   counted = false;
-  /** The client half-closed while the upstream was still connecting. */
+  /** The client half-closed while the upstream was still connecting (or the handshake was watched). */
   clientEnded = false;
+  /** Bytes the decided ClientHello occupies at the start of `pending`. */
+  helloLength = 0;
+  /** Set while the handshake is watched after forwarding (handshake-watch.ts). */
+  watch: HandshakeWatch<Connection> | null = null;
   keepAliveTimer: NodeJS.Timeout | undefined;
+  quotaLink: string | null = null;
+  quotaTenant: string | null = null;
+  quotaSource: string | null = null;
 
   constructor(
     readonly gateway: Gateway,
@@ -138,7 +155,7 @@ class Connection {
   }
 }
 
-export class Gateway extends EventEmitter {
+export class Gateway extends EventEmitter implements HandshakeWatchHost<Connection> {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /**
@@ -157,6 +174,8 @@ export class Gateway extends EventEmitter {
   private readonly undecided = new Set<Connection>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly dropLog: DropLogLimiter;
+  private limits: EffectiveLimits;
+  private readonly quotas: ConnectionQuotas;
   private closedTenants: string[];
   private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
   private started = false;
@@ -171,6 +190,8 @@ export class Gateway extends EventEmitter {
     this.policy = new Policy(options.config, options.index);
     this.config = { ...options.config, tenants: [] };
     this.decodeOptions = { maxHeaderBytes: this.config.limits.maxProxyHeaderBytes };
+    this.limits = resolveLimits(this.config.limits);
+    this.quotas = new ConnectionQuotas(this.limits);
     this.closedTenants = closedTenants(options.config);
     this.metrics.tenants.set(this.policy.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
@@ -212,6 +233,7 @@ export class Gateway extends EventEmitter {
       public: this.address('public')?.port,
       health: this.address('health')?.port,
       tenants: this.policy.tenants.length,
+      ...this.limits,
     });
   }
 
@@ -229,11 +251,17 @@ export class Gateway extends EventEmitter {
       server.once('error', reject);
       server.listen({ port, host, backlog: 4096 }, () => {
         server.off('error', reject);
-        server.on('error', (err) => this.logger.error('listener error', { listener: kind, error: err.message }));
+        server.on('error', (err) => this.onListenerError(kind, err));
         this.boundAddresses.set(kind, server.address() as AddressInfo);
         resolve();
       });
     });
+  }
+
+  /** An accept that failed for want of descriptors is a connection dropped: counted with its reason. */
+  private onListenerError(kind: ListenerKind, err: Error): void {
+    if (isOutOfDescriptors(err)) this.metrics.countDropped(kind, 'out_of_file_descriptors', '');
+    this.logger.error('listener error', { listener: kind, error: err.message });
   }
 
   // ---- per connection ----------------------------------------------------------------------
@@ -247,8 +275,11 @@ export class Gateway extends EventEmitter {
     socket.on('close', onClientClose);
     this.live.add(conn);
     this.metrics.changeActive(listener, 1);
-    if (this.live.size > this.config.limits.maxConnections) return this.drop(conn, 'over_capacity');
+    if (this.live.size > this.limits.maxConnections) return this.drop(conn, 'over_capacity');
     if (this.stopped) return this.drop(conn, 'shutting_down');
+    if (listener === 'public' && !this.quotas.takeSource(conn, plainAddress(socket.remoteAddress) ?? '')) {
+      return this.drop(conn, 'source_over_capacity', `above ${this.limits.maxConnectionsPerSource} connections from this address`);
+    }
     const { limits } = this.config;
     // Readers are made only when a header or ClientHello spans several reads; most arrive whole.
     conn.deadline = conn.acceptedAt + (listener === 'privateLink' ? limits.headerTimeoutMs : limits.clientHelloTimeoutMs);
@@ -289,6 +320,9 @@ export class Gateway extends EventEmitter {
       this.metrics.countHealthCheck(conn.listener);
       return this.end(conn);
     }
+    if (header.link && !this.quotas.takeLink(conn, header.link.cloud, header.link.linkId)) {
+      return this.drop(conn, 'link_over_capacity', `above ${this.limits.maxConnectionsPerLinkId} connections from this endpoint`);
+    }
     conn.state = 'hello';
     conn.deadline = conn.acceptedAt + this.config.limits.clientHelloTimeoutMs;
     const rest = result.bytes.subarray(result.length);
@@ -309,9 +343,9 @@ export class Gateway extends EventEmitter {
 
   private readHello(conn: Connection, chunk: Buffer): FeedResult<ClientHelloInfo, ClientHelloErrorCode> {
     if (conn.helloReader) return conn.helloReader.feed(chunk);
-    const step = parseClientHello(chunk);
+    const step = parseClientHello(chunk, DEFAULT_MAX_CLIENT_HELLO_BYTES, MAX_CLIENT_HELLO_RECORDS);
     if (step.status !== 'incomplete') return settledStep(step, chunk);
-    conn.helloReader = clientHelloReader().startWith(chunk, step.needed);
+    conn.helloReader = clientHelloReader({ maxRecords: MAX_CLIENT_HELLO_RECORDS }).startWith(chunk, step.needed);
     return INCOMPLETE;
   }
 
@@ -330,6 +364,7 @@ export class Gateway extends EventEmitter {
       return this.drop(conn, 'bad_client_hello', `${result.code}: ${result.message}`);
     }
     this.keep(conn, bytes);
+    conn.helloLength = result.length;
     conn.serverName = result.value.serverName;
     this.decide(conn);
   }
@@ -354,6 +389,9 @@ export class Gateway extends EventEmitter {
     conn.decisionMs = performance.now() - conn.acceptedAt;
     this.metrics.observeDecision(conn.listener, decision.verdict, conn.decisionMs / 1000);
     if (decision.verdict === 'drop') return this.drop(conn, decision.reason);
+    if (!this.quotas.takeTenant(conn, decision.tenant.name)) {
+      return this.drop(conn, 'tenant_over_capacity', `above ${this.limits.maxConnectionsPerTenant} connections to this tenant`);
+    }
     this.forward(conn, decision.tenant);
   }
 
@@ -398,22 +436,22 @@ export class Gateway extends EventEmitter {
     // switched on only for connections still open after KEEPALIVE_AFTER_MS, in time for load
     // balancer idle timeouts (minutes).
     if (limits.tcpKeepAliveSec > 0) conn.keepAliveTimer = setTimeout(armKeepAlive, KEEPALIVE_AFTER_MS, conn, limits.tcpKeepAliveSec * 1000);
-    // Corked: our PROXY header and what the client sent so far leave in one writev.
+    // Corked: our PROXY header and the ClientHello leave in one writev. What the client sent after
+    // the hello waits until the server's answer shows it is no HelloRetryRequest.
+    const { hello, rest } = splitAfterHello(conn.pending, conn.helloLength);
     upstream.cork();
     if (conn.tenant!.upstream.proxyProtocol) upstream.write(this.upstreamProxyHeader(conn));
-    for (const bytes of conn.pending) upstream.write(bytes);
+    upstream.write(hello);
     upstream.uncork();
     conn.pending = [];
     // Forwarding with shared handlers rather than pipe(): same backpressure and half-close, none
-    // of pipe's per-connection closures and listeners.
+    // of pipe's per-connection closures and listeners. The 'data' handlers are the watch's until
+    // the handshake settles (upstreamSettled, clientSettled).
     client.off('data', onClientData);
-    client.on('data', onClientForwardData);
     client.on('drain', onClientDrain);
-    upstream.on('data', onUpstreamData);
     upstream.on('drain', onUpstreamDrain);
     upstream.on('end', onUpstreamEnd);
-    if (client.isPaused()) client.resume();
-    if (conn.clientEnded) upstream.end();
+    conn.watch = watchHandshake(conn, this, rest);
     conn.counted = true;
     const link = conn.header?.link ?? null;
     this.metrics.countAccepted(conn.listener, conn.tenant!.name, link?.cloud ?? 'none');
@@ -431,11 +469,40 @@ export class Gateway extends EventEmitter {
         conn.clientEnded = true;
         return;
       case 'forwarding':
-        conn.upstream!.end();
+        if (conn.watch) conn.clientEnded = true; // passed on once the held bytes are
+        else conn.upstream!.end();
         return;
       default:
         return;
     }
+  }
+
+  /** @internal the server's first answer is read: its bytes go straight to the client now. */
+  upstreamSettled(conn: Connection): void {
+    conn.upstream?.on('data', onUpstreamData);
+  }
+
+  /** @internal the handshake needs no more watching: what the client sent meanwhile goes first. */
+  clientSettled(conn: Connection, held: readonly Buffer[]): void {
+    const { client, upstream } = conn;
+    conn.watch = null;
+    if (!upstream) return;
+    let full = false;
+    if (held.length) {
+      upstream.cork();
+      for (const bytes of held) full = !upstream.write(bytes);
+      upstream.uncork();
+    }
+    client.on('data', onClientForwardData);
+    if (full) client.pause(); // resumed on the upstream's 'drain'
+    else if (client.isPaused()) client.resume();
+    if (conn.clientEnded) upstream.end();
+  }
+
+  /** @internal a ClientHello after a HelloRetryRequest left the decision: never forwarded. */
+  handshakeRefused(conn: Connection, detail: string): void {
+    conn.watch = null;
+    this.endForwarded(conn, 'sni_changed', detail, false);
   }
 
   /** @internal connect refused, reset before connect, or timed out. */
@@ -444,7 +511,7 @@ export class Gateway extends EventEmitter {
     if (conn.state === 'connecting') {
       upstream?.destroy();
       const detail = err ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}` : 'connect timeout';
-      return this.drop(conn, 'upstream_unreachable', detail);
+      return this.drop(conn, err && isOutOfDescriptors(err) ? 'out_of_file_descriptors' : 'upstream_unreachable', detail);
     }
     if (conn.state === 'forwarding') {
       // Reset mid-stream: pass the reset on so the client learns at once.
@@ -456,6 +523,7 @@ export class Gateway extends EventEmitter {
   onClientClosed(conn: Connection): void {
     this.live.delete(conn);
     this.undecided.delete(conn);
+    this.quotas.release(conn);
     this.metrics.changeActive(conn.listener, -1);
     if (!conn.counted) {
       conn.counted = true;
@@ -495,6 +563,9 @@ export class Gateway extends EventEmitter {
   private upstreamProxyHeader(conn: Connection): Buffer {
     const link = conn.header?.link;
     const tlvs = link ? [linkIdTlv(link.cloud, link.linkId)] : [];
+    // What was decided, for the service's 421 rule (linkgate/upstream, README "What the gateway cannot see").
+    if (conn.serverName !== null) tlvs.push(authorityTlv(conn.serverName));
+    tlvs.push(tenantTlv(conn.tenant!.upstream.tenantTlvType, conn.tenant!.name));
     const src = conn.header?.source;
     const dst = conn.header?.destination;
     let source: { address: string; port: number } | undefined;
@@ -614,6 +685,8 @@ export class Gateway extends EventEmitter {
     }
     this.config = { ...next, listeners: this.config.listeners, tenants: [] };
     this.decodeOptions = { maxHeaderBytes: this.config.limits.maxProxyHeaderBytes };
+    this.limits = resolveLimits(this.config.limits, this.limits.openFilesLimit);
+    this.quotas.setLimits(this.limits);
     this.closedTenants = closedTenants(next);
     this.policy = policy;
     let revoked = 0;
@@ -646,11 +719,14 @@ export class Gateway extends EventEmitter {
     return this.config;
   }
 
-  /** Reloads from the config file. An invalid file keeps the running policy and says why. */
-  reload(): ReloadOutcome {
+  /**
+   * Reloads from the config file. An invalid file keeps the running policy and says why. With
+   * `sha256` (what the watcher found settled), other bytes are refused: a write under way.
+   */
+  reload(sha256?: string): ReloadOutcome {
     const started = performance.now();
     if (!this.configPath) return { ok: false, errors: 'no config file to reload', durationMs: 0 };
-    const loaded = loadConfigFile(this.configPath);
+    const loaded = loadConfigFile(this.configPath, { sha256 });
     if (!loaded.ok) {
       const errors = formatLocatedIssues(loaded.issues, this.configPath);
       this.metrics.reloads.inc({ result: 'failure' });
@@ -807,8 +883,14 @@ function onUpstreamError(this: TaggedSocket, err: Error): void {
   if (conn) conn.gateway.onUpstreamFailure(conn, err);
 }
 
+/** EMFILE (this process) or ENFILE (the whole system): no descriptor left for a socket. */
+function isOutOfDescriptors(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
 function closedTenants(config: GatewayConfig): string[] {
-  return config.tenants.filter((t) => isClosedTenant(t.allow)).map((t) => t.name);
+  return config.tenants.filter((t) => isClosedTenant(t)).map((t) => t.name);
 }
 
 function armKeepAlive(conn: Connection, delayMs: number): void {

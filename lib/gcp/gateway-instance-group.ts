@@ -559,17 +559,17 @@ export class GatewayInstanceGroup extends Construct {
           'connection draining for long connections.',
       );
     }
-    // One warning per open tenant, up to a few: a whole tenant list without rules is one summary.
-    const open = tenants.filter((t) => isOpenTenant(t.allow));
+    // One warning per open tenant, up to a few: a whole tenant list declared open is one summary.
+    const open = tenants.filter((t) => isOpenTenant(t));
     for (const tenant of open.slice(0, MAX_OPEN_TENANT_WARNINGS)) {
       warn(
         this,
-        `tenant "${tenant.name}" has no allow rules: every endpoint the service attachment accepts (any tenant's) can reach ` +
-          "its hostnames. Add its psc_connection_id to allow.gcp once it is known.",
+        `tenant "${tenant.name}" is open (open: true): every endpoint the service attachment accepts (any tenant's) can reach ` +
+          "its hostnames. Once its psc_connection_id is known, list it in allow.gcp instead.",
       );
     }
     if (open.length > MAX_OPEN_TENANT_WARNINGS) {
-      warn(this, `${open.length - MAX_OPEN_TENANT_WARNINGS} more tenants have no allow rules either.`);
+      warn(this, `${open.length - MAX_OPEN_TENANT_WARNINGS} more tenants are open too.`);
     }
   }
 }

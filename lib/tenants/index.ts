@@ -8,4 +8,6 @@ export * from './validate';
 export * from './load';
 export * from './render';
 export * from './rules';
+export * from './hostnames';
+export * from './upstream-tlv';
 export { gatewayConfigJsonSchema, gatewayConfigJsonSchemaText } from './json-schema';

@@ -58,8 +58,9 @@ export interface GatewaySettingsProps {
    * Gateway limits (gateway config `limits`): connections per worker, PROXY header and ClientHello
    * timeouts, idle timeout, TCP keepalive.
    *
-   * @default - the gateway's defaults: 20000 connections per worker, 5 s for the PROXY header,
-   * 10 s for the ClientHello, no idle timeout, 60 s keepalive (see the config reference)
+   * @default - the gateway's defaults: connections per worker sized from the open-files limit
+   * (at most 20000; a quarter per endpoint, half per tenant), 5 s for the PROXY header, 10 s for
+   * the ClientHello, 600 s idle timeout, 60 s keepalive (see the config reference)
    */
   readonly limits?: GatewayConfigOptions['limits'];
   /**

@@ -1,18 +1,27 @@
-/** What a tenant's `allow` block means, in one place for the gateway's policy and the constructs. */
+/** What a tenant's `open` and `allow` mean, in one place for the gateway's policy and the constructs. */
 import type { TenantAllow } from './schema';
 
-/**
- * Open (every source allowed) only when the tenant names no list at all: no `allow`, or `allow: {}`.
- * A named list, even an emptied one, admits only its entries, so removing a customer's last
- * endpoint cuts that tenant off instead of opening it to everyone.
- */
-export function isOpenTenant(allow: TenantAllow | undefined): boolean {
-  return allow === undefined || (allow.aws === undefined && allow.azure === undefined && allow.gcp === undefined && allow.cidrs === undefined);
+/** The part of a tenant (gateway config or construct declaration) that says who may connect. */
+export interface TenantAccess {
+  readonly open?: boolean;
+  readonly allow?: TenantAllow;
 }
 
-/** A tenant that names lists but none has an entry: it accepts no connection at all. */
-export function isClosedTenant(allow: TenantAllow | undefined): boolean {
-  return !isOpenTenant(allow) && Object.values(allow!).every((list) => list === undefined || list.length === 0);
+/**
+ * Open (every source allowed) only when the tenant says `open: true`. Validation refuses a tenant
+ * that states neither `open: true` nor `allow` lists, so a missing or half-written `allow` never
+ * opens anything (fail closed).
+ */
+export function isOpenTenant(tenant: TenantAccess): boolean {
+  return tenant.open === true;
+}
+
+/**
+ * A tenant that is not open and whose lists hold no entry: it accepts no connection at all (an
+ * emptied list admits nobody, so removing a customer's last endpoint cuts that tenant off).
+ */
+export function isClosedTenant(tenant: TenantAccess): boolean {
+  return !isOpenTenant(tenant) && Object.values(tenant.allow ?? {}).every((list) => list === undefined || list.length === 0);
 }
 
 /** One private DNS zone of a consumer's hostnames, and which of its two names it answers. */

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { AWS_ENDPOINT_ID_PATTERN, LINK_ID_FORMATS, UINT32_MAX, canonicalLinkId } from './ids';
+import { CUSTOM_TLV_TYPE_MAX, CUSTOM_TLV_TYPE_MIN, DEFAULT_TENANT_TLV_TYPE, tenantTlvTypeProblem } from './upstream-tlv';
 
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 /** A DNS name of two or more labels, optionally `*.`-prefixed, optionally with a trailing dot. */
@@ -152,8 +153,11 @@ export const allowSchema = z
     cidrs: list(cidrSchema, 'allow.cidrs').optional().describe('Source ranges allowed on the public listener.'),
   })
   .describe(
-    'Sources allowed to reach the tenant. Absent (or {}): open to every source. Once a list is named, only what the lists hold is allowed: an emptied list admits nobody.',
+    'Sources allowed to reach the tenant: only what the named lists hold is allowed, so an emptied list admits nobody. A tenant needs `allow` lists or `open: true`.',
   );
+
+/** The lists `allow` may name; a tenant that names none of them has said nothing about who may connect. */
+const ALLOW_LISTS = ['aws', 'azure', 'gcp', 'cidrs'] as const satisfies readonly (keyof z.input<typeof allowSchema>)[];
 
 export const tenantSchema = z.strictObject({
   name: z
@@ -171,7 +175,43 @@ export const tenantSchema = z.strictObject({
     .default('default')
     .describe('Name of the upstream in `upstreams`. Default "default".'),
   allow: allowSchema.optional(),
-});
+  open: z
+    .boolean({ error: (iss) => `open must be true or false, got ${show(iss.input)}` })
+    .optional()
+    .describe('true: every source may reach the tenant (no `allow` then). Never implied: a tenant needs `allow` lists or `open: true`.'),
+})
+  // Fail closed: openness is stated, never inferred from a missing `allow`, so a file caught half
+  // written (tenant present, rules not yet) is refused instead of opening the tenant. Runs even when
+  // other fields of the tenant are wrong, so `validate` lists this with the rest in one run.
+  .superRefine(checkOpenness, { when: (payload) => isRecord(payload.value) });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkOpenness(tenant: { name?: unknown; open?: unknown; allow?: unknown }, ctx: z.RefinementCtx): void {
+  const who = typeof tenant.name === 'string' ? `tenant "${tenant.name}"` : 'a tenant';
+  const allow = tenant.allow;
+  if (tenant.open === true) {
+    if (allow !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${who} has both \`open: true\` and \`allow\`: open admits every source whatever the lists say; remove \`allow\` to open it, or \`open\` to admit only what the lists hold`,
+        input: tenant,
+      });
+    }
+    return;
+  }
+  if (tenant.open !== undefined && typeof tenant.open !== 'boolean') return; // its own error says enough
+  // A non-object `allow` is the schema's own error; an object naming no list says nothing.
+  if (allow === undefined || (isRecord(allow) && !ALLOW_LISTS.some((k) => allow[k] !== undefined))) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${who}: say who may connect: \`allow\` lists, or \`open: true\` to admit every source`,
+      input: tenant,
+    });
+  }
+}
 
 export const upstreamSchema = z.strictObject({
   host: z
@@ -183,7 +223,20 @@ export const upstreamSchema = z.strictObject({
   proxyProtocol: z
     .boolean()
     .default(false)
-    .describe('Send a PROXY v2 header upstream with the original addresses and link-ID TLV. Default false.'),
+    .describe('Send a PROXY v2 header upstream with the original addresses, link-ID TLV, SNI (AUTHORITY) and tenant TLV. Default false.'),
+  tenantTlvType: z
+    .number({ error: (iss) => `tenantTlvType must be a number from 0xE0 to 0xEF, got ${show(iss.input)}` })
+    .int({ error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .min(CUSTOM_TLV_TYPE_MIN, { error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .max(CUSTOM_TLV_TYPE_MAX, { error: (iss) => tenantTlvTypeProblem(Number(iss.input)) })
+    .superRefine((type, ctx) => {
+      // Range and integer problems are reported by the checks above; this adds the clouds' types.
+      const inRange = Number.isInteger(type) && type >= CUSTOM_TLV_TYPE_MIN && type <= CUSTOM_TLV_TYPE_MAX;
+      const problem = inRange ? tenantTlvTypeProblem(type) : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: type });
+    })
+    .default(DEFAULT_TENANT_TLV_TYPE)
+    .describe('With proxyProtocol: the custom TLV type (0xE0-0xEF, not a cloud\'s) carrying the tenant name. Default 0xE1 (225).'),
   connectTimeoutMs: positiveMs('connectTimeoutMs', 120_000).default(5_000).describe('Default 5000.'),
 });
 
@@ -192,8 +245,10 @@ export const limitsSchema = z.strictObject({
     .number()
     .int()
     .min(1, { error: (iss) => `maxConnections must be at least 1, got ${show(iss.input)}` })
-    .default(20_000)
-    .describe('Concurrent connections per worker; above it new connections are dropped (over_capacity).'),
+    .optional()
+    .describe(
+      'Concurrent connections per worker; above it new connections are dropped (over_capacity). Default: what the open-files limit allows (2 descriptors per connection, headroom kept), at most 20000.',
+    ),
   headerTimeoutMs: positiveMs('headerTimeoutMs', 600_000).default(5_000).describe('Time to receive the PROXY header.'),
   clientHelloTimeoutMs: positiveMs('clientHelloTimeoutMs', 600_000)
     .default(10_000)
@@ -203,8 +258,10 @@ export const limitsSchema = z.strictObject({
     .number()
     .int()
     .min(0)
-    .default(0)
-    .describe('Close forwarded connections idle this long; 0 disables (rely on TCP keepalive).'),
+    .default(600)
+    .describe(
+      'Close forwarded connections idle this long; 0 disables. Default 600: longer than the load balancers\' idle timeouts (AWS NLB 350 s, Azure Private Link about 5 min, GCP passthrough NLB 600 s), so a flow the load balancer keeps is never cut by the gateway first.',
+    ),
   tcpKeepAliveSec: z
     .number()
     .int()
@@ -213,6 +270,24 @@ export const limitsSchema = z.strictObject({
     .describe(
       'TCP keepalive on both sides of forwarded connections; 0 disables. Keeps long-lived flows alive through load balancer idle timeouts (Azure Private Link: about 5 minutes).',
     ),
+  maxConnectionsPerLinkId: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerLinkId must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Connections per worker from one private endpoint (link ID); above it: link_over_capacity. Default maxConnections / 4.'),
+  maxConnectionsPerTenant: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerTenant must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Forwarded connections per worker to one tenant, both listeners; above it: tenant_over_capacity. Default maxConnections / 2.'),
+  maxConnectionsPerSource: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxConnectionsPerSource must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe('Connections per worker from one address on the public listener; above it: source_over_capacity. Default maxConnections / 4.'),
 });
 
 /** Bounds and defaults of the gateway's drain on SIGTERM (`shutdown`); the constructs take seconds. */

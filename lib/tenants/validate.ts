@@ -7,7 +7,9 @@ import type { z } from 'zod';
 import type { Cloud } from './ids';
 import {
   gatewayConfigSchema,
+  tenantDeclarationSchema,
   tenantDeclarationsSchema,
+  tenantSchema,
   type GatewayConfig,
   type Tenant,
   type TenantDeclaration,
@@ -61,7 +63,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** Validates a gateway config document (already parsed from YAML or JSON). */
 export function validateGatewayConfig(input: unknown): GatewayConfigResult {
   const parsed = gatewayConfigSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) return { ok: false, issues: fromZod(parsed.error) };
+  if (!parsed.success) {
+    const tenants = (input as { tenants?: unknown } | null)?.tenants;
+    return { ok: false, issues: [...fromZod(parsed.error), ...checkParsedTenants(tenantSchema, tenants, 'tenants')] };
+  }
   const config = parsed.data;
   const { index, issues } = indexTenants(config.tenants, 'tenants');
   issues.push(...checkReferences(config));
@@ -71,9 +76,25 @@ export function validateGatewayConfig(input: unknown): GatewayConfigResult {
 /** Validates construct-side tenant declarations (tenants plus `consumers`). */
 export function validateTenantDeclarations(input: unknown, basePath = 'tenants'): ValidationResult<TenantDeclaration[]> {
   const parsed = tenantDeclarationsSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) return { ok: false, issues: fromZod(parsed.error, [basePath]) };
+  if (!parsed.success) {
+    return { ok: false, issues: [...fromZod(parsed.error, [basePath]), ...checkParsedTenants(tenantDeclarationSchema, input, basePath)] };
+  }
   const issues = checkTenants(parsed.data, basePath);
   return issues.length ? { ok: false, issues } : { ok: true, value: parsed.data };
+}
+
+/**
+ * When the document has schema errors, the claims of the tenants that did parse are still checked
+ * (two tenants with one hostname or link ID), so one `validate` run lists every issue instead of
+ * showing the clashes only once the other errors are fixed. Tenants that failed stay out (holes).
+ */
+function checkParsedTenants(schema: z.ZodType<Tenant>, tenants: unknown, basePath: string): ValidationIssue[] {
+  if (!Array.isArray(tenants)) return [];
+  const parsed = tenants.map((raw: unknown) => {
+    const one = schema.safeParse(raw);
+    return one.success ? one.data : undefined;
+  });
+  return indexTenants(parsed, basePath).issues;
 }
 
 function fromZod(error: z.ZodError, prefix: PropertyKey[] = []): ValidationIssue[] {
@@ -109,14 +130,15 @@ export interface TenantIndex {
  * naming both tenants, reported at the second claim. The maps hold only the owner's index and
  * paths are built for errors alone: this runs on every reload.
  */
-export function indexTenants(tenants: readonly Tenant[], basePath: string): { index: TenantIndex; issues: ValidationIssue[] } {
+export function indexTenants(tenants: readonly (Tenant | undefined)[], basePath: string): { index: TenantIndex; issues: ValidationIssue[] } {
   const issues: ValidationIssue[] = [];
   const names = new Map<string, number>();
   const hostOwners = new Map<string, number>();
   const linkOwners = { aws: new Map<string, number>(), azure: new Map<string, number>(), gcp: new Map<string, number>() };
 
   for (let t = 0; t < tenants.length; t++) {
-    const tenant = tenants[t]!;
+    const tenant = tenants[t];
+    if (tenant === undefined) continue; // did not parse: its own errors are reported
     const firstWithName = names.get(tenant.name);
     if (firstWithName !== undefined) {
       issues.push({
@@ -150,7 +172,7 @@ function claimLinkIds(
   ids: readonly string[],
   t: number,
   owners: Map<string, number>,
-  tenants: readonly Tenant[],
+  tenants: readonly (Tenant | undefined)[],
   basePath: string,
   issues: ValidationIssue[],
 ): void {
@@ -173,7 +195,7 @@ function clash(
   index: number,
   field: string,
   list: (t: Tenant) => readonly string[],
-  tenants: readonly Tenant[],
+  tenants: readonly (Tenant | undefined)[],
   basePath: string,
 ): ValidationIssue {
   const first = `${basePath}[${firstTenant}].${field}[${list(tenants[firstTenant]!).indexOf(value)}]`;

@@ -101,13 +101,13 @@ describe('LinkgateEndpointService', () => {
   });
 
   test('GIVEN tenants without principals WHEN created THEN no permissions resource is written', () => {
-    const tenants: TenantDeclarations = [{ name: 'open', hostnames: ['open.example.com'] }];
+    const tenants: TenantDeclarations = [{ name: 'open', hostnames: ['open.example.com'], open: true }];
     given({ tenants }).template().resourceCountIs('AWS::EC2::VPCEndpointServicePermissions', 0);
   });
 
   describe('warnings', () => {
     test('GIVEN acceptance off and no principals THEN it warns that later principals connect without review', () => {
-      const { stack } = given({ acceptanceRequired: false, tenants: [{ name: 'a', hostnames: ['a.example.com'] }] });
+      const { stack } = given({ acceptanceRequired: false, tenants: [{ name: 'a', hostnames: ['a.example.com'], open: true }] });
       Annotations.fromStack(stack).hasWarning(
         '/Provider/EndpointService',
         Match.stringLikeRegexp('acceptanceRequired is false and no tenant lists consumers.aws.principals'),
@@ -115,7 +115,7 @@ describe('LinkgateEndpointService', () => {
     });
 
     test('GIVEN acceptance off and principal "*" THEN it warns that any account connects without review', () => {
-      const tenants: TenantDeclarations = [{ name: 'a', hostnames: ['a.example.com'], consumers: { aws: { principals: ['*'] } } }];
+      const tenants: TenantDeclarations = [{ name: 'a', hostnames: ['a.example.com'], open: true, consumers: { aws: { principals: ['*'] } } }];
       const { stack } = given({ acceptanceRequired: false, tenants });
       Annotations.fromStack(stack).hasWarning(
         '/Provider/EndpointService',
@@ -139,7 +139,7 @@ describe('LinkgateEndpointService', () => {
 
     test('GIVEN a principal that is not an ARN THEN synth fails naming the construct and the tenant path', () => {
       const tenants: TenantDeclarations = [
-        { name: 'a', hostnames: ['a.example.com'], consumers: { aws: { principals: ['111122223333'] } } },
+        { name: 'a', hostnames: ['a.example.com'], open: true, consumers: { aws: { principals: ['111122223333'] } } },
       ];
       expect(() => given({ tenants })).toThrow(
         'Provider/EndpointService: invalid tenant declarations:\n  tenants[0].consumers.aws.principals[0]: expected an IAM principal ARN like arn:aws:iam::111122223333:root (or "*"), got "111122223333"',

@@ -104,6 +104,15 @@ describe('FilteringGateway', () => {
       template().hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
 
+    test('THEN the container may open 1048576 files, as the Azure and GCP units allow (two per forwarded connection)', () => {
+      const { template } = given();
+      template().hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [
+          Match.objectLike({ Name: 'gateway', Ulimits: [{ Name: 'nofile', SoftLimit: 1_048_576, HardLimit: 1_048_576 }] }),
+        ],
+      });
+    });
+
     test('THEN the tenant list is rendered into $LINKGATE_CONFIG, with no cloud-side consumers in it', () => {
       const { template } = given();
       const config = gatewayConfigFrom(template());
@@ -383,7 +392,7 @@ describe('FilteringGateway', () => {
     });
 
     test('GIVEN a tenant that names an undefined upstream THEN synth fails with the config path and the defined upstreams', () => {
-      expect(() => given({ tenants: [{ name: 'a', hostnames: ['a.example.com'], upstream: 'billing' }] })).toThrow(
+      expect(() => given({ tenants: [{ name: 'a', hostnames: ['a.example.com'], upstream: 'billing', open: true }] })).toThrow(
         /^Provider\/Gateway: the rendered gateway config is invalid:\n {2}tenants\[0\]\.upstream: upstream "billing" is not defined in upstreams \(defined: default\)$/,
       );
     });

@@ -136,7 +136,7 @@ describe('LinkgateProvider', () => {
       const { create } = given({
         tenants: [
           { name: 'a', hostnames: ['a.example.com'], allow: { aws: ['vpce-XYZ'] }, consumers: { aws: { principals: ['root'] } } },
-          { name: 'b', hostnames: ['a.example.com'] },
+          { name: 'b', hostnames: ['a.example.com'], open: true },
         ],
       });
       expect(create).toThrow(
@@ -149,7 +149,7 @@ describe('LinkgateProvider', () => {
     });
 
     test('GIVEN a hostname claimed by two tenants THEN synth fails naming both', () => {
-      const { create } = given({ tenants: [{ name: 'a', hostnames: ['x.example.com'] }, { name: 'b', hostnames: ['X.example.com.'] }] });
+      const { create } = given({ tenants: [{ name: 'a', hostnames: ['x.example.com'], open: true }, { name: 'b', hostnames: ['X.example.com.'], open: true }] });
       expect(create).toThrow('tenants[1].hostnames[0]: hostname "x.example.com" is claimed by tenants "a" (tenants[0].hostnames[0]) and "b"; it must belong to one');
     });
 

@@ -246,9 +246,9 @@ describe('GatewayScaleSet', () => {
       ['an image tagged latest', { image: 'linkgatetest.azurecr.io/linkgate:latest' }, /"linkgatetest\.azurecr\.io\/linkgate:latest" has no pinned tag or digest/],
       ['a single gateway', { minInstances: 1 }, /minInstances is 1: every rolling upgrade, OS upgrade or repair takes the only gateway away/],
       [
-        'a tenant without allow rules',
-        { tenants: [...TENANTS, { name: 'open-corp', hostnames: ['open.example.com'] }] },
-        /1 tenant\(s\) have no allow rules and accept connections from every source: open-corp/,
+        'an open tenant (`open: true`)',
+        { tenants: [...TENANTS, { name: 'open-corp', hostnames: ['open.example.com'], open: true }] },
+        /1 tenant\(s\) are open \(open: true\) and accept connections from every source: open-corp/,
       ],
     ])('WHEN it gets %s THEN it warns', (_what, props, message) => {
       const { value } = synth((scope) => gateway(scope, { props }));

@@ -51,7 +51,7 @@ describe('linkgate validate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-validate-'));
   const good = join(dir, 'good.yaml');
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(good, 'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }\nupstreams: { default: { host: a, port: 443 } }\ntenants: [{ name: a, hostnames: [a.example.com] }]\n');
+  writeFileSync(good, 'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }\nupstreams: { default: { host: a, port: 443 } }\ntenants: [{ name: a, hostnames: [a.example.com], open: true }]\n');
   writeFileSync(bad, 'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }\nupstreams: { default: { host: a, port: 443 } }\ntenants:\n  - name: a\n    hostnames: [a.example.com]\n    allow: { aws: [vpce-1], azure: [x] }\n');
 
   test('GIVEN a valid file THEN exit 0 with the tenant count', () => {
@@ -64,6 +64,44 @@ describe('linkgate validate', () => {
     expect(r.stderr).toContain(`${bad}:6:20: tenants[0].allow.aws[0]: expected a VPC endpoint ID`);
     expect(r.stderr).toContain(`${bad}:6:37: tenants[0].allow.azure[0]: expected a Private Link LinkID`);
     expect(r.stderr).toContain(`${bad}: 2 error(s)`);
+  });
+
+  test('GIVEN schema errors AND two tenants claiming one hostname and one LinkID THEN one run prints them all, with paths and lines', () => {
+    const file = join(dir, 'claims.yaml');
+    writeFileSync(
+      file,
+      [
+        'listeners: { privateLink: { port: 8443 }, health: { port: 8080 } }',
+        'upstreams: { default: { host: a, port: 443 } }',
+        'tenants:',
+        '  - { name: a, hostnames: [a.example.com], allow: { aws: [vpce-1] } }',
+        '  - { name: b, hostnames: [b.example.com], allow: { azure: ["7"] } }',
+        '  - { name: c, hostnames: [b.example.com], allow: { azure: ["7"] } }',
+        '',
+      ].join('\n'),
+    );
+    const r = runCli(['validate', file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${file}:4:59: tenants[0].allow.aws[0]: expected a VPC endpoint ID`);
+    expect(r.stderr).toContain(`${file}:6:28: tenants[2].hostnames[0]: hostname "b.example.com" is claimed by tenants "b" (tenants[1].hostnames[0]) and "c"`);
+    expect(r.stderr).toContain(`${file}:6:61: tenants[2].allow.azure[0]: azure link ID "7" is claimed by tenants "b" (tenants[1].allow.azure[0]) and "c"`);
+    expect(r.stderr).toContain(`${file}: 3 error(s)`);
+  });
+
+  test('GIVEN a JSON file with an unquoted uint64 GCP ID and a key written twice THEN validate shows the digits written, or the duplicate with its line', () => {
+    const json = (tenant: string) =>
+      `{"listeners": {"privateLink": {"port": 8443}, "health": {"port": 8080}}, "upstreams": {"default": {"host": "a", "port": 443}},\n "tenants": [\n  ${tenant}\n]}\n`;
+    const number = join(dir, 'number.json');
+    writeFileSync(number, json('{"name": "m", "hostnames": ["m.example.com"], "allow": {"gcp": [18446744072646845442]}}'));
+    const r = runCli(['validate', number]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${number}:3:67: tenants[0].allow.gcp[0]: GCP PSC connection IDs must be quoted decimal strings ("18446744072646845442")`);
+
+    const twice = join(dir, 'twice.json');
+    writeFileSync(twice, json('{"name": "m", "hostnames": ["m.example.com"], "allow": {"aws": ["vpce-08d2bf15fac5001c9"]}, "allow": {}}'));
+    const d = runCli(['validate', twice]);
+    expect(d.status).toBe(1);
+    expect(d.stderr).toContain(`${twice}:3:95: tenants[0].allow: key "allow" is written twice in one object (first at line 3)`);
   });
 
   test('GIVEN --json THEN the issues come as data', () => {

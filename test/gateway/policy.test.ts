@@ -9,8 +9,8 @@ const config = testConfig({
       hostnames: ['megacorp.api.example.com', '*.megacorp.example.com'],
       allow: { aws: ['vpce-08d2bf15fac5001c9'], azure: ['553665985'], gcp: ['18446744072646845442'], cidrs: ['203.0.113.0/24', '2001:db8::/32'] },
     },
-    { name: 'exact-wins', hostnames: ['api.megacorp.example.com'], upstream: 'other' },
-    { name: 'open', hostnames: ['open.example.com'] },
+    { name: 'exact-wins', hostnames: ['api.megacorp.example.com'], upstream: 'other', open: true },
+    { name: 'open', hostnames: ['open.example.com'], open: true },
     { name: 'private-only', hostnames: ['private.example.com'], allow: { aws: ['vpce-0000000000000000a'] } },
     { name: 'public-only', hostnames: ['public.example.com'], allow: { cidrs: ['198.51.100.0/24'] } },
   ],
@@ -70,18 +70,19 @@ describe('policy decisions', () => {
     expect(policy.tenantFor('api.megacorp.example.com')?.upstream.name).toBe('other');
   });
 
-  test('GIVEN allow {} THEN the tenant is open; GIVEN an emptied list THEN it admits nobody (offboarding cuts off)', () => {
+  test('GIVEN `open: true` THEN the tenant is open; GIVEN an emptied list THEN it admits nobody (offboarding cuts off)', () => {
     const p = new Policy(
       testConfig({
         upstreams: { default: { host: '127.0.0.1', port: 1 } },
         tenants: [
-          { name: 'braces', hostnames: ['braces.example.com'], allow: {} },
+          { name: 'stated', hostnames: ['stated.example.com'], open: true },
           { name: 'emptied', hostnames: ['emptied.example.com'], allow: { aws: [] } },
         ],
       }),
     );
     const link = { cloud: 'aws' as const, linkId: 'vpce-0000000000000000a' };
-    expect(p.decide(privateLink('braces.example.com', link)).verdict).toBe('forward');
+    expect(p.decide(privateLink('stated.example.com', link)).verdict).toBe('forward');
+    expect(p.decide(publicFrom('stated.example.com', '203.0.113.1')).verdict).toBe('forward');
     expect(p.decide(privateLink('emptied.example.com', link))).toMatchObject({ verdict: 'drop', reason: 'link_id_not_allowed' });
     expect(p.decide(publicFrom('emptied.example.com', '203.0.113.1'))).toMatchObject({ verdict: 'drop', reason: 'cidr_not_allowed' });
   });

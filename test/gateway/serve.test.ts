@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { metricSum, writeFileAtomic } from '../../bench/harness';
 import { privateLinkOpening } from '../helpers/bytes';
 import { spawnCli, type CliProcess } from '../helpers/cli';
-import { closedPort, sendRaw, sleep, startEchoServer, startTcpServer, waitFor, type TestServer } from '../helpers/sockets';
+import { closedPort, openAndHold, sendRaw, sleep, startEchoServer, startTcpServer, waitFor, type HeldConnection, type TestServer } from '../helpers/sockets';
+import { connectionsForOpenFiles } from '../../lib/gateway/quotas';
 
 const A = 'vpce-0aaaaaaaaaaaaaaaa';
 const B = 'vpce-0bbbbbbbbbbbbbbbb';
@@ -206,7 +207,7 @@ test('GIVEN a worker that dies just before SIGTERM THEN no replacement starts du
 test('GIVEN an invalid config THEN serve refuses to start, exits 1 and lists every problem with its line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-bad-'));
   const file = join(dir, 'gateway.yaml');
-  writeFileSync(file, 'listeners:\n  privateLink: { port: 8443 }\n  health: { port: 8443 }\nupstreams: {}\ntenants:\n  - name: x\n    hostnames: [x.example.com]\n');
+  writeFileSync(file, 'listeners:\n  privateLink: { port: 8443 }\n  health: { port: 8443 }\nupstreams: {}\ntenants:\n  - name: x\n    hostnames: [x.example.com]\n    open: true\n');
   const proc = spawnCli(['serve', '--config', file, '--workers', '1']);
   expect(await proc.exited).toBe(1);
   expect(proc.stderr()).toContain(`${file}:3:19: listeners.health.port: port 8443 is already used by listeners.privateLink`);
@@ -239,7 +240,7 @@ test('GIVEN a cluster whose listener port is taken THEN serve stops with exit 1 
     JSON.stringify({
       listeners: { privateLink: { port: taken.port, host: '127.0.0.1' }, health: { port: await closedPort(), host: '127.0.0.1' } },
       upstreams: { default: { host: '127.0.0.1', port: echo.port } },
-      tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'] }],
+      tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], open: true }],
     }),
   );
   const proc = spawnCli(['serve', '--config', file, '--workers', '2']);
@@ -251,4 +252,67 @@ test('GIVEN a cluster whose listener port is taken THEN serve stops with exit 1 
   } finally {
     await taken.close();
   }
+});
+
+test('GIVEN a cluster of 2 workers with one tenant THEN linkgate_config_tenants reports 1, not once per worker', async () => {
+  const { ports, proc } = await setup(2);
+  procs.push(proc);
+  await waitFor(() => proc.lines.filter((l) => l.msg === 'listening').length >= 2, 10_000, 'both workers listening');
+  expect(await body(ports.health, '/metrics')).toMatch(/^linkgate_config_tenants 1$/m);
+  expect(await metricSum(ports.health, 'linkgate_config_tenants')).toBe(1);
+});
+
+describe('open files', () => {
+  async function serveUnder(openFiles: number, limits?: Record<string, number>) {
+    const dir = mkdtempSync(join(tmpdir(), 'linkgate-nofile-'));
+    const file = join(dir, 'gateway.json');
+    const ports = { privateLink: await closedPort(), health: await closedPort() };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1' }, health: { port: ports.health, host: '127.0.0.1' } },
+        upstreams: { default: { host: '127.0.0.1', port: echo.port } },
+        tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], allow: { aws: [A] } }],
+        ...(limits ? { limits } : {}),
+      }),
+    );
+    const proc = spawnCli(['serve', '--config', file, '--workers', '1'], {}, { openFiles });
+    procs.push(proc);
+    const listening = await proc.waitForLine((l) => l.msg === 'listening', 15_000);
+    return { ports, proc, listening };
+  }
+
+  test('GIVEN no maxConnections and ulimit -n 256 THEN the default is sized from it (2 descriptors per connection, headroom kept) and logged at start', async () => {
+    const { listening } = await serveUnder(256);
+    expect(listening).toMatchObject({
+      maxConnections: connectionsForOpenFiles(256),
+      maxConnectionsFrom: 'open-files limit',
+      openFilesLimit: 256,
+      maxConnectionsPerLinkId: Math.floor(connectionsForOpenFiles(256) / 4),
+    });
+    expect(connectionsForOpenFiles(256)).toBeLessThan(256 / 2);
+  });
+
+  test('GIVEN an explicit maxConnections above what 64 descriptors allow WHEN connections pile up THEN the ones without a descriptor are dropped as out_of_file_descriptors, not upstream_unreachable', async () => {
+    const { ports, proc, listening } = await serveUnder(64, { maxConnections: 1000, maxConnectionsPerLinkId: 1000, maxConnectionsPerTenant: 1000 });
+    expect(listening).toMatchObject({ maxConnections: 1000, maxConnectionsFrom: 'config', openFilesLimit: 64 });
+    const held: HeldConnection[] = [];
+    try {
+      // WHEN 60 forwarded connections are held open (2 descriptors each: more than 64 in all)
+      for (let i = 0; i < 60; i++) {
+        const c = await openAndHold(ports.privateLink, privateLinkOpening('aws', A, 'megacorp.example.com'), { timeoutMs: 10_000 }).catch(() => null);
+        if (c) held.push(c);
+      }
+      expect(held.filter((c) => c.outcome === 'answered').length).toBeGreaterThan(5);
+      expect(held.filter((c) => c.outcome === 'closed').length).toBeGreaterThan(0);
+    } finally {
+      for (const c of held) c.close();
+    }
+    // THEN (descriptors back) the drops were counted with their own reason
+    await waitFor(async () => (await metricSum(ports.health, 'linkgate_connections_dropped_total')) > 0, 10_000, 'drops counted');
+    const metrics = await body(ports.health, '/metrics');
+    expect(metrics).toMatch(/linkgate_connections_dropped_total\{listener="privateLink",reason="out_of_file_descriptors",tenant="[a-z]*"\} [1-9]/);
+    expect(metrics).not.toContain('reason="upstream_unreachable"');
+    expect(proc.lines.some((l) => l.reason === 'upstream_unreachable')).toBe(false);
+  });
 });

@@ -347,14 +347,14 @@ describe('GatewayInstanceGroup', () => {
       });
 
       test('GIVEN a bad consumer project ID THEN it is refused', () => {
-        const tenants = [{ name: 'a', hostnames: ['a.example.com'], consumers: { gcp: { projects: [{ id: 'Bad_Project', connectionLimit: 1 }] } } }];
+        const tenants = [{ name: 'a', hostnames: ['a.example.com'], open: true, consumers: { gcp: { projects: [{ id: 'Bad_Project', connectionLimit: 1 }] } } }];
         expect(errorOf(gateway({ tenants }))).toMatch(
           /tenants\[0\]\.consumers\.gcp\.projects\[0\]\.id: expected a GCP project ID \(6-30 lowercase letters, digits, hyphens\) or project number, got "Bad_Project"/,
         );
       });
 
       test('GIVEN a connection limit out of range THEN it is refused', () => {
-        const tenants = [{ name: 'a', hostnames: ['a.example.com'], consumers: { gcp: { projects: [{ id: 'abcdef-prod', connectionLimit: 0 }] } } }];
+        const tenants = [{ name: 'a', hostnames: ['a.example.com'], open: true, consumers: { gcp: { projects: [{ id: 'abcdef-prod', connectionLimit: 0 }] } } }];
         expect(errorOf(gateway({ tenants }))).toMatch(/tenants\[0\]\.consumers\.gcp\.projects\[0\]\.connectionLimit: connectionLimit must be at least 1, got 0/);
       });
 
@@ -389,16 +389,16 @@ describe('GatewayInstanceGroup', () => {
       expect(s.warnings).toEqual([expect.stringMatching(/drains for up to 130 s on SIGTERM, but Compute Engine gives a deleted VM about 90 s/)]);
     });
 
-    test('GIVEN a tenant without allow rules THEN it warns that every accepted endpoint reaches it', () => {
-      const s = synth(gateway({ tenants: [...TENANTS, { name: 'newco', hostnames: ['newco.api.example.com'] }] }));
-      expect(s.warnings).toEqual([expect.stringMatching(/tenant "newco" has no allow rules: every endpoint the service attachment accepts .* can reach its hostnames/)]);
+    test('GIVEN an open tenant (`open: true`) THEN it warns that every accepted endpoint reaches it', () => {
+      const s = synth(gateway({ tenants: [...TENANTS, { name: 'newco', hostnames: ['newco.api.example.com'], open: true }] }));
+      expect(s.warnings).toEqual([expect.stringMatching(/tenant "newco" is open \(open: true\): every endpoint the service attachment accepts .* can reach its hostnames/)]);
     });
 
-    test('GIVEN many tenants without allow rules THEN five are named and one line counts the rest', () => {
-      const open = Array.from({ length: 1000 }, (_, i) => ({ name: `open-${i}`, hostnames: [`open-${i}.api.example.com`] }));
+    test('GIVEN many open tenants THEN five are named and one line counts the rest', () => {
+      const open = Array.from({ length: 1000 }, (_, i) => ({ name: `open-${i}`, hostnames: [`open-${i}.api.example.com`], open: true }));
       const s = synth(gateway({ tenants: [...TENANTS, ...open] }));
       expect(s.warnings).toHaveLength(6);
-      expect(s.warnings[5]).toMatch(/: 995 more tenants have no allow rules either\.$/);
+      expect(s.warnings[5]).toMatch(/: 995 more tenants are open too\.$/);
     });
   });
 });

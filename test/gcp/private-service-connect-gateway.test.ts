@@ -149,7 +149,7 @@ describe('PrivateServiceConnectGateway', () => {
     });
 
     test('GIVEN invalid tenants THEN the error names the gateway inside this construct', () => {
-      const tenants = [{ name: 'Mega Corp', hostnames: ['megacorp.example.com'] }];
+      const tenants = [{ name: 'Mega Corp', hostnames: ['megacorp.example.com'], open: true }];
       expect(errorOf(linkgate({ tenants }))).toMatch(/^stack\/Linkgate\/Gateway: invalid tenant declarations:\n {2}tenants\[0\]\.name: tenant name must be lowercase/);
     });
   });

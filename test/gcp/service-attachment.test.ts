@@ -68,7 +68,7 @@ describe('PscServiceAttachment', () => {
     test('THEN it is listed once with the larger connection limit', () => {
       const tenants = [
         { name: 'a', hostnames: ['a.example.com'], allow: { gcp: [GCP_ID] }, consumers: { gcp: { projects: [{ id: 'shared-vpc-host', connectionLimit: 3 }] } } },
-        { name: 'b', hostnames: ['b.example.com'], consumers: { gcp: { projects: [{ id: 'shared-vpc-host', connectionLimit: 7 }] } } },
+        { name: 'b', hostnames: ['b.example.com'], open: true, consumers: { gcp: { projects: [{ id: 'shared-vpc-host', connectionLimit: 7 }] } } },
       ];
       const s = synth(attachment({ tenants }));
       expect(s.text).toHaveResourceWithProperties(ComputeServiceAttachment, {
@@ -111,19 +111,19 @@ describe('PscServiceAttachment', () => {
     });
 
     test('GIVEN a consumer project ID that is not one THEN the tenant model refuses it, naming this construct', () => {
-      const tenants = [{ name: 'a', hostnames: ['a.example.com'], consumers: { gcp: { projects: [{ id: 'my project', connectionLimit: 1 }] } } }];
+      const tenants = [{ name: 'a', hostnames: ['a.example.com'], open: true, consumers: { gcp: { projects: [{ id: 'my project', connectionLimit: 1 }] } } }];
       const error = errorOf(attachment({ tenants }));
       expect(error).toMatch(/^stack\/Attachment: invalid tenant declarations:/);
       expect(error).toMatch(/tenants\[0\]\.consumers\.gcp\.projects\[0\]\.id: expected a GCP project ID .*got "my project"/);
     });
 
     test('GIVEN a connection limit above 10000 THEN the tenant model refuses it', () => {
-      const tenants = [{ name: 'a', hostnames: ['a.example.com'], consumers: { gcp: { projects: [{ id: 'abcdef-prod', connectionLimit: 10001 }] } } }];
+      const tenants = [{ name: 'a', hostnames: ['a.example.com'], open: true, consumers: { gcp: { projects: [{ id: 'abcdef-prod', connectionLimit: 10001 }] } } }];
       expect(errorOf(attachment({ tenants }))).toMatch(/connectionLimit: connectionLimit must be at most 10000, got 10001/);
     });
 
     test('GIVEN a fractional connection limit THEN the tenant model refuses it', () => {
-      const tenants = [{ name: 'a', hostnames: ['a.example.com'], consumers: { gcp: { projects: [{ id: 'abcdef-prod', connectionLimit: 1.5 }] } } }];
+      const tenants = [{ name: 'a', hostnames: ['a.example.com'], open: true, consumers: { gcp: { projects: [{ id: 'abcdef-prod', connectionLimit: 1.5 }] } } }];
       expect(errorOf(attachment({ tenants }))).toMatch(/connectionLimit: connectionLimit must be a whole number, got 1.5/);
     });
   });

@@ -31,10 +31,16 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** `linkgate <args>` in its own process (the bench harness's starter), every log line kept. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+/**
+ * `linkgate <args>` in its own process (the bench harness's starter), every log line kept.
+ * `openFiles` runs it under `ulimit -n` (soft and hard) of that many descriptors.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { openFiles?: number } = {}): CliProcess {
   assertBuilt();
-  const proc = startProc(process.execPath, [CLI, ...args], { env });
+  const proc =
+    options.openFiles === undefined
+      ? startProc(process.execPath, [CLI, ...args], { env })
+      : startProc('bash', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, CLI, ...args], { env });
   const { child } = proc;
   let err = '';
   child.stderr!.on('data', (d: string) => (err += d));

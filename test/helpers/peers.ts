@@ -1,6 +1,6 @@
 /**
- * Real peers (HAProxy, openssl, curl). Where one is missing a test skips locally but fails in CI
- * (CI=true), where .ci/run installs them: a missing peer must never pass as green.
+ * Real peers (HAProxy, openssl, curl, python3, nginx). Where one is missing a test skips locally but
+ * fails in CI (CI=true), where .ci/run installs them: a missing peer must never pass as green.
  */
 import { spawnSync } from 'node:child_process';
 

@@ -124,3 +124,33 @@ export function waitFor<T>(
 
 /** A port nothing listens on (bound, then released): the bench harness's `freePort`. */
 export const closedPort = freePort;
+
+export interface HeldConnection {
+  /** 'answered' once the first byte comes back (forwarded to an echo), 'closed' if the peer closed first. */
+  readonly outcome: 'answered' | 'closed';
+  /** Ends the connection (the held ones are released by the test). */
+  close(): void;
+}
+
+/**
+ * Connects (from `localAddress` when given, e.g. 127.0.0.2 for a second source), writes `bytes`
+ * and waits for the first answer or the close; the connection stays open until close().
+ */
+export function openAndHold(port: number, bytes: Buffer, options: { localAddress?: string; timeoutMs?: number } = {}): Promise<HeldConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', localAddress: options.localAddress });
+    const close = () => socket.destroy();
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer and no close within ${options.timeoutMs ?? 10_000} ms`));
+    }, options.timeoutMs ?? 10_000);
+    const settle = (outcome: HeldConnection['outcome']) => {
+      clearTimeout(timer);
+      resolve({ outcome, close });
+    };
+    socket.on('error', () => undefined);
+    socket.once('data', () => settle('answered'));
+    socket.once('close', () => settle('closed'));
+    socket.on('connect', () => socket.write(bytes));
+  });
+}

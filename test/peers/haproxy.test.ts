@@ -26,7 +26,7 @@ describeWithPeer('haproxy', 'HAProxy as a PROXY v2 sender into the gateway', () 
     gw = await startTestGateway({
       upstreams: { default: { host: '127.0.0.1', port: upstream.port } },
       tenants: [
-        { name: 'open', hostnames: ['open.example.com'] },
+        { name: 'open', hostnames: ['open.example.com'], open: true },
         { name: 'locked', hostnames: ['locked.megacorp.example.com'], allow: { aws: ['vpce-08d2bf15fac5001c9'] } },
       ],
     });

@@ -43,9 +43,9 @@ beforeAll(async () => {
         resetter: { host: '127.0.0.1', port: resetter.port },
       },
       tenants: [
-        { name: 'refused', hostnames: ['refused.example.com'] },
-        { name: 'blackholed', hostnames: ['blackholed.example.com'], upstream: 'blackhole' },
-        { name: 'reset', hostnames: ['reset.example.com'], upstream: 'resetter' },
+        { name: 'refused', hostnames: ['refused.example.com'], open: true },
+        { name: 'blackholed', hostnames: ['blackholed.example.com'], upstream: 'blackhole', open: true },
+        { name: 'reset', hostnames: ['reset.example.com'], upstream: 'resetter', open: true },
       ],
       log: { maxDropLinesPerSec: 10 },
     },

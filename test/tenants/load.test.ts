@@ -42,6 +42,7 @@ describe('loading config text', () => {
   - name: b
     hostnames: [a.example.com]
     upstrem: default
+    open: true
 `),
     );
     expect(result.ok).toBe(false);
@@ -80,8 +81,65 @@ describe('loading config text', () => {
     expect(result.issues[0]).toMatchObject({ path: 'tenants[0].allow.azure[0]', line: 24 });
   });
 
+  describe('what JSON.parse alone would hide', () => {
+    const json = (tenant: string) => `{
+  "listeners": { "privateLink": { "port": 8443 }, "health": { "port": 8080 } },
+  "upstreams": { "default": { "host": "app.internal", "port": 443 } },
+  "tenants": [
+    { "name": "initech", "hostnames": ["initech.example.com"], "allow": { "azure": ["7"] } },
+${tenant}
+  ]
+}
+`;
+
+    test('GIVEN JSON with `allow` written twice in a tenant THEN it is refused with the path and line, not last-wins', () => {
+      // GIVEN the second `allow` would empty megacorp's rules if JSON.parse's last-wins applied
+      const result = parseConfigText(
+        json(`    { "name": "megacorp", "hostnames": ["megacorp.example.com"],
+      "allow": { "aws": ["vpce-08d2bf15fac5001c9"] },
+      "allow": {} }`),
+      );
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(formatLocatedIssues(result.issues, 'gw.json')).toBe(
+        'gw.json:8:7: tenants[1].allow: key "allow" is written twice in one object (first at line 7); JSON would keep only the last, so the file is refused',
+      );
+    });
+
+    test('GIVEN a key written twice under escapes, and deeper THEN each is found', () => {
+      const result = parseConfigText(
+        json(`    { "name": "megacorp", "hostnames": ["megacorp.example.com"], "allow": { "aws": [], "\\u0061ws": [] }, "\\u006fpen": true, "open": true }`),
+      );
+      expect(!result.ok && result.issues.map((i) => [i.path, i.line])).toEqual([
+        ['tenants[1].allow.aws', 6],
+        ['tenants[1].open', 6],
+      ]);
+    });
+
+    test('GIVEN equal keys in different objects, and strings holding quotes and colons THEN nothing is refused', () => {
+      // GIVEN `port` in several objects, and a host whose text looks like a second "port" key
+      const result = parseConfigText(
+        json(`    { "name": "megacorp", "hostnames": ["megacorp.example.com"], "allow": { "aws": [] } }`).replace(
+          '"app.internal"',
+          String.raw`"x\\\", \"port\": 1, \"y"`,
+        ),
+      );
+      expect(result.ok && result.value.upstreams.default!.host).toBe('x\\", "port": 1, "y');
+    });
+
+    test('GIVEN JSON with an unquoted uint64 GCP ID THEN the error shows the digits written, not the rounded double', () => {
+      const result = parseConfigText(json(`    { "name": "megacorp", "hostnames": ["megacorp.example.com"], "allow": { "gcp": [18446744072646845442] } }`));
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      // THEN not "18446744072646846000", which JSON.parse makes of it.
+      expect(formatLocatedIssues(result.issues, 'gw.json')).toBe(
+        'gw.json:6:85: tenants[1].allow.gcp[0]: GCP PSC connection IDs must be quoted decimal strings ("18446744072646845442"): numbers lose precision above 2^53',
+      );
+    });
+  });
+
   test('GIVEN an inline gzip+base64 config THEN it round-trips, and the same text encodes the same way', () => {
-    const text = yaml('  - { name: m, hostnames: [m.example.com] }\n');
+    const text = yaml('  - { name: m, hostnames: [m.example.com], open: true }\n');
     const packed = encodeInlineConfig(text);
     expect(packed).toMatch(/^gzip\+base64:/);
     expect(encodeInlineConfig(text)).toBe(packed);
@@ -102,7 +160,7 @@ describe('loading config text', () => {
   test('GIVEN a file THEN it loads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'linkgate-'));
     const file = join(dir, 'gw.yaml');
-    writeFileSync(file, yaml('  - { name: m, hostnames: [m.example.com] }\n'));
+    writeFileSync(file, yaml('  - { name: m, hostnames: [m.example.com], open: true }\n'));
     expect(loadConfigFile(file).ok).toBe(true);
   });
 

@@ -23,6 +23,7 @@ const tenants = parseTenantDeclarations([
   {
     name: 'initech',
     hostnames: ['initech.example.com'],
+    open: true,
     consumers: {
       aws: { principals: ['arn:aws:iam::111122223333:root', 'arn:aws:iam::444455556666:role/connect'] },
       azure: { subscriptions: ['bbbbbbbb-0000-0000-0000-000000000000'] },

@@ -1,12 +1,19 @@
 import { hostnameZones, isClosedTenant, isOpenTenant } from '../../lib/tenants';
 
-describe('what a tenant\'s allow block means', () => {
-  test('GIVEN no list at all THEN the tenant is open; GIVEN an emptied list THEN it is closed, not open', () => {
-    expect(isOpenTenant(undefined)).toBe(true);
-    expect(isOpenTenant({})).toBe(true);
-    expect(isOpenTenant({ aws: [] })).toBe(false);
-    expect(isClosedTenant({ aws: [] })).toBe(true);
-    expect(isClosedTenant({ aws: ['vpce-08d2bf15fac5001c9'] })).toBe(false);
+describe('what a tenant\'s open and allow mean', () => {
+  test('GIVEN `open: true` THEN the tenant is open; GIVEN no `open` THEN it is not, whatever `allow` holds', () => {
+    expect(isOpenTenant({ open: true })).toBe(true);
+    // Missing or empty rules never open a tenant (fail closed); validation refuses them.
+    expect(isOpenTenant({})).toBe(false);
+    expect(isOpenTenant({ allow: {} })).toBe(false);
+    expect(isOpenTenant({ open: false, allow: { aws: [] } })).toBe(false);
+  });
+
+  test('GIVEN an emptied list THEN the tenant is closed, not open; GIVEN an entry THEN it is neither', () => {
+    expect(isClosedTenant({ allow: { aws: [] } })).toBe(true);
+    expect(isClosedTenant({ allow: { aws: [], cidrs: [] } })).toBe(true);
+    expect(isClosedTenant({ allow: { aws: ['vpce-08d2bf15fac5001c9'] } })).toBe(false);
+    expect(isClosedTenant({ open: true })).toBe(false);
   });
 });
 

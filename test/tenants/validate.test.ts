@@ -87,8 +87,8 @@ describe('gateway config validation', () => {
     const issues = issuesOf({
       ...base,
       tenants: [
-        { name: 'a', hostnames: ['api.example.com'] },
-        { name: 'b', hostnames: ['API.example.com.'] },
+        { name: 'a', hostnames: ['api.example.com'], open: true },
+        { name: 'b', hostnames: ['API.example.com.'], open: true },
       ],
     });
     expect(issues[0]!.message).toMatch(/hostname "api.example.com" is claimed by tenants "a".*and "b"/);
@@ -107,8 +107,8 @@ describe('gateway config validation', () => {
       ...base,
       listeners: { privateLink: { port: 8443 }, public: { port: 8443 }, health: { port: 8080 } },
       tenants: [
-        { name: 'a', hostnames: ['a.example.com'], upstream: 'missing' },
-        { name: 'a', hostnames: ['b.example.com'] },
+        { name: 'a', hostnames: ['a.example.com'], upstream: 'missing', open: true },
+        { name: 'a', hostnames: ['b.example.com'], open: true },
       ],
       defaultTenant: 'nobody',
     });
@@ -118,15 +118,78 @@ describe('gateway config validation', () => {
   });
 
   test.each([
-    [{ name: 'Bad Name', hostnames: ['a.example.com'] }, 'tenants[0].name', /lowercase letters/],
-    [{ name: 'a', hostnames: [] }, 'tenants[0].hostnames', /at least one hostname/],
-    [{ name: 'a', hostnames: ['localhost'] }, 'tenants[0].hostnames[0]', /not a hostname/],
-    [{ name: 'a', hostnames: ['*.*.example.com'] }, 'tenants[0].hostnames[0]', /not a hostname/],
-    [{ name: 'a', hostnames: ['a.example.com'], alow: {} }, 'tenants[0].alow', /unknown field "alow"/],
-    [{ hostnames: ['a.example.com'] }, 'tenants[0].name', /is required/],
+    [{ name: 'Bad Name', hostnames: ['a.example.com'], open: true }, 'tenants[0].name', /lowercase letters/],
+    [{ name: 'a', hostnames: [], open: true }, 'tenants[0].hostnames', /at least one hostname/],
+    [{ name: 'a', hostnames: ['localhost'], open: true }, 'tenants[0].hostnames[0]', /not a hostname/],
+    [{ name: 'a', hostnames: ['*.*.example.com'], open: true }, 'tenants[0].hostnames[0]', /not a hostname/],
+    [{ name: 'a', hostnames: ['a.example.com'], allow: { aws: [] }, alow: {} }, 'tenants[0].alow', /unknown field "alow"/],
+    [{ hostnames: ['a.example.com'], open: true }, 'tenants[0].name', /is required/],
+    [{ name: 'a', hostnames: ['a.example.com'], open: 'yes' }, 'tenants[0].open', /open must be true or false, got "yes"/],
   ])('GIVEN tenant %p THEN %s is reported', (tenant, path, message) => {
     const issues = issuesOf({ ...base, tenants: [tenant] });
     expect(issues).toEqual([{ path, message: expect.stringMatching(message) }]);
+  });
+
+  describe('openness is stated, never implied (fail closed)', () => {
+    const say = 'say who may connect: `allow` lists, or `open: true` to admit every source';
+    test.each([
+      ['no `allow`', { name: 'megacorp', hostnames: ['megacorp.example.com'] }],
+      ['`allow: {}`', { name: 'megacorp', hostnames: ['megacorp.example.com'], allow: {} }],
+      ['`open: false` and no `allow`', { name: 'megacorp', hostnames: ['megacorp.example.com'], open: false }],
+    ])('GIVEN a tenant with %s THEN it is refused at its path, naming it', (_what, tenant) => {
+      const issues = issuesOf({ ...base, tenants: [{ name: 'ok', hostnames: ['ok.example.com'], open: true }, tenant] });
+      expect(issues).toEqual([{ path: 'tenants[1]', message: `tenant "megacorp": ${say}` }]);
+    });
+
+    test('GIVEN `open: true` with `allow` lists THEN it is refused as ambiguous', () => {
+      const issues = issuesOf({
+        ...base,
+        tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], open: true, allow: { aws: ['vpce-08d2bf15fac5001c9'] } }],
+      });
+      expect(issues).toEqual([{ path: 'tenants[0]', message: expect.stringMatching(/^tenant "megacorp" has both `open: true` and `allow`/) }]);
+    });
+
+    test('GIVEN `open: true` alone, or an emptied list THEN each is valid: open, and closed', () => {
+      const result = validateGatewayConfig({
+        ...base,
+        tenants: [
+          { name: 'public-docs', hostnames: ['docs.example.com'], open: true },
+          { name: 'offboarded', hostnames: ['gone.example.com'], allow: { aws: [] } },
+        ],
+      });
+      expect(result.ok && result.value.tenants.map((t) => [t.open, t.allow])).toEqual([
+        [true, undefined],
+        [undefined, { aws: [] }],
+      ]);
+    });
+
+    test('GIVEN other errors in the same tenant THEN the missing openness is reported with them', () => {
+      const issues = issuesOf({ ...base, tenants: [{ name: 'megacorp', hostnames: ['localhost'] }] });
+      expect(issues).toEqual([
+        { path: 'tenants[0].hostnames[0]', message: expect.stringMatching(/not a hostname/) },
+        { path: 'tenants[0]', message: `tenant "megacorp": ${say}` },
+      ]);
+    });
+
+    test('GIVEN a construct-side declaration without `open` or `allow` THEN it is refused too', () => {
+      const result = validateTenantDeclarations([{ name: 'megacorp', hostnames: ['megacorp.example.com'], consumers: {} }]);
+      expect(result).toEqual({ ok: false, issues: [{ path: 'tenants[0]', message: `tenant "megacorp": ${say}` }] });
+    });
+  });
+
+  test('GIVEN schema errors AND a link ID claimed twice among the tenants that parsed THEN all are reported in one result', () => {
+    const issues = issuesOf({
+      ...base,
+      limits: { maxConnections: 0 },
+      tenants: [
+        { name: 'a', hostnames: ['a.example.com'], allow: { aws: ['vpce-08d2bf15fac5001c9'] } },
+        { name: 'b', hostnames: ['localhost'], allow: { aws: [] } },
+        { name: 'c', hostnames: ['a.example.com'], allow: { aws: ['vpce-08d2bf15fac5001c9'] } },
+      ],
+    });
+    expect(issues.map((i) => i.path)).toEqual(['tenants[1].hostnames[0]', 'limits.maxConnections', 'tenants[2].hostnames[0]', 'tenants[2].allow.aws[0]']);
+    expect(issues[2]!.message).toMatch(/hostname "a.example.com" is claimed by tenants "a" \(tenants\[0\]\.hostnames\[0\]\) and "c"/);
+    expect(issues[3]!.message).toMatch(/aws link ID "vpce-08d2bf15fac5001c9" is claimed by tenants "a" .* and "c"/);
   });
 
   test('GIVEN a wrong port and a bad bind host THEN both are reported with their values', () => {

@@ -18,6 +18,7 @@ import {
   FAMILY_UNSPEC,
   FIXED_HEADER_LENGTH,
   MAX_BODY_LENGTH,
+  PP2_TYPE_AUTHORITY,
   PP2_TYPE_CRC32C,
   SIGNATURE,
   SIGNATURE_LENGTH,
@@ -39,7 +40,9 @@ export type ProxyHeaderErrorCode =
   | 'bad_tlv'
   | 'bad_crc'
   | 'bad_link_id_tlv'
-  | 'duplicate_link_id_tlv';
+  | 'duplicate_link_id_tlv'
+  | 'bad_authority_tlv'
+  | 'bad_tenant_tlv';
 
 export type ProxyCommand = 'LOCAL' | 'PROXY';
 export type ProxyFamily = 'UNSPEC' | 'INET' | 'INET6' | 'UNIX';
@@ -64,6 +67,13 @@ export interface ProxyHeader {
   readonly tlvs: readonly ProxyTlv[];
   /** The cloud link ID carried by the header, if any. */
   readonly link: LinkIdentity | null;
+  /**
+   * PP2_TYPE_AUTHORITY (0x02), "the host name value passed by the client, as an UTF8-encoded
+   * string": in linkgate's header to the upstream, the SNI the gateway decided on. Null when absent.
+   */
+  readonly authority: string | null;
+  /** The tenant TLV (type `DecodeOptions.tenantTlvType`) as UTF-8; null when absent or not asked for. */
+  readonly tenant: string | null;
   /** 'invalid' only when decoding with verifyCrc: false; otherwise a wrong checksum is an error. */
   readonly crc32c: 'valid' | 'invalid' | 'absent';
   /** Whole header size in bytes: 16 + the declared length. */
@@ -75,6 +85,11 @@ export interface DecodeOptions {
   readonly maxHeaderBytes?: number;
   /** Reject a header whose CRC32C TLV does not match. Default true. */
   readonly verifyCrc?: boolean;
+  /**
+   * Custom TLV type (0xE0-0xEF) that names the tenant, as the gateway's upstream `tenantTlvType`
+   * writes it. Default: none (such a TLV is listed like any unknown one).
+   */
+  readonly tenantTlvType?: number;
 }
 
 export const DEFAULT_MAX_HEADER_BYTES = 4096;
@@ -135,7 +150,7 @@ export function decodeProxyHeader(bytes: Uint8Array, options: DecodeOptions = {}
     // "the receiver must accept this connection as valid and must use the real connection
     // endpoints and discard the protocol block including the family which is ignored."
     // Receivers always skip `length` bytes; TLVs are reported when they are well formed.
-    const tlvs = readTlvs(bytes, FIXED_HEADER_LENGTH + (ADDRESS_BLOCK_LENGTH[famTrans >> 4] ?? 0), total);
+    const tlvs = readTlvs(bytes, FIXED_HEADER_LENGTH + (ADDRESS_BLOCK_LENGTH[famTrans >> 4] ?? 0), total, -1);
     return done({
       command: 'LOCAL',
       family,
@@ -144,6 +159,8 @@ export function decodeProxyHeader(bytes: Uint8Array, options: DecodeOptions = {}
       destination: null,
       tlvs: typeof tlvs === 'string' ? [] : tlvs.list,
       link: null,
+      authority: null,
+      tenant: null,
       crc32c: 'absent',
       length: total,
     });
@@ -167,7 +184,7 @@ export function decodeProxyHeader(bytes: Uint8Array, options: DecodeOptions = {}
     destination = { path: unixPath(bytes, a + 108) };
   }
 
-  const tlvs = readTlvs(bytes, a + addressLength, total);
+  const tlvs = readTlvs(bytes, a + addressLength, total, options.tenantTlvType ?? -1);
   if (typeof tlvs === 'string') return err(tlvs, tlvErrorMessage(tlvs));
 
   let crc32c: ProxyHeader['crc32c'] = 'absent';
@@ -181,7 +198,8 @@ export function decodeProxyHeader(bytes: Uint8Array, options: DecodeOptions = {}
       return err('bad_crc', `CRC32C mismatch: header says ${hex32(expected)}, bytes give ${hex32(actual)}`);
     }
   }
-  return done({ command: 'PROXY', family, transport, source, destination, tlvs: tlvs.list, link: tlvs.link, crc32c, length: total });
+  const { list, link, authority, tenant } = tlvs;
+  return done({ command: 'PROXY', family, transport, source, destination, tlvs: list, link, authority, tenant, crc32c, length: total });
 }
 
 function done(header: Omit<ProxyHeader, 'version'>): Step {
@@ -191,15 +209,33 @@ function done(header: Omit<ProxyHeader, 'version'>): Step {
 interface TlvScan {
   list: ProxyTlv[];
   link: LinkIdentity | null;
+  authority: string | null;
+  tenant: string | null;
   /** Offset of the CRC32C value, or -1. */
   crcAt: number;
 }
 
-type TlvError = 'bad_tlv' | 'bad_link_id_tlv' | 'duplicate_link_id_tlv';
+type TlvError = 'bad_tlv' | 'bad_link_id_tlv' | 'duplicate_link_id_tlv' | 'bad_authority_tlv' | 'bad_tenant_tlv';
 
-function readTlvs(bytes: Uint8Array, start: number, end: number): TlvScan | TlvError {
+/** Strict: a name that is not valid UTF-8 must not be repaired into another name. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A UTF-8 name TLV: non-empty, valid UTF-8, no control characters (it goes into logs). */
+function readName(bytes: Uint8Array, start: number, end: number): string | null {
+  if (end <= start || end - start > 255) return null;
+  let text: string;
+  try {
+    text = UTF8.decode(bytes.subarray(start, end));
+  } catch {
+    return null;
+  }
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(text) ? null : text;
+}
+
+function readTlvs(bytes: Uint8Array, start: number, end: number, tenantType: number): TlvScan | TlvError {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const scan: TlvScan = { list: [], link: null, crcAt: -1 };
+  const scan: TlvScan = { list: [], link: null, authority: null, tenant: null, crcAt: -1 };
   let at = start;
   while (at < end) {
     if (at + TLV_HEADER_LENGTH > end) return 'bad_tlv';
@@ -210,6 +246,15 @@ function readTlvs(bytes: Uint8Array, start: number, end: number): TlvScan | TlvE
     if (type === PP2_TYPE_CRC32C) {
       if (valueEnd - valueStart !== 4 || scan.crcAt >= 0) return 'bad_tlv';
       scan.crcAt = valueStart;
+    } else if (type === PP2_TYPE_AUTHORITY) {
+      // One name per header: two would leave the receiver to guess which the gateway decided on.
+      const name = scan.authority === null ? readName(bytes, valueStart, valueEnd) : null;
+      if (name === null) return 'bad_authority_tlv';
+      scan.authority = name;
+    } else if (type === tenantType) {
+      const name = scan.tenant === null ? readName(bytes, valueStart, valueEnd) : null;
+      if (name === null) return 'bad_tenant_tlv';
+      scan.tenant = name;
     } else if (isLinkIdTlvType(type)) {
       const link = decodeLinkIdTlv(type, bytes, valueStart, valueEnd);
       if (link === 'malformed') return 'bad_link_id_tlv';
@@ -234,6 +279,10 @@ function tlvErrorMessage(code: TlvError): string {
       return 'a cloud link-ID TLV has the wrong size or content';
     case 'duplicate_link_id_tlv':
       return 'the header carries more than one cloud link ID';
+    case 'bad_authority_tlv':
+      return 'the AUTHORITY TLV (0x02) is empty, repeated, over 255 bytes, or not printable UTF-8';
+    case 'bad_tenant_tlv':
+      return 'the tenant TLV is empty, repeated, over 255 bytes, or not printable UTF-8';
   }
 }
 

@@ -14,6 +14,7 @@ import {
   FAMILY_UNSPEC,
   FIXED_HEADER_LENGTH,
   MAX_BODY_LENGTH,
+  PP2_TYPE_AUTHORITY,
   PP2_TYPE_CRC32C,
   PP2_TYPE_NOOP,
   SIGNATURE,
@@ -115,6 +116,19 @@ export function encodeProxyHeader(options: EncodeOptions = {}): Buffer {
 /** The link-ID TLV for one cloud, ready for `tlvs`. */
 export function linkIdTlv(cloud: Cloud, linkId: string): EncodeTlv {
   return { type: LINK_ID_TLV_TYPE[cloud], value: encodeLinkIdTlvValue(cloud, linkId) };
+}
+
+/** PP2_TYPE_AUTHORITY (0x02): the host name the client asked for (the SNI), UTF-8. */
+export function authorityTlv(hostname: string): EncodeTlv {
+  return { type: PP2_TYPE_AUTHORITY, value: Buffer.from(hostname, 'utf8') };
+}
+
+/**
+ * The tenant the gateway decided on, in the upstream's custom TLV type (validated by the config
+ * schema: 0xE0-0xEF and not a cloud's link-ID type).
+ */
+export function tenantTlv(type: number, tenant: string): EncodeTlv {
+  return { type, value: Buffer.from(tenant, 'utf8') };
 }
 
 /**

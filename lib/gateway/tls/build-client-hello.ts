@@ -4,7 +4,7 @@
  * larger than one Ethernet packet. Used by the load generator, tests and fuzzers, never by the
  * gateway itself.
  */
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 
 export interface ClientHelloSpec {
   /** host_name to send; null leaves the server_name extension out. */
@@ -17,6 +17,24 @@ export interface ClientHelloSpec {
   readonly alpn?: readonly string[];
   /** Random bytes source (tests pass a seeded one for reproducible vectors). */
   readonly random?: (n: number) => Buffer;
+  /**
+   * Groups to send a key share for, in order. Default: X25519MLKEM768 (unless `postQuantum` is
+   * false), X25519. A secp256r1 (0x0017) share is a real point, so a server can complete a
+   * handshake on it: a test offers X25519 only to a P-256 server to get a HelloRetryRequest,
+   * then retries with P-256.
+   */
+  readonly keyShareGroups?: readonly number[];
+  /** legacy_session_id; a hello retried after a HelloRetryRequest repeats the first one's. */
+  readonly sessionId?: Buffer;
+}
+
+const GROUP_X25519MLKEM768 = 0x11ec;
+const GROUP_X25519 = 0x001d;
+const GROUP_SECP256R1 = 0x0017;
+
+function keyShare(group: number, rand: (n: number) => Buffer): Buffer {
+  if (group === GROUP_SECP256R1) return createECDH('prime256v1').generateKeys(); // uncompressed point, 65 bytes
+  return rand(group === GROUP_X25519MLKEM768 ? 1216 : group === GROUP_X25519 ? 32 : 64);
 }
 
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
@@ -45,9 +63,8 @@ export function buildClientHello(spec: ClientHelloSpec = {}): Buffer {
   const sigAlgs = [0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601];
   extensions.push(ext(0x000d, vec16(Buffer.concat(sigAlgs.map(u16)))));
   extensions.push(ext(0x0012, Buffer.alloc(0))); // signed_certificate_timestamp
-  const shares: Buffer[] = [];
-  if (spec.postQuantum !== false) shares.push(Buffer.concat([u16(0x11ec), vec16(rand(1216))]));
-  shares.push(Buffer.concat([u16(0x001d), vec16(rand(32))]));
+  const shareGroups = spec.keyShareGroups ?? (spec.postQuantum === false ? [GROUP_X25519] : [GROUP_X25519MLKEM768, GROUP_X25519]);
+  const shares = shareGroups.map((group) => Buffer.concat([u16(group), vec16(keyShare(group, rand))]));
   extensions.push(ext(0x0033, vec16(Buffer.concat(shares)))); // key_share
   extensions.push(ext(0x002d, vec8(Buffer.from([0x01])))); // psk_key_exchange_modes
   extensions.push(ext(0x002b, vec8(Buffer.concat([u16(0x0304), u16(0x0303)])))); // supported_versions
@@ -60,7 +77,7 @@ export function buildClientHello(spec: ClientHelloSpec = {}): Buffer {
   const body = Buffer.concat([
     u16(0x0303), // legacy_version
     rand(32),
-    vec8(rand(32)), // legacy_session_id
+    vec8(spec.sessionId ?? rand(32)), // legacy_session_id
     vec16(Buffer.concat(suites.map(u16))),
     vec8(Buffer.from([0x00])), // null compression
     vec16(Buffer.concat(extensions)),

@@ -5,7 +5,7 @@
  *
  * References: RFC 8446 §5.1 (records), §4.1.2 (ClientHello), §4.2 (extensions); RFC 6066 §3 (SNI).
  */
-import { IncrementalReader, type ParseStep } from '../bytes';
+import { INCOMPLETE, type FeedResult, type ParseStep } from '../bytes';
 
 export type ClientHelloErrorCode =
   | 'not_tls'
@@ -13,7 +13,8 @@ export type ClientHelloErrorCode =
   | 'not_client_hello'
   | 'malformed'
   | 'bad_sni'
-  | 'too_large';
+  | 'too_large'
+  | 'too_many_records';
 
 export interface ClientHelloInfo {
   /** Lowercased host_name without a trailing dot, or null when the extension is absent. */
@@ -38,61 +39,98 @@ const NAME_TYPE_HOST_NAME = 0x00;
 type Step = ParseStep<ClientHelloInfo, ClientHelloErrorCode>;
 const err = (code: ClientHelloErrorCode, message: string): Step => ({ status: 'error', code, message });
 
-export function parseClientHello(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CLIENT_HELLO_BYTES): Step {
-  // Walk whole records, gathering the handshake bytes they carry.
-  const fragments: Uint8Array[] = [];
-  let handshakeBytes = 0;
-  let handshakeLength = -1; // message length incl. its 4-byte header, once known
-  let at = 0;
-  let records = 0;
-  for (;;) {
-    if (handshakeLength >= 0 && handshakeBytes >= handshakeLength) break;
-    if (at >= maxBytes) return err('too_large', `no complete ClientHello in the first ${maxBytes} bytes`);
-    if (bytes.length < at + 1) return { status: 'incomplete', needed: at + 1 };
-    if (bytes[at] !== CONTENT_HANDSHAKE) {
-      return at === 0
-        ? err('not_tls', `first byte 0x${bytes[0]!.toString(16).padStart(2, '0')} is not a TLS handshake record`)
-        : err('bad_record', 'a non-handshake record arrived before the ClientHello was complete');
-    }
-    if (bytes.length < at + 2) return { status: 'incomplete', needed: at + 2 };
-    if (bytes[at + 1] !== 0x03) {
-      return at === 0 ? err('not_tls', 'record version major is not 3') : err('bad_record', 'record version major is not 3');
-    }
-    if (bytes.length < at + RECORD_HEADER) return { status: 'incomplete', needed: at + RECORD_HEADER };
-    const payload = (bytes[at + 3]! << 8) | bytes[at + 4]!;
-    // "Implementations MUST NOT send zero-length fragments of Handshake types" (RFC 8446 §5.1).
-    if (payload === 0) return err('bad_record', 'zero-length handshake record');
-    if (payload > MAX_RECORD_PAYLOAD) return err('bad_record', `record of ${payload} bytes exceeds 2^14`);
-    const end = at + RECORD_HEADER + payload;
-    if (end > maxBytes) return err('too_large', `the ClientHello runs past ${maxBytes} bytes`);
-    if (bytes.length < end) {
-      // Fail early on a wrong handshake type without waiting for the whole record.
-      if (records === 0) {
-        if (bytes.length === at + RECORD_HEADER) return { status: 'incomplete', needed: at + RECORD_HEADER + 1 };
-        if (bytes[at + RECORD_HEADER] !== HANDSHAKE_CLIENT_HELLO) {
-          return err('not_client_hello', `handshake type ${bytes[at + RECORD_HEADER]} is not ClientHello`);
+/**
+ * More TLS records than any TLS stack splits a ClientHello into (browsers and TLS libraries send
+ * one, two above 16 KiB). The gateway refuses more, so a hello sent a byte per record costs at most
+ * this many record walks before any allow check; the pure parser has no cap unless asked.
+ */
+export const MAX_CLIENT_HELLO_RECORDS = 64;
+
+export interface ClientHelloLimits {
+  readonly maxBytes?: number;
+  readonly maxRecords?: number;
+}
+
+export function parseClientHello(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CLIENT_HELLO_BYTES, maxRecords = Infinity): Step {
+  return new RecordWalk(maxBytes, maxRecords).advance(bytes);
+}
+
+/**
+ * Walks whole records, gathering the handshake bytes they carry. It resumes where it stopped, so
+ * a reader that feeds it more bytes of the same stream never walks a record twice: reassembly
+ * costs O(bytes), however many records and reads the hello spans.
+ */
+class RecordWalk {
+  private readonly fragments: Uint8Array[] = [];
+  private handshakeBytes = 0;
+  private handshakeLength = -1; // message length incl. its 4-byte header, once known
+  private at = 0;
+  private records = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxRecords: number,
+  ) {}
+
+  /** `bytes` is every byte of the stream so far: the bytes of earlier calls, then more. */
+  advance(bytes: Uint8Array): Step {
+    const { maxBytes } = this;
+    for (;;) {
+      const at = this.at;
+      if (this.handshakeLength >= 0 && this.handshakeBytes >= this.handshakeLength) break;
+      if (at >= maxBytes) return err('too_large', `no complete ClientHello in the first ${maxBytes} bytes`);
+      if (bytes.length < at + 1) return { status: 'incomplete', needed: at + 1 };
+      if (bytes[at] !== CONTENT_HANDSHAKE) {
+        return at === 0
+          ? err('not_tls', `first byte 0x${bytes[0]!.toString(16).padStart(2, '0')} is not a TLS handshake record`)
+          : err('bad_record', 'a non-handshake record arrived before the ClientHello was complete');
+      }
+      if (bytes.length < at + 2) return { status: 'incomplete', needed: at + 2 };
+      if (bytes[at + 1] !== 0x03) {
+        return at === 0 ? err('not_tls', 'record version major is not 3') : err('bad_record', 'record version major is not 3');
+      }
+      if (this.records >= this.maxRecords) {
+        return err('too_many_records', `the ClientHello is not complete after ${this.records} TLS records`);
+      }
+      if (bytes.length < at + RECORD_HEADER) return { status: 'incomplete', needed: at + RECORD_HEADER };
+      const payload = (bytes[at + 3]! << 8) | bytes[at + 4]!;
+      // "Implementations MUST NOT send zero-length fragments of Handshake types" (RFC 8446 §5.1).
+      if (payload === 0) return err('bad_record', 'zero-length handshake record');
+      if (payload > MAX_RECORD_PAYLOAD) return err('bad_record', `record of ${payload} bytes exceeds 2^14`);
+      const end = at + RECORD_HEADER + payload;
+      if (end > maxBytes) return err('too_large', `the ClientHello runs past ${maxBytes} bytes`);
+      if (bytes.length < end) {
+        // Fail early on a wrong handshake type without waiting for the whole record.
+        if (this.records === 0) {
+          if (bytes.length === at + RECORD_HEADER) return { status: 'incomplete', needed: at + RECORD_HEADER + 1 };
+          if (bytes[at + RECORD_HEADER] !== HANDSHAKE_CLIENT_HELLO) {
+            return err('not_client_hello', `handshake type ${bytes[at + RECORD_HEADER]} is not ClientHello`);
+          }
+        }
+        return { status: 'incomplete', needed: end };
+      }
+      // A view, not a copy: a reader never rewrites the bytes it already holds.
+      const fragment = bytes.subarray(at + RECORD_HEADER, end);
+      this.fragments.push(fragment);
+      this.handshakeBytes += fragment.length;
+      this.records++;
+      this.at = end;
+      if (this.handshakeLength < 0 && this.handshakeBytes >= 4) {
+        // Joins at most four fragments: the length is known once 4 handshake bytes are in.
+        const head = this.fragments.length === 1 ? fragment : concat(this.fragments, this.handshakeBytes);
+        if (head[0] !== HANDSHAKE_CLIENT_HELLO) return err('not_client_hello', `handshake type ${head[0]} is not ClientHello`);
+        this.handshakeLength = 4 + ((head[1]! << 16) | (head[2]! << 8) | head[3]!);
+        if (this.handshakeLength > maxBytes) {
+          return err('too_large', `ClientHello of ${this.handshakeLength} bytes exceeds the ${maxBytes}-byte limit`);
         }
       }
-      return { status: 'incomplete', needed: end };
     }
-    const fragment = bytes.subarray(at + RECORD_HEADER, end);
-    fragments.push(fragment);
-    handshakeBytes += fragment.length;
-    records++;
-    at = end;
-    if (handshakeLength < 0 && handshakeBytes >= 4) {
-      const head = fragments.length === 1 ? fragment : concat(fragments, handshakeBytes);
-      if (head[0] !== HANDSHAKE_CLIENT_HELLO) return err('not_client_hello', `handshake type ${head[0]} is not ClientHello`);
-      handshakeLength = 4 + ((head[1]! << 16) | (head[2]! << 8) | head[3]!);
-      if (handshakeLength > maxBytes) {
-        return err('too_large', `ClientHello of ${handshakeLength} bytes exceeds the ${maxBytes}-byte limit`);
-      }
-    }
+    const { fragments, handshakeBytes, handshakeLength, records } = this;
+    const message = fragments.length === 1 ? fragments[0]! : concat(fragments, handshakeBytes);
+    const result = readServerName(message.subarray(4, handshakeLength));
+    if (result !== null && typeof result === 'object') return err(result.code, result.message);
+    return { status: 'done', value: { serverName: result, records, handshakeLength }, length: this.at };
   }
-  const message = fragments.length === 1 ? fragments[0]! : concat(fragments, handshakeBytes);
-  const result = readServerName(message.subarray(4, handshakeLength));
-  if (result !== null && typeof result === 'object') return err(result.code, result.message);
-  return { status: 'done', value: { serverName: result, records, handshakeLength }, length: at };
 }
 
 type BodyError = { code: ClientHelloErrorCode; message: string };
@@ -199,6 +237,72 @@ function concat(parts: Uint8Array[], total: number): Buffer {
   return Buffer.concat(parts, total);
 }
 
-export function clientHelloReader(maxBytes = DEFAULT_MAX_CLIENT_HELLO_BYTES): IncrementalReader<ClientHelloInfo, ClientHelloErrorCode> {
-  return new IncrementalReader((bytes) => parseClientHello(bytes, maxBytes), maxBytes, 'too_large');
+export function clientHelloReader(limits: ClientHelloLimits = {}): ClientHelloReader {
+  return new ClientHelloReader(limits.maxBytes ?? DEFAULT_MAX_CLIENT_HELLO_BYTES, limits.maxRecords ?? Infinity);
 }
+
+/**
+ * Reads a ClientHello over TCP reads. Bytes go into one buffer that doubles when full (bounded by
+ * maxBytes, so at most twice that), and the record walk resumes where it stopped: each byte is
+ * copied O(1) times and walked once, so a hello sent as one record per read costs O(bytes), not
+ * a join and a re-parse from the start per read.
+ */
+export class ClientHelloReader {
+  private buffer: Buffer = EMPTY;
+  private total = 0;
+  private needed = 1;
+  private settled = false;
+  private readonly walk: RecordWalk;
+
+  constructor(
+    private readonly maxBytes: number,
+    maxRecords: number,
+  ) {
+    this.walk = new RecordWalk(maxBytes, maxRecords);
+  }
+
+  /** Starts from a first read the parser already answered "need `needed` bytes" for. */
+  startWith(chunk: Buffer, needed: number): this {
+    this.append(chunk);
+    this.needed = Math.min(Math.max(needed, this.total + 1), this.maxBytes);
+    return this;
+  }
+
+  /** Every byte fed so far. */
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.total);
+  }
+
+  feed(chunk: Buffer): FeedResult<ClientHelloInfo, ClientHelloErrorCode> {
+    if (this.settled) throw new Error('ClientHelloReader: feed after a result');
+    this.append(chunk);
+    if (this.total < this.needed) return INCOMPLETE;
+    const all = this.bytes();
+    const step = this.walk.advance(all);
+    if (step.status === 'incomplete') {
+      if (step.needed > this.maxBytes || this.total >= this.maxBytes) {
+        this.settled = true;
+        return { status: 'error', code: 'too_large', message: `more than ${this.maxBytes} bytes buffered without a complete ClientHello` };
+      }
+      this.needed = Math.max(step.needed, this.total + 1);
+      return INCOMPLETE;
+    }
+    this.settled = true;
+    if (step.status === 'error') return step;
+    return { status: 'done', value: step.value, length: step.length, bytes: all };
+  }
+
+  private append(chunk: Buffer): void {
+    const total = this.total + chunk.length;
+    if (total > this.buffer.length) {
+      // Past maxBytes the next walk refuses the hello; the buffer never holds much more than that.
+      const grown = Buffer.allocUnsafe(Math.max(total, Math.min(this.buffer.length * 2 || 1024, this.maxBytes + MAX_RECORD_PAYLOAD + RECORD_HEADER)));
+      this.buffer.copy(grown, 0, 0, this.total);
+      this.buffer = grown;
+    }
+    chunk.copy(this.buffer, this.total);
+    this.total = total;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -21,7 +21,7 @@ beforeAll(async () => {
     upstreams: { default: { host: '127.0.0.1', port: echo.port }, dead: { host: '127.0.0.1', port: await closedPort(), connectTimeoutMs: 1000 } },
     tenants: [
       { name: 'megacorp', hostnames: ['megacorp.api.example.com'], allow: { aws: [OWN], cidrs: ['203.0.113.0/24'] } },
-      { name: 'broken', hostnames: ['broken.example.com'], upstream: 'dead' },
+      { name: 'broken', hostnames: ['broken.example.com'], upstream: 'dead', open: true },
     ],
     limits: { headerTimeoutMs: 300, clientHelloTimeoutMs: 600 },
   });
@@ -156,7 +156,7 @@ describe('capacity and shutdown', () => {
   test('over_capacity: connections above maxConnections are dropped at accept', async () => {
     const small = await startTestGateway({
       upstreams: { default: { host: '127.0.0.1', port: echo.port } },
-      tenants: [{ name: 'open', hostnames: ['open.example.com'] }],
+      tenants: [{ name: 'open', hostnames: ['open.example.com'], open: true }],
       limits: { maxConnections: 2, headerTimeoutMs: 5000 },
     });
     try {
@@ -175,7 +175,7 @@ describe('capacity and shutdown', () => {
   test('shutting_down: a connection still without a verdict when the drain bound passes', async () => {
     const draining = await startTestGateway({
       upstreams: { default: { host: '127.0.0.1', port: echo.port } },
-      tenants: [{ name: 'open', hostnames: ['open.example.com'] }],
+      tenants: [{ name: 'open', hostnames: ['open.example.com'], open: true }],
       limits: { headerTimeoutMs: 10_000 },
       shutdown: { drainDelayMs: 0, drainTimeoutMs: 200 },
     });

@@ -153,7 +153,7 @@ describe('upstream failures after forwarding began', () => {
     const resetter = await startTcpServer((s) => (upstreamSocket = s));
     const local = await startTestGateway({
       upstreams: { default: { host: '127.0.0.1', port: resetter.port } },
-      tenants: [{ name: 'open', hostnames: ['open.example.com'] }],
+      tenants: [{ name: 'open', hostnames: ['open.example.com'], open: true }],
     });
     try {
       const c = await open(local.privateLinkPort, privateLinkOpening('aws', OWN, 'open.example.com'));

@@ -1,10 +1,11 @@
 /** The health listener answers load balancer probes, with or without a leading PROXY v2 header. */
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { cloudProxyHeader, encodeProxyHeader } from '../../../lib/gateway/proxy-protocol/encoder';
 import { CLIENT, ENDPOINT } from '../../helpers/bytes';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway';
-import { startEchoServer, type TestServer } from '../../helpers/sockets';
+import { HealthServer } from '../../../lib/gateway/health';
+import { openAndHold, startEchoServer, waitFor, type TestServer } from '../../helpers/sockets';
 
 let echo: TestServer;
 let gw: TestGateway;
@@ -12,7 +13,7 @@ beforeAll(async () => {
   echo = await startEchoServer();
   gw = await startTestGateway({
     upstreams: { default: { host: '127.0.0.1', port: echo.port } },
-    tenants: [{ name: 'open', hostnames: ['open.example.com'] }],
+    tenants: [{ name: 'open', hostnames: ['open.example.com'], open: true }],
     shutdown: { drainDelayMs: 300, drainTimeoutMs: 100 },
   });
 });
@@ -78,5 +79,80 @@ describe('health listener', () => {
     expect((await get('/readyz')).status).toBe(503);
     expect((await get('/healthz')).status).toBe(200);
     await done;
+  });
+});
+
+describe('health listener limits', () => {
+  const handlers = { isLive: () => true, isReady: () => true, metrics: async () => ({ contentType: 'text/plain', body: '' }) };
+
+  async function withHealth(limits: ConstructorParameters<typeof HealthServer>[1], body: (port: number) => Promise<void>) {
+    const health = new HealthServer(handlers, limits);
+    const { port } = await health.listen(0, '127.0.0.1');
+    try {
+      await body(port);
+    } finally {
+      await health.close();
+    }
+  }
+
+  /** Sends `bytes` one byte every `gapMs`; resolves with how many were sent when the server closed, or null if all were sent first. */
+  function trickle(port: number, bytes: Buffer, gapMs: number): Promise<number | null> {
+    return new Promise((resolve) => {
+      let sent = 0;
+      let closed = false;
+      const s = connect({ host: '127.0.0.1', port });
+      s.on('error', () => undefined);
+      s.on('data', () => undefined);
+      s.on('close', () => {
+        closed = true;
+        resolve(sent);
+      });
+      s.on('connect', () => {
+        const timer = setInterval(() => {
+          if (closed) return clearInterval(timer);
+          if (sent === bytes.length) {
+            clearInterval(timer);
+            s.destroy();
+            return resolve(null);
+          }
+          s.write(bytes.subarray(sent, ++sent));
+        }, gapMs);
+      });
+    });
+  }
+
+  // A byte every 200 ms (the attack sends one every 4 s: an idle timer never fires), for over 10 s.
+  const slowRequest = Buffer.from(`GET /healthz HTTP/1.1\r\nHost: probe\r\nX-Pad: ${'a'.repeat(10)}\r\n\r\n`);
+  const slowHeader = Buffer.concat([encodeProxyHeader({ command: 'LOCAL' }).subarray(0, 14), Buffer.from([0x00, 0x28]), Buffer.alloc(0x28)]);
+
+  test.each([
+    ['an HTTP request', slowRequest],
+    ['a 56-byte PROXY header', slowHeader],
+  ])('GIVEN a 500 ms request deadline WHEN a client trickles %s a byte at a time THEN the server closes it before it is done', async (_name, bytes) => {
+    await withHealth({ requestDeadlineMs: 500 }, async (port) => {
+      expect(bytes.length * 200).toBeGreaterThan(10_000);
+      const sentWhenClosed = await trickle(port, bytes, 200);
+      // THEN closed by the server (not null: the client never got to the end), after a few bytes
+      expect(sentWhenClosed).not.toBeNull();
+      expect(sentWhenClosed!).toBeLessThan(bytes.length);
+    });
+  }, 30_000);
+
+  test('GIVEN a cap of 2 connections WHEN two are held open THEN a third is closed at once, and probes work again once they leave', async () => {
+    await withHealth({ maxConnections: 2, requestDeadlineMs: 20_000 }, async (port) => {
+      // GIVEN two clients that connect and say nothing (accepted in order: the backlog is FIFO)
+      const idle = await Promise.all(
+        [1, 2].map(() => new Promise<Socket>((resolve) => {
+          const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+          s.on('error', () => undefined);
+        })),
+      );
+      const probe = Buffer.from('GET /healthz HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n');
+      // THEN a third is closed without an answer
+      expect((await openAndHold(port, probe, { timeoutMs: 5000 })).outcome).toBe('closed');
+      // THEN once they leave, a probe is answered again
+      for (const s of idle) s.destroy();
+      await waitFor(async () => (await openAndHold(port, probe, { timeoutMs: 5000 })).outcome === 'answered', 5000, 'a probe answered');
+    });
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Reload and revocation: a new policy applies to live connections, not only to the next ones; an
- * invalid file keeps the last good policy.
+ * invalid file keeps the last good policy; a file caught half-written never opens a tenant.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
+import { watchConfig, type ConfigWatcher } from '../../../lib/gateway/reload';
 import { privateLinkOpening } from '../../helpers/bytes';
 import { startTestGateway, testConfig, type TestGateway } from '../../helpers/gateway';
 import { sleep, startEchoServer, waitFor, type TestServer } from '../../helpers/sockets';
@@ -138,5 +140,129 @@ describe('reload with revocation', () => {
     const d = await gw.waitForDecision((x) => x.hostname === 'megacorp.example.com');
     expect(d).toMatchObject({ verdict: 'drop', reason: 'link_id_not_allowed' });
     socket.destroy();
+  });
+});
+
+describe('a config file that fails closed', () => {
+  let gw: TestGateway;
+  let watcher: ConfigWatcher | undefined;
+  afterEach(async () => {
+    watcher?.close();
+    watcher = undefined;
+    await gw?.close();
+  });
+
+  const STRANGER = 'vpce-0dddddddddddddddd';
+  const header = (port: number) => `listeners:
+  privateLink: { port: 0, host: 127.0.0.1 }
+  health: { port: 0, host: 127.0.0.1 }
+upstreams:
+  default: { host: 127.0.0.1, port: ${port} }
+tenants:
+`;
+  const megacorp = (ids: string[]) => `  - name: megacorp
+    hostnames: [megacorp.example.com]
+    allow:
+      aws: [${ids.join(', ')}]
+`;
+  const initech = `  - name: initech
+    hostnames: [initech.example.com]
+    allow:
+      aws: [${B}]
+`;
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  async function gatewayOn(text: string): Promise<string> {
+    const file = join(mkdtempSync(join(tmpdir(), 'linkgate-failclosed-')), 'gateway.yaml');
+    writeFileSync(file, text);
+    gw = await startTestGateway({ upstreams: { default: { host: '127.0.0.1', port: echo.port } }, tenants: tenantsWith([A], [B]) }, { configPath: file });
+    return file;
+  }
+
+  /** A connection from `linkId` to megacorp: forwarded (a probe comes back) or dropped, with the gateway's decision. */
+  async function tryMegacorp(linkId: string): Promise<{ through: boolean; verdict: string; reason: string | null }> {
+    const live = await openLive(gw.privateLinkPort, linkId, 'megacorp.example.com');
+    const d = await gw.waitForDecision((x) => x.linkId === linkId && x.hostname === 'megacorp.example.com');
+    // A dropped connection is closed without an answer; a forwarded one echoes the probe.
+    const through = await Promise.race([live.ping(), live.closedAt.then(() => false)]);
+    live.socket.destroy();
+    gw.decisions.splice(0);
+    return { through, verdict: d.verdict, reason: d.reason };
+  }
+
+  test('GIVEN a protected tenant WHEN the file is caught half-written (tenant present, its `allow` not yet) THEN the reload is refused and a stranger is still dropped', async () => {
+    const file = await gatewayOn(header(echo.port) + megacorp([A]) + initech);
+    expect(await tryMegacorp(STRANGER)).toEqual({ through: false, verdict: 'drop', reason: 'link_id_not_allowed' });
+
+    // WHEN the writer has got as far as megacorp's hostnames (the rest of the file is not there yet)
+    writeFileSync(file, `${header(echo.port)}  - name: megacorp\n    hostnames: [megacorp.example.com]\n`);
+    const outcome = gw.gateway.reload();
+
+    // THEN it is refused, naming the tenant, and the last good policy stays
+    expect(outcome.ok).toBe(false);
+    expect(outcome.errors).toContain('tenants[0]: tenant "megacorp": say who may connect: `allow` lists, or `open: true` to admit every source');
+    expect(await tryMegacorp(STRANGER)).toEqual({ through: false, verdict: 'drop', reason: 'link_id_not_allowed' });
+    expect(await tryMegacorp(A)).toEqual({ through: true, verdict: 'forward', reason: null });
+
+    // WHEN the new file states `open: true` for it THEN, and only then, the tenant opens
+    writeFileSync(file, `${header(echo.port)}  - name: megacorp\n    hostnames: [megacorp.example.com]\n    open: true\n${initech}`);
+    expect(gw.gateway.reload()).toMatchObject({ ok: true, tenants: 2 });
+    expect(await tryMegacorp(STRANGER)).toEqual({ through: true, verdict: 'forward', reason: null });
+  });
+
+  test('GIVEN a watched file WHEN it is caught mid-write (a shorter, valid-looking prefix) THEN that prefix is never applied; the finished file is', async () => {
+    const full = header(echo.port) + megacorp([A]) + initech;
+    const file = await gatewayOn(full);
+    const initechLive = await openLive(gw.privateLinkPort, B, 'initech.example.com');
+    expect(await initechLive.ping()).toBe(true);
+
+    // GIVEN the writer finishes only after the watcher has read its first part
+    const finished = header(echo.port) + megacorp([A, C]) + initech;
+    const prefix = header(echo.port) + megacorp([A]); // parses: initech would be revoked if it were applied
+    const unsettled: string[] = [];
+    const outcomes: ReturnType<TestGateway['gateway']['reload']>[] = [];
+    watcher = watchConfig(file, (_cause, hash) => outcomes.push(gw.gateway.reload(hash)), {
+      debounceMs: 100,
+      onUnsettled: (hash) => {
+        unsettled.push(hash);
+        if (hash === sha256(prefix)) writeFileSync(file, finished);
+      },
+    });
+    writeFileSync(file, prefix);
+
+    // THEN one reload happens, with the finished file, and initech's connection is never cut
+    await waitFor(() => outcomes.length > 0, 10_000, 'a reload');
+    await sleep(300); // a later reload of the prefix would show here
+    expect(outcomes).toEqual([expect.objectContaining({ ok: true, tenants: 2, revoked: 0 })]);
+    expect(unsettled[0]).toBe(sha256(prefix));
+    expect(await initechLive.ping()).toBe(true);
+    expect(gw.closes).toEqual([]);
+    initechLive.socket.destroy();
+  });
+
+  test('GIVEN a watched file WHEN an edit keeps its size and puts the old mtime back THEN the change is still noticed (by content)', async () => {
+    const file = await gatewayOn(header(echo.port) + megacorp([A]) + initech);
+    const then = 1_700_000_000; // whole seconds: exactly restorable
+    utimesSync(file, then, then);
+    const notices: string[] = [];
+    watcher = watchConfig(file, (_cause, hash) => notices.push(hash), { debounceMs: 100 });
+
+    // WHEN megacorp's endpoint A becomes C (same length) and the mtime is restored
+    const edited = header(echo.port) + megacorp([C]) + initech;
+    writeFileSync(file, edited);
+    utimesSync(file, then, then);
+
+    // THEN the watcher hands on the new content
+    await waitFor(() => notices.length > 0, 10_000, 'the change to be noticed');
+    expect(notices).toEqual([sha256(edited)]);
+  });
+
+  test('GIVEN the hash the watcher found settled WHEN the file changed again before the reload reads it THEN those bytes are refused', async () => {
+    const file = await gatewayOn(header(echo.port) + megacorp([A]) + initech);
+    const settled = header(echo.port) + megacorp([A, C]) + initech;
+    writeFileSync(file, header(echo.port) + megacorp([A])); // a new write under way
+    const outcome = gw.gateway.reload(sha256(settled));
+    expect(outcome).toMatchObject({ ok: false, errors: expect.stringMatching(/changed again after it was found settled/) });
+    expect(await tryMegacorp(A)).toEqual({ through: true, verdict: 'forward', reason: null });
   });
 });

@@ -126,6 +126,28 @@ describe('ClientHello SNI: vectors', () => {
     expect(result).toMatchObject({ status: 'error', code: 'too_large' });
   });
 
+  test('GIVEN a record cap of 64 WHEN the hello spans more records THEN too_many_records, in one read or record by record', () => {
+    const hello = buildClientHello({ serverName: 'a.example.com', maxRecordPayload: 1 });
+    expect(parseClientHello(hello, undefined, 64)).toMatchObject({ status: 'error', code: 'too_many_records' });
+    const reader = clientHelloReader({ maxRecords: 64 });
+    let result: ReturnType<typeof reader.feed> = { status: 'incomplete' };
+    let fed = 0;
+    for (let at = 0; at < hello.length && result.status === 'incomplete'; at += 6, fed++) result = reader.feed(hello.subarray(at, at + 6));
+    expect(result).toMatchObject({ status: 'error', code: 'too_many_records', message: 'the ClientHello is not complete after 64 TLS records' });
+    expect(fed).toBe(65);
+    // Within the cap the same hello in 100-byte records reads as before.
+    expect(parseClientHello(buildClientHello({ serverName: 'a.example.com', maxRecordPayload: 100 }), undefined, 64)).toMatchObject({ status: 'done' });
+  });
+
+  test('GIVEN a reader fed record by record THEN it keeps every byte fed, in order, for the replay upstream', () => {
+    const hello = buildClientHello({ serverName: 'a.example.com', maxRecordPayload: 3 });
+    const reader = clientHelloReader();
+    let result: ReturnType<typeof reader.feed> = { status: 'incomplete' };
+    for (let at = 0; at < hello.length && result.status === 'incomplete'; at += 8) result = reader.feed(hello.subarray(at, at + 8));
+    expect(result.status).toBe('done');
+    if (result.status === 'done') expect(result.bytes.equals(hello)).toBe(true);
+  });
+
   test('GIVEN only the first byte THEN a non-TLS stream fails at once', () => {
     expect(parseClientHello(Buffer.from('G'))).toMatchObject({ status: 'error', code: 'not_tls' });
     expect(parseClientHello(Buffer.from([0x16]))).toEqual({ status: 'incomplete', needed: 2 });
