@@ -191,7 +191,7 @@ describe('the README examples', () => {
     const tsBlocks = [...readme().matchAll(/```ts\n/g)].length;
     expect(examples.filter((e) => e.lang === 'ts').length).toBe(tsBlocks);
     expect(examples.map((e) => e.name)).toEqual(
-      expect.arrayContaining(['aws-provider', 'aws-consumer', 'aws-context', 'azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer']),
+      expect.arrayContaining(['aws-provider', 'aws-consumer', 'aws-context', 'azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer', 'upstream-service']),
     );
   });
 });
@@ -200,7 +200,7 @@ describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installe
   const app = awsApp;
   let providerAsset: string;
 
-  test('GIVEN the cdk init tsconfig WHEN tsc checks the examples THEN they compile', async () => {
+  test('GIVEN the cdk init tsconfig WHEN tsc checks the examples (and the linkgate/upstream service) THEN they compile', async () => {
     await job('awsTsc');
   });
 
@@ -342,12 +342,15 @@ function installAwsApp(): RunResult {
       "import type { TenantDeclarations } from 'linkgate/tenants';",
       "import { Gateway } from 'linkgate/gateway';",
       "import { LinkgateProvider } from 'linkgate/aws';",
+      "import { LinkgateUpstream } from 'linkgate/upstream';",
       'const tenants: TenantDeclarations = [];',
-      'export const loaded = [linkgate, Gateway, LinkgateProvider, tenants];',
+      'export const loaded = [linkgate, Gateway, LinkgateProvider, LinkgateUpstream, tenants];',
       '',
     ].join('\n'),
   };
   for (const example of byPrefix('aws-')) files[`bin/${example.name}.ts`] = example.code;
+  // The service example is no app to synth: tsc checks it against the installed linkgate/upstream.
+  for (const example of byPrefix('upstream-')) files[`service/${example.name}.ts`] = example.code;
   return installApp(awsApp, packed, ['aws-cdk-lib', 'constructs', '@types/node', '@types/jest'], files);
 }
 
@@ -362,8 +365,9 @@ function installCdktfApp(): RunResult {
       "import { Gateway } from 'linkgate/gateway';",
       "import { PrivateLinkGateway } from 'linkgate/azure';",
       "import { PrivateServiceConnectGateway } from 'linkgate/gcp';",
+      "import { LinkgateUpstream } from 'linkgate/upstream';",
       'const tenants: TenantDeclarations = [];',
-      'export const loaded = [linkgate, Gateway, PrivateLinkGateway, PrivateServiceConnectGateway, tenants];',
+      'export const loaded = [linkgate, Gateway, PrivateLinkGateway, PrivateServiceConnectGateway, LinkgateUpstream, tenants];',
       '',
     ].join('\n'),
   };
