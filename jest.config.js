@@ -15,6 +15,8 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 60_000,
+  // The default output, then one line per skipped test or block (a skip must never go unseen).
+  reporters: ['default', '<rootDir>/test/reporters/skipped.js'],
   globalSetup: '<rootDir>/test/global-setup.js',
   globalTeardown: '<rootDir>/test/global-teardown.js',
   projects: [

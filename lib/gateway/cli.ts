@@ -1,87 +1,93 @@
 #!/usr/bin/env node
 /**
  * The `linkgate` command. Contract (DESIGN.md): serve, validate, decode, simulate; plus health
- * (a probe for container HEALTHCHECKs) and schema (print the config's JSON Schema).
+ * (a probe for container HEALTHCHECKs) and schema (print the config's JSON Schema). The commands'
+ * options and help text live in one table, cli-spec.ts; this file holds what each command does.
  */
 import { request } from 'node:http';
-import { parseArgs } from 'node:util';
-import { CLOUDS, type Cloud } from '../tenants/ids';
+import type { Cloud } from '../tenants/ids';
 import { formatLocatedIssues, loadConfigFile } from '../tenants/load';
 import { gatewayConfigJsonSchemaText } from '../tenants/json-schema';
 import { MAX_PROXY_HEADER_BYTES, decodeProxyHeader } from './proxy-protocol/decoder';
 import { parseHostPort } from './net-util';
 import { resolveWorkers, serve, type ConfigSource } from './serve';
+import {
+  UsageError,
+  commandHelp,
+  commandUsage,
+  generalHelp,
+  isCommandName,
+  packageVersion,
+  parseCommand,
+  type CommandName,
+  type ParsedCommand,
+} from './cli-spec';
 import { startSimulator } from './simulate';
 
-const USAGE = `usage: linkgate <command> [options]
-
-commands:
-  serve --config FILE [--workers N|auto]
-        run the gateway (without --config: inline from $LINKGATE_CONFIG as JSON, YAML or
-        gzip+base64:..., else the file in $LINKGATE_CONFIG_FILE; workers from $LINKGATE_WORKERS)
-  validate FILE [--json]
-        check a config file: exit 0, or 1 with every error and where it is
-  decode HEX
-        decode one PROXY v2 header and print it as JSON
-  simulate --cloud aws|azure|gcp --link-id ID --listen HOST:PORT --to HOST:PORT
-        stand in for a cloud's Private Link edge: prepend the PROXY v2 header it would write
-  health [--port N] [--host H] [--path /healthz]
-        probe a running gateway's health listener (for container HEALTHCHECK)
-  schema
-        print the config file's JSON Schema
-`;
-
-class UsageError extends Error {}
+/** What each command does once its arguments have passed its table entry (cli-spec.ts). */
+const HANDLERS: { readonly [N in CommandName]: (parsed: ParsedCommand<N>) => number | Promise<number> } = {
+  serve: cmdServe,
+  validate: cmdValidate,
+  decode: cmdDecode,
+  simulate: cmdSimulate,
+  health: cmdHealth,
+  schema: () => {
+    process.stdout.write(gatewayConfigJsonSchemaText());
+    return 0;
+  },
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'serve':
-      return cmdServe(rest);
-    case 'validate':
-      return cmdValidate(rest);
-    case 'decode':
-      return cmdDecode(rest);
-    case 'simulate':
-      return cmdSimulate(rest);
-    case 'health':
-      return cmdHealth(rest);
-    case 'schema':
-      process.stdout.write(gatewayConfigJsonSchemaText());
-      return 0;
     case undefined:
+      process.stderr.write(generalHelp());
+      return 2;
     case 'help':
     case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
+    case '-h': {
+      const topic = rest[0];
+      if (topic === undefined) {
+        process.stdout.write(generalHelp());
+        return 0;
+      }
+      if (!isCommandName(topic)) throw new UsageError(`unknown command ${JSON.stringify(topic)}`);
+      process.stdout.write(commandHelp(topic));
+      return 0;
+    }
+    case '--version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      if (!isCommandName(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      return run(command, rest);
   }
 }
 
-async function cmdServe(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' } },
-    strict: true,
-  });
+function run<N extends CommandName>(name: N, args: string[]): number | Promise<number> {
+  const parsed = parseCommand(name, args);
+  if (parsed.help) {
+    process.stdout.write(commandHelp(name));
+    return 0;
+  }
+  return (HANDLERS[name] as (p: ParsedCommand<N>) => number | Promise<number>)(parsed);
+}
+
+async function cmdServe({ values }: ParsedCommand<'serve'>): Promise<number> {
   // --config wins; then an inline $LINKGATE_CONFIG (set per deployment, e.g. an ECS task); then
   // $LINKGATE_CONFIG_FILE, which the image sets to a default path.
   let source: ConfigSource;
   if (values.config) source = { kind: 'file', path: values.config };
   else if (process.env.LINKGATE_CONFIG) source = { kind: 'env', name: 'LINKGATE_CONFIG' };
   else if (process.env.LINKGATE_CONFIG_FILE) source = { kind: 'file', path: process.env.LINKGATE_CONFIG_FILE };
-  else throw new UsageError('serve needs --config FILE (or $LINKGATE_CONFIG, or $LINKGATE_CONFIG_FILE)');
+  else throw new UsageError('serve needs --config FILE (or $LINKGATE_CONFIG, or $LINKGATE_CONFIG_FILE)', 'serve');
   const workers = resolveWorkers(values.workers ?? process.env.LINKGATE_WORKERS);
   await serve({ source, workers });
   return -1; // keeps running
 }
 
-function cmdValidate(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
-  const file = positionals[0];
-  if (!file || positionals.length > 1) throw new UsageError('validate takes one FILE');
+function cmdValidate({ values, positionals }: ParsedCommand<'validate'>): number {
+  const file = positionals[0]!;
   const result = loadConfigFile(file);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result.ok ? { valid: true, tenants: result.value.tenants.length } : { valid: false, issues: result.issues }, null, 2)}\n`);
@@ -95,9 +101,7 @@ function cmdValidate(args: string[]): number {
   return 1;
 }
 
-function cmdDecode(args: string[]): number {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
-  if (positionals.length === 0) throw new UsageError('decode takes a HEX string');
+function cmdDecode({ positionals }: ParsedCommand<'decode'>): number {
   const text = positionals.join('').replace(/[\s:]/g, '').replace(/^0x/i, '');
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) {
     process.stderr.write('linkgate decode: input is not hex (expected pairs of 0-9a-f)\n');
@@ -133,21 +137,9 @@ function cmdDecode(args: string[]): number {
   return h.crc32c === 'invalid' ? 1 : 0;
 }
 
-async function cmdSimulate(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      cloud: { type: 'string' },
-      'link-id': { type: 'string' },
-      listen: { type: 'string' },
-      to: { type: 'string' },
-    },
-    strict: true,
-  });
-  const cloud = values.cloud as Cloud | undefined;
-  if (!cloud || !CLOUDS.includes(cloud)) throw new UsageError(`--cloud must be one of ${CLOUDS.join(', ')}`);
-  if (!values['link-id']) throw new UsageError('--link-id is required');
-  if (!values.listen || !values.to) throw new UsageError('--listen HOST:PORT and --to HOST:PORT are required');
+async function cmdSimulate({ values }: ParsedCommand<'simulate'>): Promise<number> {
+  // parseCommand checked that every option is there and --cloud is one of CLOUDS.
+  const cloud = values.cloud as Cloud;
   const sim = await startSimulator({
     cloud,
     linkId: values['link-id'],
@@ -163,12 +155,7 @@ async function cmdSimulate(args: string[]): Promise<number> {
   return -1;
 }
 
-function cmdHealth(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { port: { type: 'string' }, host: { type: 'string' }, path: { type: 'string' } },
-    strict: true,
-  });
+function cmdHealth({ values }: ParsedCommand<'health'>): Promise<number> {
   const port = Number(values.port ?? process.env.LINKGATE_HEALTH_PORT ?? 8080);
   return new Promise((resolve) => {
     const req = request(
@@ -193,8 +180,12 @@ if (require.main === module) {
       if (code >= 0) process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-        process.stderr.write(`linkgate: ${(err as Error).message}\n\n${USAGE}`);
+      if (err instanceof UsageError) {
+        // A command's mistake shows that command's synopsis; an unknown command, the list.
+        const hint = err.command
+          ? `usage: ${commandUsage(err.command)}\n(linkgate ${err.command} --help for its options)\n`
+          : generalHelp();
+        process.stderr.write(`linkgate: ${err.message}\n\n${hint}`);
         process.exitCode = 2;
       } else {
         const e = err as Error;

@@ -2,7 +2,7 @@ import { Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { LinkgateConsumerEndpoint, type LinkgateConsumerEndpointProps } from '../../lib/aws';
-import { CONSUMER_ENV, ingressRulesOf, logicalIdOf, newStack, snapshotTemplate } from './support';
+import { CONSUMER_ENV, expectWarning, ingressRulesOf, logicalIdOf, newStack, snapshotTemplate } from './support';
 
 const SERVICE_NAME = 'com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0';
 
@@ -124,7 +124,7 @@ describe('LinkgateConsumerEndpoint', () => {
   test('GIVEN a VPC in one zone WHEN created THEN it warns', () => {
     const { create, stack } = given({}, ['eu-west-1a']);
     create();
-    Annotations.fromStack(stack).hasWarning('/Consumer/Linkgate', Match.stringLikeRegexp('The endpoint is in 1 Availability Zone'));
+    expectWarning(stack, '/Consumer/Linkgate', 'The endpoint is in 1 Availability Zone');
   });
 
   describe('validation', () => {

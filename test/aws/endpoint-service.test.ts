@@ -2,7 +2,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { LinkgateEndpointService, PrivateLinkLoadBalancer, type LinkgateEndpointServiceProps } from '../../lib/aws';
 import type { TenantDeclarations } from '../../lib/tenants';
-import { TENANTS, logicalIdOf, newStack, newVpc, realisticTenants, sdkCalls, snapshotTemplate } from './support';
+import { TENANTS, expectWarning, logicalIdOf, newStack, newVpc, realisticTenants, sdkCalls, snapshotTemplate } from './support';
 
 function given(props: Partial<LinkgateEndpointServiceProps> = {}) {
   const stack = newStack();
@@ -108,19 +108,13 @@ describe('LinkgateEndpointService', () => {
   describe('warnings', () => {
     test('GIVEN acceptance off and no principals THEN it warns that later principals connect without review', () => {
       const { stack } = given({ acceptanceRequired: false, tenants: [{ name: 'a', hostnames: ['a.example.com'], open: true }] });
-      Annotations.fromStack(stack).hasWarning(
-        '/Provider/EndpointService',
-        Match.stringLikeRegexp('acceptanceRequired is false and no tenant lists consumers.aws.principals'),
-      );
+      expectWarning(stack, '/Provider/EndpointService', 'acceptanceRequired is false and no tenant lists consumers.aws.principals');
     });
 
     test('GIVEN acceptance off and principal "*" THEN it warns that any account connects without review', () => {
       const tenants: TenantDeclarations = [{ name: 'a', hostnames: ['a.example.com'], open: true, consumers: { aws: { principals: ['*'] } } }];
       const { stack } = given({ acceptanceRequired: false, tenants });
-      Annotations.fromStack(stack).hasWarning(
-        '/Provider/EndpointService',
-        Match.stringLikeRegexp('any AWS account can connect without review'),
-      );
+      expectWarning(stack, '/Provider/EndpointService', 'any AWS account can connect without review');
     });
   });
 

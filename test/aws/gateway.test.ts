@@ -16,6 +16,7 @@ import {
   TENANTS,
   UPSTREAMS,
   gatewayConfigFrom,
+  expectWarning,
   ingressRulesOf,
   logicalIdOf,
   newStack,
@@ -222,10 +223,10 @@ describe('FilteringGateway', () => {
   });
 
   test('GIVEN an image WHEN the gateway is created THEN the task runs it', () => {
-    given({ image: ecs.ContainerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/linkgate:1.2.3') })
+    given({ image: ecs.ContainerImage.fromRegistry('registry.example.com/linkgate:1.2.3') })
       .template()
       .hasResourceProperties('AWS::ECS::TaskDefinition', {
-        ContainerDefinitions: [Match.objectLike({ Image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/linkgate:1.2.3' })],
+        ContainerDefinitions: [Match.objectLike({ Image: 'registry.example.com/linkgate:1.2.3' })],
       });
   });
 
@@ -265,7 +266,7 @@ describe('FilteringGateway', () => {
   test('GIVEN a desired count WHEN the gateway is created THEN it is written and a warning says deploys reset it', () => {
     const { stack, template } = given({ desiredCount: 4 });
     template().hasResourceProperties('AWS::ECS::Service', { DesiredCount: 4 });
-    Annotations.fromStack(stack).hasWarning('/Provider/Gateway', Match.stringLikeRegexp('desiredCount is 4: every deploy .* undoing autoscaling'));
+    expectWarning(stack, '/Provider/Gateway', 'desiredCount is 4: every deploy .* undoing autoscaling');
   });
 
   test('GIVEN an upstream host known only at deploy WHEN rendered THEN the config stays JSON for CloudFormation to fill in', () => {
@@ -288,10 +289,7 @@ describe('FilteringGateway', () => {
   test('GIVEN public-path settings without publicPath WHEN created THEN it warns that nothing public is deployed', () => {
     const { stack, template } = given({ publicSourceCidrs: ['203.0.113.0/24'], publicListenerPort: 8443 });
     template().resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
-    Annotations.fromStack(stack).hasWarning(
-      '/Provider/Gateway',
-      Match.stringLikeRegexp('^publicListenerPort, publicSourceCidrs are set but publicPath is not: no public path is deployed'),
-    );
+    expectWarning(stack, '/Provider/Gateway', '^publicListenerPort, publicSourceCidrs are set but publicPath is not: no public path is deployed');
   });
 
   describe('GIVEN the public path', () => {

@@ -1,4 +1,4 @@
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Stack } from 'aws-cdk-lib';
 import {
@@ -9,7 +9,7 @@ import {
   PrivateLinkLoadBalancer,
   type LinkgateProviderProps,
 } from '../../lib/aws';
-import { TENANTS, UPSTREAMS, gatewayConfigFrom, logicalIdOf, newStack, newVpc, sdkCalls, snapshotTemplate, testImage } from './support';
+import { TENANTS, UPSTREAMS, expectWarning, gatewayConfigFrom, logicalIdOf, newStack, newVpc, sdkCalls, snapshotTemplate, testImage } from './support';
 
 function given(props: Partial<LinkgateProviderProps> = {}, build: (stack: Stack) => Partial<LinkgateProviderProps> = () => ({})) {
   const stack = newStack();
@@ -121,7 +121,7 @@ describe('LinkgateProvider', () => {
   test('GIVEN a zone but no name WHEN created THEN it warns that no private DNS name is configured', () => {
     const { create, stack } = given({}, (s) => ({ publicHostedZone: zone(s) }));
     create();
-    Annotations.fromStack(stack).hasWarning('/Provider/Linkgate', Match.stringLikeRegexp('publicHostedZone is set but privateDnsName is not'));
+    expectWarning(stack, '/Provider/Linkgate', 'publicHostedZone is set but privateDnsName is not');
   });
 
   describe('validation', () => {

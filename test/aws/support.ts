@@ -3,10 +3,10 @@
  * flags, the example accounts' zones), VPCs with fixed zones, tenants, and a template normalizer
  * for snapshots (asset hashes replaced, the inline gateway config shown decoded).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack, type CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { IConstruct } from 'constructs';
@@ -30,9 +30,54 @@ export function cdkContext(): Record<string, unknown> {
   return { ...(read('cdk.json').context as Record<string, unknown>), ...read('cdk.context.json') };
 }
 
+/**
+ * Synth warnings are asserted, not printed. These apps stand where the cdk CLI stands in
+ * `cdk validate` (failSynthOnValidationErrors off): synth writes its validation report (annotations
+ * and CloudFormation checks) instead of printing it to the console or throwing. After each test,
+ * every warning in the report of every app it synthesized must have been expected with
+ * expectWarning, and no error may be there: either fails the test, naming the finding.
+ */
+const apps = new Map<App, { path: string; message: RegExp }[]>();
+
 export function newApp(): App {
-  return new App({ context: cdkContext(), analyticsReporting: false });
+  const app = new App({ context: { ...cdkContext(), '@aws-cdk/core:failSynthOnValidationErrors': false }, analyticsReporting: false });
+  apps.set(app, []);
+  return app;
 }
+
+/** Asserts the warning on `path` (as Annotations.hasWarning does) and lets it be in the report. */
+export function expectWarning(stack: Stack, path: string, pattern: string): void {
+  Annotations.fromStack(stack).hasWarning(path, Match.stringLikeRegexp(pattern));
+  apps.get(stack.node.root as App)?.push({ path: path.replace(/^\//, ''), message: new RegExp(pattern) });
+}
+
+interface ValidationReport {
+  pluginReports: {
+    pluginName: string;
+    violations: { description: string; severity: string; violatingConstructs: { constructPath: string }[] }[];
+  }[];
+}
+
+afterEach(() => {
+  const unexpected: string[] = [];
+  for (const [app, expected] of apps) {
+    const file = join(app.outdir, 'validation-report.json');
+    if (!existsSync(file)) continue; // never synthesized: nothing would have been printed
+    const report = JSON.parse(readFileSync(file, 'utf8')) as ValidationReport;
+    for (const plugin of report.pluginReports) {
+      for (const v of plugin.violations) {
+        for (const { constructPath } of v.violatingConstructs) {
+          const isExpected = v.severity === 'warning' && expected.some((e) => e.path === constructPath && e.message.test(v.description));
+          if (!isExpected) unexpected.push(`${v.severity.toUpperCase()} ${v.description} (${plugin.pluginName}) at ${constructPath}`);
+        }
+      }
+    }
+  }
+  apps.clear();
+  if (unexpected.length > 0) {
+    throw new Error(`synth reported what the test did not expect (fix the cause, or assert it with expectWarning):\n${unexpected.join('\n')}`);
+  }
+});
 
 export function newStack(id = 'Provider', env = PROVIDER_ENV): Stack {
   return new Stack(newApp(), id, { env });

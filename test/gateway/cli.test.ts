@@ -1,9 +1,11 @@
 /** The `linkgate` command as users run it (the built CLI in a real process). */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import awsVectors from '../fixtures/pp2-aws-nlb.json';
-import { runCli, spawnCli } from '../helpers/cli';
+import { CLI, runCli, spawnCli } from '../helpers/cli';
+import { COMMANDS, type CommandSpec } from '../../lib/gateway/cli-spec';
 import { startTcpServer, waitFor, closedPort } from '../helpers/sockets';
 import { decodeProxyHeader } from '../../lib/gateway/proxy-protocol/decoder';
 import { connect } from 'node:net';
@@ -154,5 +156,142 @@ describe('usage', () => {
 
   test('GIVEN health against a port with nothing THEN exit 1', () => {
     expect(runCli(['health', '--port', '1']).status).toBe(1);
+  });
+});
+
+const REPO_ROOT = join(__dirname, '..', '..');
+const PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+const TABLE: [string, CommandSpec][] = Object.entries(COMMANDS);
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** linkgate's dependencies and theirs, as npm hoists them into one node_modules. */
+function runtimeDependencies(): string[] {
+  const seen = new Set<string>();
+  const visit = (pkgJson: string) => {
+    const deps = Object.keys((JSON.parse(readFileSync(pkgJson, 'utf8')) as { dependencies?: object }).dependencies ?? {});
+    for (const dep of deps) {
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      visit(join(REPO_ROOT, 'node_modules', dep, 'package.json'));
+    }
+  };
+  visit(join(REPO_ROOT, 'package.json'));
+  return [...seen];
+}
+
+describe('linkgate --version', () => {
+  test('GIVEN the built CLI THEN it prints the version of package.json and exits 0', () => {
+    expect(runCli(['--version'])).toMatchObject({ status: 0, stdout: `${PACKAGE.version}\n` });
+  });
+
+  test("GIVEN the package installed in an app's node_modules THEN it prints its own version, not the app's", () => {
+    // GIVEN the layout npm installs: <app>/node_modules/linkgate/{package.json,dist/lib}, the
+    // app's own package.json above it, and the runtime dependencies beside linkgate.
+    const app = mkdtempSync(join(tmpdir(), 'linkgate-installed-'));
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-app', version: '9.9.9' }));
+    const installed = join(app, 'node_modules', 'linkgate');
+    mkdirSync(installed, { recursive: true });
+    writeFileSync(join(installed, 'package.json'), JSON.stringify({ name: 'linkgate', version: '7.8.9-test' }));
+    cpSync(dirname(dirname(dirname(CLI))), join(installed, 'dist'), { recursive: true, filter: (src) => !src.includes(`${join('dist', 'bench')}`) });
+    for (const dep of runtimeDependencies()) {
+      mkdirSync(dirname(join(app, 'node_modules', dep)), { recursive: true });
+      symlinkSync(join(REPO_ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
+    }
+    // WHEN its bin runs
+    const r = spawnSync(process.execPath, [join(installed, 'dist', 'lib', 'gateway', 'cli.js'), '--version'], { encoding: 'utf8', cwd: app });
+    // THEN
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ status: 0, stdout: '7.8.9-test\n' });
+  });
+});
+
+describe('help', () => {
+  test('GIVEN --help THEN exit 0 with every command and its one-line description', () => {
+    const r = runCli(['--help']);
+    expect(r.status).toBe(0);
+    for (const [name, spec] of TABLE) expect(r.stdout).toMatch(new RegExp(`^  ${name} +${escapeRegExp(spec.summary)}$`, 'm'));
+    expect(r.stdout).toContain('linkgate --version');
+  });
+
+  test.each(TABLE.map(([name, spec]) => ({ name, spec })))('GIVEN $name --help THEN exit 0 with its description and every option, the same as help $name', ({ name, spec }) => {
+    const r = runCli([name, '--help']);
+    expect(r).toMatchObject({ status: 0, stderr: '' });
+    expect(r.stdout).toMatch(new RegExp(`^usage: linkgate ${name}`));
+    expect(r.stdout).toContain(spec.summary);
+    for (const [option, o] of Object.entries(spec.options)) {
+      expect(r.stdout).toContain(o.value ? `--${option} ${o.value}` : `--${option}`);
+      expect(r.stdout).toContain(o.description);
+    }
+    expect(r.stdout).toContain('-h, --help');
+    expect(runCli(['help', name])).toEqual(r);
+  });
+
+  test('GIVEN --help after other options, even wrong ones THEN the help wins and nothing runs', () => {
+    const r = runCli(['serve', '--config', '/nonexistent.yaml', '--confg', '-h']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: linkgate serve/);
+  });
+
+  test('GIVEN help for a command that does not exist THEN exit 2 naming it', () => {
+    expect(runCli(['help', 'frobnicate'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/unknown command "frobnicate"/) });
+  });
+
+  test('GIVEN no command THEN exit 2 with the command list on stderr', () => {
+    expect(runCli([])).toMatchObject({ status: 2, stdout: '', stderr: expect.stringMatching(/^usage: linkgate <command>/) });
+  });
+});
+
+describe('usage errors exit 2 and say what is valid', () => {
+  test("GIVEN a misspelled option THEN it names the command's valid options", () => {
+    const r = runCli(['serve', '--confg', 'gateway.yaml']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("linkgate: unknown option --confg for 'serve'; valid: --config, --workers, --help\n");
+    expect(r.stderr).toContain('usage: linkgate serve [--config FILE] [--workers N|auto]');
+  });
+
+  test.each([
+    [['validate', 'a.yaml', '--jsn'], "unknown option --jsn for 'validate'; valid: --json, --help"],
+    [['decode', '-x', '00'], "unknown option -x for 'decode'; valid: --help"],
+    [['simulate', '--cloud', 'aws', '--link', 'vpce-1'], "unknown option --link for 'simulate'; valid: --cloud, --link-id, --listen, --to, --help"],
+    [['validate'], 'validate needs FILE'],
+    [['validate', 'a.yaml', 'b.yaml'], 'validate takes FILE, got unexpected "b.yaml"'],
+    [['decode'], 'decode needs HEX...'],
+    [['schema', 'extra'], 'schema takes no arguments, got unexpected "extra"'],
+    [['serve', '--config'], '--config needs a value: --config FILE'],
+    [['validate', 'a.yaml', '--json=yes'], '--json takes no value'],
+    [['simulate', '--cloud', 'aws'], 'simulate needs --link-id ID --listen HOST:PORT --to HOST:PORT'],
+  ])('GIVEN %p THEN exit 2: %s', (args, message) => {
+    const r = runCli(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`linkgate: ${message}\n`);
+  });
+});
+
+describe("README's CLI section", () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## CLI\n');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  /** The README's command lines, by command: `linkgate validate gateway.yaml [--json]` → validate. */
+  const lines = [...section.matchAll(/^linkgate (\S+)(.*)$/gm)].map((m) => ({ command: m[1]!, rest: m[2]! }));
+
+  test('GIVEN the command table THEN the README shows every command with every option', () => {
+    expect(start).toBeGreaterThan(0);
+    for (const [name, spec] of TABLE) {
+      const line = lines.find((l) => l.command === name);
+      expect({ name, shown: line !== undefined }).toEqual({ name, shown: true });
+      for (const option of Object.keys(spec.options)) expect({ name, option, shown: line!.rest.includes(`--${option}`) }).toEqual({ name, option, shown: true });
+    }
+  });
+
+  test('GIVEN the README THEN it shows no command or option the CLI does not have', () => {
+    const known = new Set([...Object.keys(COMMANDS), '--version', '<command>', 'help']);
+    for (const { command, rest } of lines) {
+      expect({ command, known: known.has(command) }).toEqual({ command, known: true });
+      const spec = (COMMANDS as Record<string, CommandSpec>)[command];
+      const valid = new Set(['help', ...Object.keys(spec?.options ?? {})]);
+      for (const [, option] of rest.split('#')[0]!.matchAll(/--([a-z-]+)/g)) {
+        expect({ command, option, valid: valid.has(option!) }).toEqual({ command, option, valid: true });
+      }
+    }
   });
 });
