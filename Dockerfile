@@ -1,31 +1,33 @@
-# The filtering gateway image. Build from the repository root:
+# The filtering gateway image. Build from the repository root, or from an installed package
+# (node_modules/linkgate, as FilteringGateway's image asset does):
 #   docker build -t linkgate .
 # Run with a config file mounted, or the config inline in $LINKGATE_CONFIG:
 #   docker run -v $PWD/gateway.yaml:/etc/linkgate/config.yaml:ro -p 8443:8443 -p 8080:8080 linkgate
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
-ARG TYPESCRIPT_VERSION=5.9.3
-ARG NODE_TYPES_VERSION=20
-# The compiler lives apart from the app so the app's node_modules holds runtime dependencies only
-# (the construct libraries in devDependencies are large and the gateway never loads them).
-RUN npm install --prefix /tools --no-audit --no-fund --ignore-scripts \
-      typescript@${TYPESCRIPT_VERSION} @types/node@${NODE_TYPES_VERSION}
 WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=peer --ignore-scripts --no-audit --no-fund
+# npm never packs package-lock.json; image.lock.json (npm run image-lock) travels in the package
+# instead. It locks a manifest of the runtime dependencies plus the compiler, kept in its root
+# entry: written out as package.json, it lets npm ci install exactly the locked versions, and
+# keeps the construct libraries (devDependencies of linkgate itself) out of the image.
+COPY image.lock.json ./package-lock.json
+RUN node -e "const fs = require('fs'); const root = JSON.parse(fs.readFileSync('package-lock.json', 'utf8')).packages['']; fs.writeFileSync('package.json', JSON.stringify(root, null, 2))"
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.image.json ./
 COPY lib/index.ts ./lib/index.ts
 COPY lib/tenants ./lib/tenants
 COPY lib/gateway ./lib/gateway
-RUN /tools/node_modules/.bin/tsc -p tsconfig.image.json --typeRoots /tools/node_modules/@types
+RUN node_modules/.bin/tsc -p tsconfig.image.json
+# The runtime stage takes node_modules as is: only the runtime dependencies stay.
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     LINKGATE_CONFIG_FILE=/etc/linkgate/config.yaml \
     LINKGATE_HEALTH_PORT=8080
 WORKDIR /app
-COPY --from=build /src/package.json ./package.json
+COPY package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 # The node image's unprivileged user; the gateway needs no privilege (ports are above 1024).

@@ -76,6 +76,7 @@ export interface Proc {
 export interface ProcOptions {
   readonly stdin?: boolean;
   readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
   /**
    * Leaves the gateway's per-connection decision lines ("forward", "drop") out of `lines`. For the
    * bench: skipping them before parsing keeps the harness's own CPU use (on the cores it shares with
@@ -89,6 +90,7 @@ export function startProc(command: string, args: string[], options: ProcOptions 
   const child = spawn(command, args, {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
+    cwd: options.cwd,
   });
   const lines: Record<string, unknown>[] = [];
   let partial = '';

@@ -14,7 +14,7 @@ import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { Subnet } from '@cdktf/provider-azurerm/lib/subnet';
 import { SubnetNatGatewayAssociation } from '@cdktf/provider-azurerm/lib/subnet-nat-gateway-association';
 import { VirtualNetwork } from '@cdktf/provider-azurerm/lib/virtual-network';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { PrivateLinkConsumer, PrivateLinkGateway, PrivateLinkNatSubnet } from 'linkgate/azure';
 import type { TenantDeclarations } from 'linkgate/tenants';
@@ -113,8 +113,7 @@ export class AzureExampleStack extends TerraformStack {
       publicPath: true,
       fqdns: ['api.example.com'],
     });
-    new TerraformOutput(this, 'service_alias', { value: this.gateway.alias });
-    new TerraformOutput(this, 'service_id', { value: this.gateway.privateLinkServiceId });
+    // Outputs service_alias and service_id: the alias is what customers connect to.
 
     // ---- Consumer side (what a customer deploys in their own subscription) -----------------------
     const consumerRg = new ResourceGroup(this, 'ConsumerGroup', { name: 'linkgate-consumer', location: LOCATION });
@@ -139,7 +138,8 @@ export class AzureExampleStack extends TerraformStack {
       // A customer writes the alias the provider gave them; here it comes from the same stack.
       serviceAlias: this.gateway.alias,
       hostnames: ['megacorp.api.example.com', '*.megacorp.example.com'],
+      // Outputs consumer_private_endpoint_id: what the customer sends to the provider.
+      outputPrefix: 'consumer_',
     });
-    new TerraformOutput(this, 'consumer_private_endpoint_id', { value: this.consumer.privateEndpointId });
   }
 }

@@ -2,12 +2,13 @@
  * The consumer side: what a customer deploys in *their* account to reach the provider's service
  * privately, and whose endpoint ID they send to the provider.
  */
-import { CfnOutput, Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { hostnameSchema, hostnameZones } from '../tenants';
+import { checkOutputPrefix, stableOutput } from './internal/outputs';
 import { checkOneSubnetPerAz, checkPort, cidrPeer, fail, show, warnIfSingleAz } from './internal/validate';
 
 export interface LinkgateConsumerEndpointProps {
@@ -55,6 +56,13 @@ export interface LinkgateConsumerEndpointProps {
    * @default false
    */
   readonly privateDnsEnabled?: boolean;
+  /**
+   * Prefix of the stack output's name, for a stack holding two endpoints (`Saas` gives
+   * `SaasEndpointId`). Letters and digits.
+   *
+   * @default - none: the output is named `EndpointId`
+   */
+  readonly outputPrefix?: string;
 }
 
 const SERVICE_NAME_PATTERN = /^com\.amazonaws\.vpce\.[a-z]{2}(?:-[a-z]+)+-\d+\.vpce-svc-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
@@ -89,6 +97,7 @@ export class LinkgateConsumerEndpoint extends Construct {
       );
     }
     this.hostnames = checkHostnames(this, props.hostnames);
+    const outputPrefix = checkOutputPrefix(this, props.outputPrefix);
     this.port = checkPort(this, 'port', props.port ?? 443);
     this.allowedCidrs = props.allowedCidrs ?? [props.vpc.vpcCidrBlock];
     this.privateDnsEnabled = props.privateDnsEnabled ?? false;
@@ -135,7 +144,7 @@ export class LinkgateConsumerEndpoint extends Construct {
     }
     this.hostedZones = zones;
 
-    new CfnOutput(this, 'EndpointId', {
+    stableOutput(this, outputPrefix, 'EndpointId', {
       description: "Send this endpoint ID to the provider: it goes into your tenant's allow.aws list",
       value: this.endpointId,
     });

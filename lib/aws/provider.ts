@@ -1,13 +1,14 @@
 /**
  * The provider side in one construct: drop it into a stack with a VPC and a tenant list.
  */
-import { CfnOutput, Fn } from 'aws-cdk-lib';
+import { Fn } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { parseTenantDeclarations, type TenantDeclarations } from '../tenants';
 import { LinkgateEndpointService, type LinkgateEndpointServiceOptions } from './endpoint-service';
 import { FilteringGateway, type FilteringGatewayOptions } from './filtering-gateway';
+import { checkOutputPrefix, stableOutput } from './internal/outputs';
 import { fail, show, warn } from './internal/validate';
 import { EndpointServicePrivateDns } from './private-dns';
 import { PrivateLinkLoadBalancer, type PrivateLinkLoadBalancerOptions } from './private-link-load-balancer';
@@ -36,6 +37,14 @@ export interface LinkgateProviderProps
    * @default - none
    */
   readonly publicHostedZone?: route53.IPublicHostedZone;
+  /**
+   * Prefix of the stack outputs' names, for a stack holding two providers (`Eu` gives
+   * `EuServiceName`, ...). Letters and digits.
+   *
+   * @default - none: the outputs are named `ServiceName`, `AvailabilityZoneIds`, `PublicDnsName`,
+   * `PrivateDnsName` and `PrivateDnsVerificationState`
+   */
+  readonly outputPrefix?: string;
 }
 
 /**
@@ -67,6 +76,7 @@ export class LinkgateProvider extends Construct {
     if (props.publicHostedZone && props.privateDnsName === undefined) {
       warn(this, 'zoneWithoutName', 'publicHostedZone is set but privateDnsName is not: no private DNS name is configured');
     }
+    const outputPrefix = checkOutputPrefix(this, props.outputPrefix);
     // Validated once here so that a bad tenant list names this construct; the parts re-check it.
     parseTenantDeclarations(props.tenants, this.node.path);
 
@@ -85,16 +95,16 @@ export class LinkgateProvider extends Construct {
     this.serviceName = this.endpointService.serviceName;
     this.availabilityZoneIds = this.loadBalancer.availabilityZoneIds;
 
-    new CfnOutput(this, 'ServiceName', {
+    stableOutput(this, outputPrefix, 'ServiceName', {
       description: 'Endpoint service name: consumers create their interface endpoint to it',
       value: this.serviceName,
     });
-    new CfnOutput(this, 'AvailabilityZoneIds', {
+    stableOutput(this, outputPrefix, 'AvailabilityZoneIds', {
       description: 'Availability Zone IDs the service is in: consumers need subnets in at least one of them',
       value: Fn.join(',', this.availabilityZoneIds),
     });
     if (this.gateway.publicLoadBalancer) {
-      new CfnOutput(this, 'PublicDnsName', {
+      stableOutput(this, outputPrefix, 'PublicDnsName', {
         description: 'DNS name of the public load balancer (the public path)',
         value: this.gateway.publicLoadBalancer.loadBalancerDnsName,
       });
@@ -105,11 +115,11 @@ export class LinkgateProvider extends Construct {
         domainName: props.privateDnsName,
         publicHostedZone: props.publicHostedZone!,
       });
-      new CfnOutput(this, 'PrivateDnsName', {
+      stableOutput(this, outputPrefix, 'PrivateDnsName', {
         description: 'Private DNS name of the endpoint service',
         value: this.privateDns.domainName,
       });
-      new CfnOutput(this, 'PrivateDnsVerificationState', {
+      stableOutput(this, outputPrefix, 'PrivateDnsVerificationState', {
         description:
           'Domain verification state read when the name was last set (pendingVerification until AWS has checked the TXT record)',
         value: this.privateDns.verificationState,

@@ -6,9 +6,10 @@ import { PrivateDnsARecord } from '@cdktf/provider-azurerm/lib/private-dns-a-rec
 import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
 import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
-import { TerraformOutput, Token } from 'cdktf';
+import { Token, type TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { hostnameSchema, hostnameZones, showValue } from '../tenants';
+import { checkOutputPrefix, stableOutput } from './outputs';
 import { resolveSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName } from './validation';
 
@@ -38,6 +39,12 @@ export interface PrivateLinkConsumerProps {
    * @default 300
    */
   readonly dnsTtlSec?: number;
+  /**
+   * Prefix of the Terraform outputs' names, for a stack holding two endpoints (`saas_` gives
+   * `saas_private_endpoint_id`, ...).
+   * @default - none: the outputs are named `private_endpoint_id` and `private_ip_address`
+   */
+  readonly outputPrefix?: string;
   /**
    * Tags.
    * @default - none
@@ -101,6 +108,7 @@ export class PrivateLinkConsumer extends Construct {
       issues.add('requestMessage', `must be at most 140 characters, got ${this.requestMessage.length}`);
     }
     issues.intRange('dnsTtlSec', this.dnsTtlSec, 1, 2147483647, 'seconds');
+    const outputPrefix = checkOutputPrefix(issues, props.outputPrefix);
     issues.throwIfAny(this, 'PrivateLinkConsumer');
 
     this.resource = new PrivateEndpoint(this, 'Resource', {
@@ -151,11 +159,11 @@ export class PrivateLinkConsumer extends Construct {
       return { zone, link, records: aRecords };
     });
 
-    this.endpointIdOutput = new TerraformOutput(this, 'PrivateEndpointId', {
+    this.endpointIdOutput = stableOutput(this, 'PrivateEndpointId', outputPrefix, 'private_endpoint_id', {
       value: this.privateEndpointId,
       description: 'Send this to the provider: they find its LinkID among their service\'s connections',
     });
-    this.privateIpOutput = new TerraformOutput(this, 'PrivateIpAddress', {
+    this.privateIpOutput = stableOutput(this, 'PrivateIpAddress', outputPrefix, 'private_ip_address', {
       value: this.privateIpAddress,
       description: 'Private IP the tenant hostnames resolve to in this VNet',
     });

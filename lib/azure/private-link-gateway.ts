@@ -88,6 +88,12 @@ export interface PrivateLinkGatewayProps extends ScaleSetOptions, GatewayProbePr
    */
   readonly fqdns?: string[];
   /**
+   * Prefix of the Terraform outputs' names, for a stack holding two gateways (`eu_` gives
+   * `eu_service_alias`, ...).
+   * @default - none: the outputs are named `service_alias` and `service_id`
+   */
+  readonly outputPrefix?: string;
+  /**
    * Availability zones for the gateways and the frontends.
    * @default - Azure's default for the region
    */
@@ -188,6 +194,7 @@ export class PrivateLinkGateway extends Construct {
       tenants: props.tenants,
       natIpAddressCount: props.natIpAddressCount,
       fqdns: props.fqdns,
+      outputPrefix: props.outputPrefix,
       tags: props.tags,
     });
     this.alias = this.privateLinkService.alias;

@@ -4,11 +4,12 @@
  * enforced by Azure), and the LinkIDs the gateway allows (what the endpoint may reach).
  */
 import { PrivateLinkService } from '@cdktf/provider-azurerm/lib/private-link-service';
-import { Annotations, TerraformOutput, Token } from 'cdktf';
+import { Annotations, Token, type TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { isIP } from 'node:net';
 import { collectConsumers, hostnameSchema, parseTenantDeclarations, showValue, type TenantDeclarations } from '../tenants';
 import type { PrivateLinkLoadBalancer } from './load-balancer';
+import { checkOutputPrefix, stableOutput } from './outputs';
 import { resolveSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName } from './validation';
 
@@ -43,6 +44,12 @@ export interface GatewayPrivateLinkServiceProps {
    */
   readonly fqdns?: string[];
   /**
+   * Prefix of the Terraform outputs' names, for a stack holding two services (`eu_` gives
+   * `eu_service_alias`, ...).
+   * @default - none: the outputs are named `service_alias` and `service_id`
+   */
+  readonly outputPrefix?: string;
+  /**
    * Tags.
    * @default - none
    */
@@ -52,7 +59,8 @@ export interface GatewayPrivateLinkServiceProps {
 /**
  * A Private Link Service with PROXY protocol v2 on (so the gateway learns each flow's LinkID), NAT
  * IPs in a subnet with Private Link Service network policies disabled, and visibility and
- * auto-approval from the tenants. Outputs its alias (what consumers connect to) and ID.
+ * auto-approval from the tenants. Outputs its alias (what consumers connect to) and ID as
+ * `service_alias` and `service_id`.
  */
 export class GatewayPrivateLinkService extends Construct {
   readonly name: string;
@@ -96,6 +104,7 @@ export class GatewayPrivateLinkService extends Construct {
         issues.add(`fqdns[${i}]`, `must be a fully qualified domain name like api.example.com, got ${showValue(fqdn)}`);
       }
     });
+    const outputPrefix = checkOutputPrefix(issues, props.outputPrefix);
     issues.throwIfAny(this, 'GatewayPrivateLinkService');
 
     const consumers = collectConsumers(parseTenantDeclarations(props.tenants, this.node.path));
@@ -129,11 +138,11 @@ export class GatewayPrivateLinkService extends Construct {
     });
     this.alias = this.resource.alias;
     this.serviceId = this.resource.id;
-    this.aliasOutput = new TerraformOutput(this, 'Alias', {
+    this.aliasOutput = stableOutput(this, 'Alias', outputPrefix, 'service_alias', {
       value: this.alias,
       description: 'Private Link Service alias: what customers give their private endpoint',
     });
-    this.idOutput = new TerraformOutput(this, 'Id', {
+    this.idOutput = stableOutput(this, 'Id', outputPrefix, 'service_id', {
       value: this.serviceId,
       description: 'Private Link Service resource ID: find endpoint LinkIDs under its private endpoint connections',
     });

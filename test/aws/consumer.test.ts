@@ -82,10 +82,11 @@ describe('LinkgateConsumerEndpoint', () => {
       });
     });
 
-    test('THEN the endpoint ID to send to the provider is an output', () => {
+    test('THEN the endpoint ID to send to the provider is the output EndpointId', () => {
       const { create, template } = given();
       const endpoint = create();
-      template().hasOutput('*', {
+      expect(Object.keys(template().findOutputs('*'))).toEqual(['EndpointId']);
+      template().hasOutput('EndpointId', {
         Description: Match.stringLikeRegexp('Send this endpoint ID to the provider'),
         Value: { Ref: logicalIdOf(endpoint.endpoint) },
       });

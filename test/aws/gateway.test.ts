@@ -205,9 +205,9 @@ describe('FilteringGateway', () => {
 
       const staged = join(outdir, image!.source.directory);
       const files = listFiles(staged).map((f) => relative(staged, f));
-      expect(files).toEqual(expect.arrayContaining(['Dockerfile', 'package.json', 'package-lock.json', 'lib/gateway/cli.ts']));
+      expect(files).toEqual(expect.arrayContaining(['Dockerfile', 'package.json', 'image.lock.json', 'lib/gateway/cli.ts']));
       for (const f of files) {
-        expect(f).toMatch(/^(Dockerfile|\.dockerignore|package(-lock)?\.json|tsconfig(\.image)?\.json|lib\/index\.ts|lib\/(tenants|gateway)\/.+)$/);
+        expect(f).toMatch(/^(Dockerfile|\.dockerignore|package\.json|image\.lock\.json|tsconfig(\.image)?\.json|lib\/index\.ts|lib\/(tenants|gateway)\/.+)$/);
       }
       expect(files.some((f) => f.startsWith('node_modules') || f.startsWith('test/') || f.startsWith('lib/aws'))).toBe(false);
       const bytes = files.reduce((sum, f) => sum + statSync(join(staged, f)).size, 0);

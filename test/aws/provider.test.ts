@@ -40,11 +40,12 @@ describe('LinkgateProvider', () => {
     expect(linkgate.node.defaultChild).toBe(linkgate.endpointService);
   });
 
-  test('GIVEN private DNS WHEN created THEN it outputs the service name, AZ IDs, the DNS name and its verification state', () => {
+  test('GIVEN private DNS WHEN created THEN it outputs the service name, AZ IDs, the DNS name and its verification state under fixed names', () => {
     const { create, template, vpc } = given({}, withPrivateDns);
     const linkgate = create();
     const outputs = template().findOutputs('*');
-    const byName = (suffix: string) => Object.entries(outputs).find(([k]) => k.startsWith(`Linkgate${suffix}`))?.[1] as { Value: unknown };
+    expect(Object.keys(outputs).sort()).toEqual(['AvailabilityZoneIds', 'PrivateDnsName', 'PrivateDnsVerificationState', 'ServiceName']);
+    const byName = (name: string) => outputs[name] as { Value: unknown };
     expect(byName('ServiceName').Value).toEqual({
       'Fn::Join': ['.', ['com.amazonaws.vpce', { Ref: 'AWS::Region' }, { Ref: logicalIdOf(linkgate.endpointService.endpointService) }]],
     });
@@ -60,17 +61,36 @@ describe('LinkgateProvider', () => {
   test('GIVEN no private DNS WHEN created THEN no DNS resources or outputs exist', () => {
     const { create, template } = given();
     create();
-    expect(Object.keys(template().findOutputs('*')).map((k) => k.replace(/[0-9A-F]{8}$/, ''))).toEqual([
-      'LinkgateServiceName',
-      'LinkgateAvailabilityZoneIds',
-    ]);
+    expect(Object.keys(template().findOutputs('*'))).toEqual(['ServiceName', 'AvailabilityZoneIds']);
     template().resourceCountIs('AWS::Route53::RecordSet', 0);
   });
 
   test('GIVEN the public path WHEN created THEN the public DNS name is an output', () => {
     const { create, template } = given({ publicPath: true });
     const linkgate = create();
-    template().hasOutput('*', { Value: { 'Fn::GetAtt': [logicalIdOf(linkgate.gateway.publicLoadBalancer!), 'DNSName'] } });
+    template().hasOutput('PublicDnsName', { Value: { 'Fn::GetAtt': [logicalIdOf(linkgate.gateway.publicLoadBalancer!), 'DNSName'] } });
+  });
+
+  test('GIVEN two providers in one stack WHEN each has an outputPrefix THEN their outputs are prefixed, and without one the second is refused', () => {
+    const { stack, vpc } = given();
+    const props = { vpc, tenants: TENANTS, upstreams: UPSTREAMS, image: testImage() };
+    new LinkgateProvider(stack, 'Eu', { ...props, outputPrefix: 'Eu' });
+    new LinkgateProvider(stack, 'Us', { ...props, outputPrefix: 'Us' });
+    expect(Object.keys(Template.fromStack(stack).findOutputs('*')).sort()).toEqual([
+      'EuAvailabilityZoneIds',
+      'EuServiceName',
+      'UsAvailabilityZoneIds',
+      'UsServiceName',
+    ]);
+    new LinkgateProvider(stack, 'First', props);
+    expect(() => new LinkgateProvider(stack, 'Second', props)).toThrow(
+      /Second.*the stack already has an output named ServiceName; give each linkgate construct in a stack its own outputPrefix/,
+    );
+  });
+
+  test('GIVEN an outputPrefix that is not alphanumeric WHEN created THEN synth fails naming it', () => {
+    const { create } = given({ outputPrefix: 'eu-west' });
+    expect(create).toThrow(/outputPrefix "eu-west" must be letters and digits/);
   });
 
   test('GIVEN listed endpoints WHEN deployed THEN they are accepted only after the gateways run the new tenant list', () => {

@@ -12,8 +12,8 @@ const ENDPOINT_SUBNET = {
 };
 const VNET_ID = `/subscriptions/${SUBSCRIPTION}/resourceGroups/customer/providers/Microsoft.Network/virtualNetworks/app`;
 
-const consumer = (scope: Construct, overrides: Partial<PrivateLinkConsumerProps> = {}) =>
-  new PrivateLinkConsumer(scope, 'Megacorp', {
+const consumer = (scope: Construct, overrides: Partial<PrivateLinkConsumerProps> = {}, id = 'Megacorp') =>
+  new PrivateLinkConsumer(scope, id, {
     name: 'megacorp-linkgate',
     resourceGroupName: 'customer',
     location: LOCATION,
@@ -69,12 +69,35 @@ describe('PrivateLinkConsumer', () => {
       expect(records.sort()).toEqual(['*', '@', '@']);
     });
 
-    it('THEN it outputs what the customer registers with the provider: the endpoint ID, and the private IP', () => {
+    it('THEN it outputs what the customer registers with the provider under fixed names: private_endpoint_id and private_ip_address', () => {
+      expect(Object.keys(doc.output ?? {})).toEqual(['private_endpoint_id', 'private_ip_address']);
       expect(Object.values(doc.output ?? {}).map((o) => o.value)).toEqual([
         expect.stringMatching(/^\$\{azurerm_private_endpoint\.Megacorp_[0-9A-F]+\.id\}$/),
         expect.stringMatching(/\.private_service_connection\[0\]\.private_ip_address\}$/),
       ]);
       expect(value.hostnames).toEqual(['megacorp.api.example.com', '*.megacorp.example.com', 'megacorp.example.com']);
+    });
+  });
+
+  describe('GIVEN two consumers in one stack, each with an outputPrefix', () => {
+    const { doc } = synth((scope) => {
+      consumer(scope, { outputPrefix: 'saas_' }, 'Saas');
+      consumer(scope, { outputPrefix: 'other_' }, 'Other');
+    });
+
+    it('THEN their outputs carry the prefixes', () => {
+      expect(Object.keys(doc.output ?? {}).sort()).toEqual(['other_private_endpoint_id', 'other_private_ip_address', 'saas_private_endpoint_id', 'saas_private_ip_address']);
+    });
+  });
+
+  describe('GIVEN two consumers in one stack without an outputPrefix', () => {
+    it('THEN the second is refused, naming the output and the fix', () => {
+      expect(() =>
+        synth((scope) => {
+          consumer(scope, {}, 'Saas');
+          consumer(scope, {}, 'Other');
+        }),
+      ).toThrow(/Other: the stack already has an output named private_endpoint_id; give each linkgate construct in a stack its own outputPrefix/);
     });
   });
 
@@ -89,6 +112,7 @@ describe('PrivateLinkConsumer', () => {
   describe('GIVEN invalid props', () => {
     it.each<[string, Partial<PrivateLinkConsumerProps>, RegExp]>([
       ['a name Azure refuses', { name: 'pe?' }, /name: must be 1 to 64 letters.*got "pe\?"/],
+      ['an output prefix Terraform refuses', { outputPrefix: 'saas.' }, /outputPrefix: must be letters, digits, "_" and "-", starting with a letter \(a Terraform output name\), got "saas\."/],
       [
         'a resource ID instead of an alias',
         { serviceAlias: '/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/privateLinkServices/z' },

@@ -77,7 +77,8 @@ describe('GatewayPrivateLinkService', () => {
       expect(json).toHaveResourceWithProperties(PrivateLinkService, { fqdns: ['api.example.com'] });
     });
 
-    it('THEN it outputs the alias customers connect to and the service ID', () => {
+    it('THEN it outputs the alias customers connect to and the service ID, as service_alias and service_id', () => {
+      expect(Object.keys(doc.output ?? {})).toEqual(['service_alias', 'service_id']);
       const outputs = Object.values(doc.output ?? {}).map((o) => o.value);
       expect(outputs).toEqual([
         expect.stringMatching(/^\$\{azurerm_private_link_service\.PrivateLinkService_[0-9A-F]+\.alias\}$/),
