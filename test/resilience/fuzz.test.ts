@@ -139,7 +139,7 @@ describe('fuzzing the PROXY v2 reader', () => {
     // THEN both outcomes were exercised, and no single input took long (no super-linear path).
     expect(stats.done).toBeGreaterThan(INPUTS_PER_PARSER / 20);
     expect(stats.errors).toBeGreaterThan(INPUTS_PER_PARSER / 4);
-    expect(stats.maxMs).toBeLessThan(100);
+    expect(stats.maxMs).toBeLessThan(500); // a bound on parsing cost, loose enough for a loaded 2-core CI machine
   });
 });
 
@@ -188,6 +188,6 @@ describe('fuzzing the ClientHello reader', () => {
     }
     expect(stats.done).toBeGreaterThan(INPUTS_PER_PARSER / 20);
     expect(stats.errors).toBeGreaterThan(INPUTS_PER_PARSER / 4);
-    expect(stats.maxMs).toBeLessThan(100);
+    expect(stats.maxMs).toBeLessThan(500); // a bound on parsing cost, loose enough for a loaded 2-core CI machine
   });
 });

@@ -11,7 +11,9 @@ import { closedPort, startTcpServer, type TestServer } from '../helpers/sockets'
 import { size } from './support';
 
 const ROUNDS = size(2000, 200);
-const CONNECT_TIMEOUT_MS = 800;
+// Long enough that a refused or reset upstream closing "promptly" (well before it) is told apart
+// from one that waited for the timeout, however loaded the machine is.
+const CONNECT_TIMEOUT_MS = 3000;
 
 let gateway: GatewayProc;
 let resetter: TestServer;
@@ -107,8 +109,8 @@ test('GIVEN upstreams that refuse, blackhole and reset THEN clients close prompt
   process.stdout.write(
     `upstream failures: refused closed in ≤ ${max(all('refused'))} ms, reset in ≤ ${max(all('reset'))} ms, blackholed in ${Math.min(...all('blackholed'))}–${max(all('blackholed'))} ms (connect timeout ${CONNECT_TIMEOUT_MS} ms)\n`,
   );
-  expect(max(all('refused'))).toBeLessThan(500);
-  expect(max(all('reset'))).toBeLessThan(500);
+  expect(max(all('refused'))).toBeLessThan(CONNECT_TIMEOUT_MS / 2);
+  expect(max(all('reset'))).toBeLessThan(CONNECT_TIMEOUT_MS / 2);
   expect(Math.min(...all('blackholed'))).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 50);
   expect(max(all('blackholed'))).toBeLessThan(CONNECT_TIMEOUT_MS + 1000);
 
