@@ -1,11 +1,11 @@
 /** The health listener answers load balancer probes, with or without a leading PROXY v2 header. */
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { cloudProxyHeader, encodeProxyHeader } from '../../../lib/gateway/proxy-protocol/encoder';
 import { CLIENT, ENDPOINT } from '../../helpers/bytes';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway';
 import { HealthServer } from '../../../lib/gateway/health';
-import { openAndHold, startEchoServer, waitFor, type TestServer } from '../../helpers/sockets';
+import { holdReopening, openAndHold, startEchoServer, waitFor, type TestServer } from '../../helpers/sockets';
 
 let echo: TestServer;
 let gw: TestGateway;
@@ -151,47 +151,13 @@ describe('health listener limits', () => {
     });
   }
 
-  /**
-   * Holds `count` connections that send `opening` (nothing, or the start of a request) and are
-   * opened again as soon as the server closes one, as the attacker does; resolves once all are open.
-   */
-  async function holdSlots(port: number, count: number, opening: Buffer): Promise<{ reopened: () => number; stop: () => void }> {
-    let stopped = false;
-    let reopened = 0;
-    const sockets = new Set<Socket>();
-    const open = () =>
-      new Promise<void>((resolve) => {
-        const s = connect({ host: '127.0.0.1', port }, () => {
-          if (opening.length) s.write(opening);
-          resolve();
-        });
-        sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => {
-          sockets.delete(s);
-          if (!stopped) {
-            reopened++;
-            void open();
-          }
-        });
-      });
-    for (let i = 0; i < count; i++) await open(); // in order: the server sees them oldest first
-    return {
-      reopened: () => reopened,
-      stop: () => {
-        stopped = true;
-        for (const s of sockets) s.destroy();
-      },
-    };
-  }
-
   test.each([
     ['silent connections', Buffer.alloc(0)],
     ['connections part-way through a request', slowRequest.subarray(0, 20)],
   ])('GIVEN a cap of 4 held by %s, re-opened as they close WHEN the load balancer probes THEN every probe is answered 200', async (_name, opening) => {
     await withHealth({ maxConnections: 4, requestDeadlineMs: 60_000, firstByteDeadlineMs: 60_000 }, async (port) => {
       // GIVEN every slot taken by an attacker that re-opens each connection the server closes
-      const attacker = await holdSlots(port, 4, opening);
+      const attacker = await holdReopening(port, 4, opening);
       try {
         // WHEN 20 probes arrive one after another
         const statuses: number[] = [];
