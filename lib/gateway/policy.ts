@@ -32,6 +32,7 @@ export const DROP_REASONS = [
   'link_over_capacity',
   'tenant_over_capacity',
   'source_over_capacity',
+  'unattributed_over_capacity',
   'out_of_file_descriptors',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -32,6 +32,13 @@ const RESERVED_FDS = 64;
 const LINK_SHARE = 4;
 const TENANT_SHARE = 2;
 const SOURCE_SHARE = 4;
+/**
+ * Private Link connections whose PROXY header has not arrived count against no endpoint yet, so
+ * they get a quarter of the pool of their own: the load balancer writes the header with the
+ * client's first bytes, so a real client leaves this state within one round trip, and a flood of
+ * silent connections only ever competes with itself.
+ */
+const UNATTRIBUTED_SHARE = 4;
 
 export interface EffectiveLimits {
   readonly maxConnections: number;
@@ -42,6 +49,7 @@ export interface EffectiveLimits {
   readonly maxConnectionsPerLinkId: number;
   readonly maxConnectionsPerTenant: number;
   readonly maxConnectionsPerSource: number;
+  readonly maxUnattributedConnections: number;
 }
 
 /** The soft "Max open files" of this process, from /proc/self/limits (Linux); null when unknown. */
@@ -88,6 +96,7 @@ export function resolveLimits(limits: Limits, openFiles: number | null = readOpe
     maxConnectionsPerLinkId: limits.maxConnectionsPerLinkId ?? share(LINK_SHARE),
     maxConnectionsPerTenant: limits.maxConnectionsPerTenant ?? share(TENANT_SHARE),
     maxConnectionsPerSource: limits.maxConnectionsPerSource ?? share(SOURCE_SHARE),
+    maxUnattributedConnections: limits.maxUnattributedConnections ?? share(UNATTRIBUTED_SHARE),
   };
 }
 
@@ -98,10 +107,12 @@ export interface QuotaHolder {
   quotaSource: string | null;
 }
 
-export class ConnectionQuotas {
+export class ConnectionQuotas<H extends QuotaHolder = QuotaHolder> {
   private readonly links = new Map<string, number>();
   private readonly tenants = new Map<string, number>();
   private readonly sources = new Map<string, number>();
+  /** Connections not yet counted against any key, oldest first (a Set keeps insertion order). */
+  private readonly unattributed = new Set<H>();
 
   constructor(private limits: EffectiveLimits) {}
 
@@ -130,8 +141,32 @@ export class ConnectionQuotas {
     return true;
   }
 
+  /**
+   * Counts a connection that cannot be charged to any key yet (no PROXY header so far). When that
+   * share is full, the OLDEST such connections make room and are returned, for the caller to drop:
+   * refusing the newest would let whoever holds the share lock out every new client, while a real
+   * client's header arrives within a round trip, long before a flood can push it to the front.
+   * Only connections in this share are ever returned, never one charged to a key.
+   */
+  admitUnattributed(holder: H): H[] {
+    const evicted: H[] = [];
+    for (const oldest of this.unattributed) {
+      if (this.unattributed.size < this.limits.maxUnattributedConnections) break;
+      this.unattributed.delete(oldest);
+      evicted.push(oldest);
+    }
+    this.unattributed.add(holder);
+    return evicted;
+  }
+
+  /** The connection's key is known (or it is over): it leaves the unattributed share. */
+  attributed(holder: H): void {
+    this.unattributed.delete(holder);
+  }
+
   /** Gives back what the connection held; safe to call more than once. */
-  release(holder: QuotaHolder): void {
+  release(holder: H): void {
+    this.unattributed.delete(holder);
     if (holder.quotaLink !== null) give(this.links, holder.quotaLink);
     if (holder.quotaTenant !== null) give(this.tenants, holder.quotaTenant);
     if (holder.quotaSource !== null) give(this.sources, holder.quotaSource);
@@ -139,8 +174,8 @@ export class ConnectionQuotas {
   }
 
   /** Live counts (tests, debugging): keys at zero are absent. */
-  counts(): { links: number; tenants: number; sources: number } {
-    return { links: this.links.size, tenants: this.tenants.size, sources: this.sources.size };
+  counts(): { links: number; tenants: number; sources: number; unattributed: number } {
+    return { links: this.links.size, tenants: this.tenants.size, sources: this.sources.size, unattributed: this.unattributed.size };
   }
 }
 

@@ -175,7 +175,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly dropLog: DropLogLimiter;
   private limits: EffectiveLimits;
-  private readonly quotas: ConnectionQuotas;
+  private readonly quotas: ConnectionQuotas<Connection>;
   private closedTenants: string[];
   private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
   private started = false;
@@ -280,6 +280,11 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     if (listener === 'public' && !this.quotas.takeSource(conn, plainAddress(socket.remoteAddress) ?? '')) {
       return this.drop(conn, 'source_over_capacity', `above ${this.limits.maxConnectionsPerSource} connections from this address`);
     }
+    if (listener === 'privateLink') {
+      for (const oldest of this.quotas.admitUnattributed(conn)) {
+        this.drop(oldest, 'unattributed_over_capacity', `above ${this.limits.maxUnattributedConnections} connections without a PROXY header`);
+      }
+    }
     const { limits } = this.config;
     // Readers are made only when a header or ClientHello spans several reads; most arrive whole.
     conn.deadline = conn.acceptedAt + (listener === 'privateLink' ? limits.headerTimeoutMs : limits.clientHelloTimeoutMs);
@@ -307,6 +312,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     const result = this.readHeader(conn, chunk);
     if (result.status === 'incomplete') return;
     conn.headerReader = null;
+    this.quotas.attributed(conn);
     if (result.status === 'error') {
       const reason: DropReason =
         result.code === 'not_proxy_v2' ? 'no_proxy_header' : result.code === 'bad_crc' ? 'bad_crc' : 'bad_proxy_header';

@@ -288,6 +288,14 @@ export const limitsSchema = z.strictObject({
     .min(1, { error: (iss) => `maxConnectionsPerSource must be at least 1, got ${show(iss.input)}` })
     .optional()
     .describe('Connections per worker from one address on the public listener; above it: source_over_capacity. Default maxConnections / 4.'),
+  maxUnattributedConnections: z
+    .number()
+    .int()
+    .min(1, { error: (iss) => `maxUnattributedConnections must be at least 1, got ${show(iss.input)}` })
+    .optional()
+    .describe(
+      'Private Link connections per worker still waiting for their PROXY header (so counted against no endpoint); above it the oldest is dropped: unattributed_over_capacity. Default maxConnections / 4.',
+    ),
 });
 
 /** Bounds and defaults of the gateway's drain on SIGTERM (`shutdown`); the constructs take seconds. */

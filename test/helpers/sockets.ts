@@ -130,6 +130,8 @@ export interface HeldConnection {
   readonly outcome: 'answered' | 'closed';
   /** Ends the connection (the held ones are released by the test). */
   close(): void;
+  /** Whether the connection is still open (neither side has closed it). */
+  isOpen(): boolean;
 }
 
 /**
@@ -146,11 +148,46 @@ export function openAndHold(port: number, bytes: Buffer, options: { localAddress
     }, options.timeoutMs ?? 10_000);
     const settle = (outcome: HeldConnection['outcome']) => {
       clearTimeout(timer);
-      resolve({ outcome, close });
+      resolve({ outcome, close, isOpen: () => !socket.destroyed && !socket.readableEnded });
     };
     socket.on('error', () => undefined);
     socket.once('data', () => settle('answered'));
     socket.once('close', () => settle('closed'));
     socket.on('connect', () => socket.write(bytes));
   });
+}
+
+/**
+ * Holds `count` connections that each send `opening` (nothing, or the start of a message) and are
+ * opened again as soon as the server closes one, as an attacker holding slots does; resolves once
+ * all are open (one after another, so the server sees them oldest first).
+ */
+export async function holdReopening(port: number, count: number, opening: Buffer): Promise<{ reopened: () => number; stop: () => void }> {
+  let stopped = false;
+  let reopened = 0;
+  const sockets = new Set<Socket>();
+  const open = () =>
+    new Promise<void>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        if (opening.length) s.write(opening);
+        resolve();
+      });
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        if (!stopped) {
+          reopened++;
+          void open();
+        }
+      });
+    });
+  for (let i = 0; i < count; i++) await open();
+  return {
+    reopened: () => reopened,
+    stop: () => {
+      stopped = true;
+      for (const s of sockets) s.destroy();
+    },
+  };
 }

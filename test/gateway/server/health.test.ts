@@ -1,11 +1,11 @@
 /** The health listener answers load balancer probes, with or without a leading PROXY v2 header. */
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { cloudProxyHeader, encodeProxyHeader } from '../../../lib/gateway/proxy-protocol/encoder';
 import { CLIENT, ENDPOINT } from '../../helpers/bytes';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway';
 import { HealthServer } from '../../../lib/gateway/health';
-import { openAndHold, startEchoServer, waitFor, type TestServer } from '../../helpers/sockets';
+import { holdReopening, openAndHold, startEchoServer, waitFor, type TestServer } from '../../helpers/sockets';
 
 let echo: TestServer;
 let gw: TestGateway;
@@ -138,21 +138,70 @@ describe('health listener limits', () => {
     });
   }, 30_000);
 
-  test('GIVEN a cap of 2 connections WHEN two are held open THEN a third is closed at once, and probes work again once they leave', async () => {
-    await withHealth({ maxConnections: 2, requestDeadlineMs: 20_000 }, async (port) => {
-      // GIVEN two clients that connect and say nothing (accepted in order: the backlog is FIFO)
-      const idle = await Promise.all(
-        [1, 2].map(() => new Promise<Socket>((resolve) => {
-          const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
-          s.on('error', () => undefined);
-        })),
-      );
-      const probe = Buffer.from('GET /healthz HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n');
-      // THEN a third is closed without an answer
-      expect((await openAndHold(port, probe, { timeoutMs: 5000 })).outcome).toBe('closed');
-      // THEN once they leave, a probe is answered again
-      for (const s of idle) s.destroy();
-      await waitFor(async () => (await openAndHold(port, probe, { timeoutMs: 5000 })).outcome === 'answered', 5000, 'a probe answered');
+  const probe = Buffer.from('GET /healthz HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n');
+
+  /** One /healthz probe on a new connection: its status, or 0 when closed without an answer. */
+  function probeStatus(port: number): Promise<number> {
+    return new Promise((resolve) => {
+      let text = '';
+      const s = connect({ host: '127.0.0.1', port }, () => s.write(probe));
+      s.setEncoding('latin1').on('data', (d: string) => (text += d));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
     });
+  }
+
+  test.each([
+    ['silent connections', Buffer.alloc(0)],
+    ['connections part-way through a request', slowRequest.subarray(0, 20)],
+  ])('GIVEN a cap of 4 held by %s, re-opened as they close WHEN the load balancer probes THEN every probe is answered 200', async (_name, opening) => {
+    await withHealth({ maxConnections: 4, requestDeadlineMs: 60_000, firstByteDeadlineMs: 60_000 }, async (port) => {
+      // GIVEN every slot taken by an attacker that re-opens each connection the server closes
+      const attacker = await holdReopening(port, 4, opening);
+      try {
+        // WHEN 20 probes arrive one after another
+        const statuses: number[] = [];
+        for (let i = 0; i < 20; i++) statuses.push(await probeStatus(port));
+        // THEN all are answered: each pushed out the oldest held connection instead of being refused
+        process.stdout.write(`health cap 4 held by ${_name}: ${statuses.filter((s) => s === 200).length}/20 probes answered 200, attacker re-opened ${attacker.reopened()}\n`);
+        expect(statuses).toEqual(Array(20).fill(200));
+        expect(attacker.reopened()).toBeGreaterThan(0);
+      } finally {
+        attacker.stop();
+      }
+    });
+  }, 30_000);
+
+  test('GIVEN a 200 ms first-byte deadline and a 60 s request deadline WHEN a client connects and sends nothing THEN the server closes it', async () => {
+    await withHealth({ requestDeadlineMs: 60_000, firstByteDeadlineMs: 200 }, async (port) => {
+      // THEN closed by the server long before the request deadline (openAndHold gives up after 10 s)
+      expect((await openAndHold(port, Buffer.alloc(0), { timeoutMs: 10_000 })).outcome).toBe('closed');
+      // THEN a probe that speaks at once is not affected
+      expect(await probeStatus(port)).toBe(200);
+    });
+  });
+
+  test('GIVEN a cap of 2 WHEN both connections are being answered THEN a third is closed at once, and probes work again once the answers are out', async () => {
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const health = new HealthServer(
+      { ...handlers, metrics: async () => (await slow, { contentType: 'text/plain', body: 'm\n' }) },
+      { maxConnections: 2, requestDeadlineMs: 20_000 },
+    );
+    const { port } = await health.listen(0, '127.0.0.1');
+    try {
+      // GIVEN two /metrics requests whose answers are still being prepared
+      const scrape = Buffer.from('GET /metrics HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n');
+      const scrapes = [1, 2].map(() => openAndHold(port, scrape, { timeoutMs: 10_000 }));
+      await waitFor(() => health.connections().answering === 2, 5000, 'two answers pending');
+      // THEN a third is closed without an answer: the cap still bounds the connections
+      expect(await probeStatus(port)).toBe(0);
+      // THEN once the answers are out, probes are answered again
+      release();
+      expect((await Promise.all(scrapes)).map((s) => s.outcome)).toEqual(['answered', 'answered']);
+      await waitFor(async () => (await probeStatus(port)) === 200, 5000, 'a probe answered');
+    } finally {
+      await health.close();
+    }
   });
 });

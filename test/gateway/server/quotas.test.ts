@@ -5,7 +5,7 @@
  */
 import { privateLinkOpening } from '../../helpers/bytes';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway';
-import { openAndHold, startEchoServer, waitFor, type HeldConnection, type TestServer } from '../../helpers/sockets';
+import { holdReopening, openAndHold, startEchoServer, waitFor, type HeldConnection, type TestServer } from '../../helpers/sockets';
 import { buildClientHello } from '../../../lib/gateway/tls/build-client-hello';
 import { ConnectionQuotas, connectionsForOpenFiles, parseOpenFilesLimit, resolveLimits } from '../../../lib/gateway/quotas';
 import { testConfig } from '../../helpers/gateway';
@@ -89,6 +89,35 @@ describe('per-link-ID share', () => {
   });
 });
 
+describe('connections without a PROXY header yet', () => {
+  test('GIVEN a flood of silent connections re-opened as they close WHEN another endpoint connects THEN it gets 100% through, the oldest silent ones are dropped (unattributed_over_capacity) and no decided connection is', async () => {
+    // GIVEN a worker pool of 20, of which at most 5 may still wait for their PROXY header
+    const gw = await gatewayWith({ maxConnections: 20, maxConnectionsPerLinkId: 5, maxUnattributedConnections: 5 });
+    try {
+      // GIVEN endpoint A holding 5 forwarded connections (decided)
+      expect(await hold(gw.privateLinkPort, privateLinkOpening('aws', A, ALPHA), 5)).toEqual({ answered: 5, closed: 0 });
+      // WHEN 40 connections that never send a byte are opened and re-opened as the gateway closes them
+      const flood = await holdReopening(gw.privateLinkPort, 40, Buffer.alloc(0));
+      try {
+        // THEN every connection of endpoint B goes through
+        const rate = await successRate(gw.privateLinkPort, privateLinkOpening('aws', B, BETA), 40);
+        process.stdout.write(`silent flood: 40 silent connections re-opened ${flood.reopened()} times; endpoint B success rate ${(rate * 100).toFixed(1)}% of 40\n`);
+        expect(rate).toBe(1);
+        // THEN only silent connections were dropped, for their own reason (a burst may also pass maxConnections)
+        expect(new Set(reasons(gw))).toContain('unattributed_over_capacity');
+        expect(reasons(gw).filter((r) => r !== 'unattributed_over_capacity' && r !== 'over_capacity')).toEqual([]);
+        expect(gw.decisions.filter((d) => d.verdict === 'drop' && d.linkId !== null)).toEqual([]);
+        // THEN A's 5 decided connections are still open, held by the gateway
+        expect(held.map((h) => h.isOpen())).toEqual(Array(5).fill(true));
+      } finally {
+        flood.stop();
+      }
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
+});
+
 describe('per-tenant share', () => {
   test('GIVEN tenant alpha holding its share over two endpoints WHEN it opens more THEN they are dropped (tenant_over_capacity) and tenant beta still gets 100% through', async () => {
     const gw = await gatewayWith({ maxConnections: 30, maxConnectionsPerLinkId: 8, maxConnectionsPerTenant: 10 });
@@ -139,6 +168,7 @@ describe('defaults', () => {
       maxConnectionsPerLinkId: 113,
       maxConnectionsPerTenant: 227,
       maxConnectionsPerSource: 113,
+      maxUnattributedConnections: 113,
     });
     expect(testConfig({ upstreams: {}, tenants: [] }).limits.idleTimeoutSec).toBe(600);
     // A large limit is bounded by the memory-minded fallback; unreadable falls back; explicit wins.
@@ -165,9 +195,9 @@ describe('defaults', () => {
     expect(holders.map((h) => quotas.takeLink(h, 'aws', A))).toEqual([true, true, false]);
     // Azure and GCP IDs are both decimal: the cloud is part of the key.
     expect(quotas.takeSource(holders[2]!, '10.0.0.1') && quotas.takeTenant(holders[2]!, 'alpha')).toBe(true);
-    expect(quotas.counts()).toEqual({ links: 1, tenants: 1, sources: 1 });
+    expect(quotas.counts()).toEqual({ links: 1, tenants: 1, sources: 1, unattributed: 0 });
     for (const h of holders) quotas.release(h);
     quotas.release(holders[0]!); // twice is harmless
-    expect(quotas.counts()).toEqual({ links: 0, tenants: 0, sources: 0 });
+    expect(quotas.counts()).toEqual({ links: 0, tenants: 0, sources: 0, unattributed: 0 });
   });
 });
