@@ -86,7 +86,14 @@ function createGateway(source: ConfigSource, loaded: LoadedConfig, logger: Logge
 
 async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Logger): Promise<void> {
   const gateway = createGateway(source, loaded, logger, false);
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    // A listener that did bind would keep the process alive, serving without the rest (a load
+    // balancer probing a health port nobody answers): stop, so the start is seen to fail.
+    await gateway.close();
+    throw err;
+  }
   const watcher = source.kind === 'file' ? watchConfig(source.path, (_cause, sha256) => gateway.reload(sha256)) : ignoreHangups(source, logger);
   onTermination(async (signal) => {
     logger.info('signal received', { signal });

@@ -231,6 +231,28 @@ test('GIVEN an inline config in $LINKGATE_CONFIG WHEN SIGHUP arrives THEN the ga
   live.socket.destroy();
 });
 
+test('GIVEN one process whose health port is taken THEN serve exits 1 instead of serving traffic with no health listener', async () => {
+  const taken = await startTcpServer(() => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'linkgate-taken-'));
+  const file = join(dir, 'gateway.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      listeners: { privateLink: { port: await closedPort(), host: '127.0.0.1' }, health: { port: taken.port, host: '127.0.0.1' } },
+      upstreams: { default: { host: '127.0.0.1', port: echo.port } },
+      tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], open: true }],
+    }),
+  );
+  const proc = spawnCli(['serve', '--config', file, '--workers', '1']);
+  procs.push(proc);
+  try {
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr()).toMatch(/EADDRINUSE/);
+  } finally {
+    await taken.close();
+  }
+});
+
 test('GIVEN a cluster whose listener port is taken THEN serve stops with exit 1 instead of restarting workers forever', async () => {
   const taken = await startTcpServer(() => undefined);
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-taken-'));
