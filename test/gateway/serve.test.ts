@@ -231,20 +231,26 @@ test('GIVEN an inline config in $LINKGATE_CONFIG WHEN SIGHUP arrives THEN the ga
   live.socket.destroy();
 });
 
-test('GIVEN one process whose health port is taken THEN serve exits 1 instead of serving traffic with no health listener', async () => {
+/** Serves an open tenant with one listener on a port another server holds; returns the process. */
+async function serveOnTakenPort(which: 'privateLink' | 'health', workers: number) {
   const taken = await startTcpServer(() => undefined);
-  const dir = mkdtempSync(join(tmpdir(), 'linkgate-taken-'));
-  const file = join(dir, 'gateway.json');
+  const file = join(mkdtempSync(join(tmpdir(), 'linkgate-taken-')), 'gateway.json');
+  const ports = { privateLink: await closedPort(), health: await closedPort(), [which]: taken.port };
   writeFileSync(
     file,
     JSON.stringify({
-      listeners: { privateLink: { port: await closedPort(), host: '127.0.0.1' }, health: { port: taken.port, host: '127.0.0.1' } },
+      listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1' }, health: { port: ports.health, host: '127.0.0.1' } },
       upstreams: { default: { host: '127.0.0.1', port: echo.port } },
       tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], open: true }],
     }),
   );
-  const proc = spawnCli(['serve', '--config', file, '--workers', '1']);
+  const proc = spawnCli(['serve', '--config', file, '--workers', String(workers)]);
   procs.push(proc);
+  return { proc, taken };
+}
+
+test('GIVEN one process whose health port is taken THEN serve exits 1 instead of serving traffic with no health listener', async () => {
+  const { proc, taken } = await serveOnTakenPort('health', 1);
   try {
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toMatch(/EADDRINUSE/);
@@ -254,19 +260,7 @@ test('GIVEN one process whose health port is taken THEN serve exits 1 instead of
 });
 
 test('GIVEN a cluster whose listener port is taken THEN serve stops with exit 1 instead of restarting workers forever', async () => {
-  const taken = await startTcpServer(() => undefined);
-  const dir = mkdtempSync(join(tmpdir(), 'linkgate-taken-'));
-  const file = join(dir, 'gateway.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      listeners: { privateLink: { port: taken.port, host: '127.0.0.1' }, health: { port: await closedPort(), host: '127.0.0.1' } },
-      upstreams: { default: { host: '127.0.0.1', port: echo.port } },
-      tenants: [{ name: 'megacorp', hostnames: ['megacorp.example.com'], open: true }],
-    }),
-  );
-  const proc = spawnCli(['serve', '--config', file, '--workers', '2']);
-  procs.push(proc);
+  const { proc, taken } = await serveOnTakenPort('privateLink', 2);
   try {
     expect(await proc.exited).toBe(1);
     expect(proc.lines.some((l) => l.msg === 'worker could not start' && String(l.error).includes('EADDRINUSE'))).toBe(true);
