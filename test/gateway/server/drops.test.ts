@@ -174,7 +174,8 @@ describe('capacity and shutdown', () => {
     const small = await startTestGateway({
       upstreams: { default: { host: '127.0.0.1', port: echo.port } },
       tenants: [{ name: 'open', hostnames: ['open.example.com'], open: true }],
-      limits: { maxConnections: 2, headerTimeoutMs: 5000 },
+      // The share of connections still without a header is the whole pool here: this is about the pool.
+      limits: { maxConnections: 2, maxUnattributedConnections: 2, headerTimeoutMs: 5000 },
     });
     try {
       const pending = [1, 2].map(() => sendRaw(small.privateLinkPort, [Buffer.from([0x0d])], { waitMs: 1500 }));
