@@ -128,21 +128,21 @@ export class HandshakeWatch<C extends WatchedConnection> {
   }
 
   private settleClient(held: readonly Buffer[]): void {
-    this.phase = 'done';
-    this.held = [];
-    const client = this.conn.client as WatchedSocket;
-    client.off('data', onClientWatchData);
-    client[WATCH] = undefined;
+    this.stopWatchingClient();
     this.host.clientSettled(this.conn, held);
   }
 
   private refuse(detail: string): void {
+    this.stopWatchingClient();
+    this.host.handshakeRefused(this.conn, detail);
+  }
+
+  private stopWatchingClient(): void {
     this.phase = 'done';
     this.held = [];
     const client = this.conn.client as WatchedSocket;
     client.off('data', onClientWatchData);
     client[WATCH] = undefined;
-    this.host.handshakeRefused(this.conn, detail);
   }
 
   // The common case, the server's hello in its first read, costs no reader and no copy.
