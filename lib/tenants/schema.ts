@@ -115,9 +115,59 @@ export const cidrSchema = z
       });
       return z.NEVER;
     }
+    // Host bits past the prefix are refused, not masked: "10.0.0.0/1" is most likely "10.0.0.0/16"
+    // cut short (a truncated write, a typo), and as written it admits half the address space.
+    const network = networkOf(parsed);
+    if (network !== parsed.address) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${show(v)} has address bits set past its /${parsed.prefix} prefix: it would cover ${network}/${parsed.prefix}; write that, or the prefix you meant`,
+        input: v,
+      });
+      return z.NEVER;
+    }
     return `${parsed.address}/${parsed.prefix}`;
   })
-  .describe('IPv4 or IPv6 CIDR block; a bare address means a single host.');
+  .describe('IPv4 or IPv6 CIDR block; a bare address means a single host. No address bits past the prefix.');
+
+/** The network address of a block (host bits cleared), in the notation of its family. */
+function networkOf({ address, prefix, family }: ParsedCidr): string {
+  const bytes = family === 'ipv4' ? address.split('.').map(Number) : ipv6Bytes(address);
+  for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  if (family === 'ipv4') return bytes.join('.');
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  const full = groups.join(':');
+  // Same spelling as the input when nothing was cleared: compare canonical forms.
+  return full === ipv6Groups(address).join(':') ? address : full;
+}
+
+function ipv6Groups(address: string): string[] {
+  const bytes = ipv6Bytes(address);
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return groups;
+}
+
+/** 16 bytes of an IPv6 address that isIP() accepted ("::" and a trailing dotted IPv4 allowed). */
+function ipv6Bytes(address: string): number[] {
+  const toWords = (part: string): number[] => {
+    if (!part) return [];
+    const words: number[] = [];
+    for (const piece of part.split(':')) {
+      if (piece.includes('.')) {
+        const [a, b, c, d] = piece.split('.').map(Number) as [number, number, number, number];
+        words.push((a << 8) | b, (c << 8) | d);
+      } else words.push(parseInt(piece, 16));
+    }
+    return words;
+  };
+  const [head, tail] = address.split('::') as [string, string | undefined];
+  const left = toWords(head);
+  const right = tail === undefined ? [] : toWords(tail);
+  const words = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return words.flatMap((w) => [w >> 8, w & 0xff]);
+}
 
 export interface ParsedCidr {
   readonly address: string;

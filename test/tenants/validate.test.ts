@@ -61,6 +61,10 @@ describe('gateway config validation', () => {
     ['gcp', 'abc', /"abc"/],
     ['cidrs', '10.0.0.0/33', /CIDR block.*"10\.0\.0\.0\/33"/],
     ['cidrs', 'not-an-ip', /CIDR block.*"not-an-ip"/],
+    // "10.0.0.0/16" cut short by a truncated write: as written it would admit 0.0.0.0/1.
+    ['cidrs', '10.0.0.0/1', /"10\.0\.0\.0\/1" has address bits set past its \/1 prefix: it would cover 0\.0\.0\.0\/1/],
+    ['cidrs', '203.0.113.5/24', /would cover 203\.0\.113\.0\/24/],
+    ['cidrs', '2001:db8::1/32', /would cover 2001:db8:0:0:0:0:0:0\/32/],
   ])('GIVEN allow.%s [%p] WHEN validated THEN the issue names the path and the bad value', (cloud, value, message) => {
     const issues = issuesOf({ ...base, tenants: [{ name: 't', hostnames: ['t.example.com'], allow: { [cloud]: [value] } }] });
     expect(issues).toHaveLength(1);
