@@ -18,6 +18,13 @@ import { MAX_CONFIG_BYTES } from '../tenants/load';
 
 export interface ConfigWatcher {
   close(): void;
+  /**
+   * Forget the content last handed on and read the file again (twice, to see it settled): for a
+   * reload that was refused because the file changed meanwhile. Without it, a file that goes back
+   * to exactly the bytes handed on would never be handed on again, and whoever refused them would
+   * keep the config before (a revoked endpoint still admitted there).
+   */
+  recheck(): void;
 }
 
 export type ChangeCause = 'file' | 'signal';
@@ -91,6 +98,11 @@ export function watchConfig(
   };
   process.on('SIGHUP', onHup);
   return {
+    recheck() {
+      applied = '';
+      candidate = undefined;
+      schedule();
+    },
     close() {
       if (timer) clearTimeout(timer);
       watcher?.close();

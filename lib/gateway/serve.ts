@@ -16,7 +16,7 @@ import { SHUTDOWN_EXIT_MARGIN_MS, type GatewayConfig } from '../tenants/schema';
 import { HealthServer } from './health';
 import { Logger } from './log';
 import { GatewayMetrics } from './metrics';
-import { watchConfig } from './reload';
+import { watchConfig, type ConfigWatcher } from './reload';
 import { Gateway } from './server';
 
 export type ConfigSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'env'; readonly name: string };
@@ -31,7 +31,7 @@ export interface ServeOptions {
 type ToWorker = { type: 'reload'; sha256?: string } | { type: 'shutdown' } | { type: 'metrics'; id: number };
 type FromWorker =
   | { type: 'ready' }
-  | { type: 'reloaded'; shutdown: GatewayConfig['shutdown'] }
+  | { type: 'reloaded'; shutdown: GatewayConfig['shutdown']; changedSinceSettled: boolean }
   | { type: 'metrics'; id: number; data: metric[] }
   | { type: 'fatal'; message: string };
 
@@ -94,7 +94,12 @@ async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Log
     await gateway.close();
     throw err;
   }
-  const watcher = source.kind === 'file' ? watchConfig(source.path, (_cause, sha256) => gateway.reload(sha256)) : ignoreHangups(source, logger);
+  const watcher =
+    source.kind === 'file'
+      ? watchConfig(source.path, (_cause, sha256) => {
+          if (gateway.reload(sha256).changedSinceSettled) watcher?.recheck();
+        })
+      : ignoreHangups(source, logger);
   onTermination(async (signal) => {
     logger.info('signal received', { signal });
     watcher?.close();
@@ -122,8 +127,8 @@ async function runWorker(source: ConfigSource): Promise<void> {
   process.on('message', (raw: ToWorker) => {
     switch (raw.type) {
       case 'reload': {
-        gateway.reload(raw.sha256); // logs its own outcome
-        send({ type: 'reloaded', shutdown: gateway.settings.shutdown });
+        const outcome = gateway.reload(raw.sha256); // logs its own outcome
+        send({ type: 'reloaded', shutdown: gateway.settings.shutdown, changedSinceSettled: outcome.changedSinceSettled === true });
         return;
       }
       case 'shutdown':
@@ -156,6 +161,8 @@ interface PrimarySettings {
 async function runPrimary(source: ConfigSource, settings: PrimarySettings, count: number, logger: Logger): Promise<void> {
   const ready = new Set<number>();
   const reloadWaiters = new Map<number, () => void>();
+  /** Workers whose last reload was refused because the file changed after it settled. */
+  const staleWorkers = new Set<number>();
   let draining = false;
   let metricsRequest = 0;
   const pendingMetrics = new Map<number, { data: metric[][]; expected: number; done: (d: metric[][]) => void }>();
@@ -189,6 +196,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
       }
       case 'reloaded':
         settings.shutdown = msg.shutdown;
+        if (msg.changedSinceSettled) staleWorkers.add(worker.id);
         reloadWaiters.get(worker.id)?.();
         return;
     }
@@ -270,6 +278,13 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
       }
     } while (reloadAgain && !draining);
     reloading = false;
+    // A worker that found other bytes than the settled ones kept its config: have the watcher read
+    // the file again, so that every worker ends on the same content (even the same bytes as before).
+    if (staleWorkers.size > 0 && !draining) {
+      logger.warn('a worker read the config while it was being rewritten; reading it again', { workers: [...staleWorkers] });
+      staleWorkers.clear();
+      watcher?.recheck();
+    }
   };
   const watcher =
     source.kind === 'file'
@@ -308,10 +323,10 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
  * An inline config cannot change while the process runs. SIGHUP would otherwise end the process
  * (Node's default), which is not what an operator sending it means.
  */
-function ignoreHangups(source: ConfigSource, logger: Logger): { close(): void } {
+function ignoreHangups(source: ConfigSource, logger: Logger): ConfigWatcher {
   const onHup = () => logger.warn('SIGHUP ignored: the config is inline and cannot be reloaded; redeploy to change it', { source: describeSource(source) });
   process.on('SIGHUP', onHup);
-  return { close: () => process.off('SIGHUP', onHup) };
+  return { close: () => process.off('SIGHUP', onHup), recheck: () => undefined };
 }
 
 function onTermination(handler: (signal: NodeJS.Signals) => Promise<void>): void {

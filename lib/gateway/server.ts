@@ -93,6 +93,8 @@ export interface ReloadOutcome {
   readonly tenants?: number;
   readonly revoked?: number;
   readonly errors?: string;
+  /** Refused because the file changed after the watcher found it settled: the watcher must look again. */
+  readonly changedSinceSettled?: boolean;
   readonly durationMs: number;
 }
 
@@ -738,7 +740,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       this.metrics.reloads.inc({ result: 'failure' });
       const durationMs = performance.now() - started;
       this.logger.error('config reload failed; keeping the last good config', { file: this.configPath, errors: errors.split('\n') });
-      return { ok: false, errors, durationMs };
+      return { ok: false, errors, durationMs, changedSinceSettled: loaded.changedSinceSettled === true };
     }
     const tenants = loaded.value.tenants.length;
     const { revoked } = this.applyConfig(loaded.value, loaded.index);

@@ -32,7 +32,12 @@ export interface LocatedIssue extends ValidationIssue {
 
 export type LoadResult =
   | { readonly ok: true; readonly value: GatewayConfig; readonly index: TenantIndex }
-  | { readonly ok: false; readonly issues: readonly LocatedIssue[] };
+  | {
+      readonly ok: false;
+      readonly issues: readonly LocatedIssue[];
+      /** The bytes were not the settled ones asked for (a write under way): try again once settled. */
+      readonly changedSinceSettled?: true;
+    };
 
 export interface LoadConfigFileOptions {
   /**
@@ -57,7 +62,8 @@ export function loadConfigFile(path: string, options: LoadConfigFileOptions = {}
     return fail(`cannot read ${path}: ${(err as Error).message}`);
   }
   if (options.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== options.sha256) {
-    return fail(`${path} changed again after it was found settled; it is applied once the new content settles`);
+    const message = `${path} changed again after it was found settled; it is applied once the new content settles`;
+    return { ok: false, issues: [{ path: '', message }], changedSinceSettled: true };
   }
   return parseConfigText(bytes.toString('utf8'));
 }

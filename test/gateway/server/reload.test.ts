@@ -262,7 +262,39 @@ tenants:
     const settled = header(echo.port) + megacorp([A, C]) + initech;
     writeFileSync(file, header(echo.port) + megacorp([A])); // a new write under way
     const outcome = gw.gateway.reload(sha256(settled));
-    expect(outcome).toMatchObject({ ok: false, errors: expect.stringMatching(/changed again after it was found settled/) });
+    expect(outcome).toMatchObject({ ok: false, changedSinceSettled: true, errors: expect.stringMatching(/changed again after it was found settled/) });
     expect(await tryMegacorp(A)).toEqual({ through: true, verdict: 'forward', reason: null });
+  });
+
+  test('GIVEN a reload refused because the file was being rewritten WHEN it goes back to exactly the settled bytes THEN a recheck hands them on again and the revocation applies', async () => {
+    // GIVEN megacorp allows A and the new file revokes it
+    const file = await gatewayOn(header(echo.port) + megacorp([A]) + initech);
+    const revoking = header(echo.port) + megacorp([C]) + initech;
+    const outcomes: ReturnType<TestGateway['gateway']['reload']>[] = [];
+    let rewriting = true;
+    watcher = watchConfig(
+      file,
+      (_cause, hash) => {
+        // WHEN the first reload reads the file while it is being rewritten in place (same bytes)
+        if (rewriting) writeFileSync(file, header(echo.port));
+        const outcome = gw.gateway.reload(hash);
+        outcomes.push(outcome);
+        if (rewriting) {
+          rewriting = false;
+          writeFileSync(file, revoking);
+        }
+        if (outcome.changedSinceSettled) watcher?.recheck(); // as serve does
+      },
+      { debounceMs: 100 },
+    );
+    writeFileSync(file, revoking);
+
+    // THEN the refused round is followed by one that applies the same bytes: A is cut off
+    await waitFor(() => outcomes.some((o) => o.ok), 10_000, 'a reload that applies');
+    expect(outcomes).toEqual([
+      expect.objectContaining({ ok: false, changedSinceSettled: true }),
+      expect.objectContaining({ ok: true, tenants: 2 }),
+    ]);
+    expect(await tryMegacorp(A)).toEqual({ through: false, verdict: 'drop', reason: 'link_id_not_allowed' });
   });
 });
