@@ -54,6 +54,25 @@ const listener = (description: string) =>
     })
     .describe(description);
 
+/** The clouds' load balancers take a handful of ports per private-link frontend (GCP: 5 per forwarding rule). */
+export const MAX_ADDITIONAL_PRIVATE_LINK_LISTENERS = 4;
+
+const additionalPrivateLinkListener = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,30}$/, {
+        error: (iss) => `listener name must be lowercase letters, digits or "-" (at most 31, starting with a letter), got ${show(iss.input)}`,
+      })
+      .describe('Names the listener in metrics and logs (`listener` label).'),
+    port: listenPort,
+    host: bindHost.default('0.0.0.0').describe('Address to bind. Default 0.0.0.0.'),
+    upstream: z
+      .string()
+      .describe('Upstream every allowed connection on this port goes to, whatever the tenant\'s own `upstream`.'),
+  })
+  .describe('A further private-link port: same PROXY v2 and tenant rules as `privateLink`, its own upstream.');
+
 export const hostnameSchema = z
   .string({ error: (iss) => `hostname must be a string, got ${show(iss.input)}` })
   .max(254, { error: (iss) => `hostname is longer than 253 characters: ${show(iss.input)}` })
@@ -391,6 +410,15 @@ export const gatewayConfigSchema = z
       privateLink: listener('Receives Private Link traffic; a PROXY v2 header is required.'),
       public: listener('Receives internet traffic; a PROXY header is forbidden, CIDR rules apply.').optional(),
       health: listener('HTTP /healthz /readyz /metrics; tolerates a leading PROXY v2 header.'),
+      additionalPrivateLink: z
+        .array(additionalPrivateLinkListener, {
+          error: (iss) => `additionalPrivateLink must be a list of listeners, got ${show(iss.input)}`,
+        })
+        .max(MAX_ADDITIONAL_PRIVATE_LINK_LISTENERS, {
+          error: `at most ${MAX_ADDITIONAL_PRIVATE_LINK_LISTENERS} additional private-link listeners`,
+        })
+        .optional()
+        .describe('More private-link ports (PROXY v2 required on each), each sending every tenant to one upstream.'),
     }),
     upstreams: z.record(
       z.string().regex(UPSTREAM_NAME_PATTERN, {
