@@ -160,8 +160,13 @@ async function cmdSimulate({ values }: ParsedCommand<'simulate'>): Promise<numbe
 async function cmdDoctor({ values, positionals }: ParsedCommand<'doctor'>): Promise<number> {
   const port = values.port === undefined ? 443 : Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be a port number (1-65535), got ${JSON.stringify(values.port)}`, 'doctor');
+  const hostname = positionals[0]!;
+  // A name as DNS and SNI take it (an address literal too: it is then only classified).
+  if (hostname.length > 253 || !/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/.test(hostname)) {
+    throw new UsageError(`HOSTNAME must be a DNS name such as megacorp.api.example.com, got ${JSON.stringify(hostname)}`, 'doctor');
+  }
   const report = await runDoctor({
-    hostname: positionals[0]!,
+    hostname,
     port,
     connect: values.connect === undefined ? undefined : parseHostPort(values.connect, '--connect'),
   });

@@ -182,7 +182,7 @@ function judge(base: { hostname: string; port: number }, dns: DoctorReport['dns'
         'The connection opened but nothing came back: check the endpoint is accepted by the provider and that nothing between (a proxy, a firewall) holds the connection.',
       ]);
     case 'closed':
-      return done('no_diagnostic_answer', `The gateway at ${where} closed the connection without an answer: it dropped it, and its diagnostics are off, so it does not say why.`, [
+      return done('no_diagnostic_answer', `${where} closed the connection without an answer: the gateway dropped it and gave no reason, so its diagnostics are off (or the connection did not come through a Private Link endpoint).`, [
         `Ask your provider to turn on diagnostics (gateway config "diagnostics: { enabled: true }") and run this again, or to look up the decision for ${hostname} in their gateway log.`,
         'Usual causes: your link ID is not registered with the provider yet, or the hostname is not one of your tenant\'s.',
       ]);

@@ -7,7 +7,7 @@ import { classifyAddress, runDoctor, type DoctorReport, type Lookup } from '../.
 import { buildClientHello } from '../../lib/gateway/tls/build-client-hello';
 import type { Cloud } from '../../lib/tenants/ids';
 import { runCli, runCliAsync, spawnCli, type CliProcess } from '../helpers/cli';
-import { startTestGateway, type TestConfig, type TestGateway } from '../helpers/gateway';
+import { startTestGateway, testConfig, type TestConfig, type TestGateway } from '../helpers/gateway';
 import { closedPort, sendRaw, startTcpServer, waitFor, type TestServer } from '../helpers/sockets';
 
 jest.setTimeout(60_000);
@@ -21,6 +21,7 @@ const NOT_ALLOWED: Record<Cloud, string> = { aws: 'vpce-0badc0ffee0000001', azur
 
 interface Stack {
   readonly gw: TestGateway;
+  readonly config: TestConfig;
   readonly upstream: TestServer;
   /** Connections the upstream has accepted. */
   readonly upstreamConnections: () => number;
@@ -35,17 +36,19 @@ async function startStack(extra: Partial<TestConfig> = {}): Promise<Stack> {
     connections++;
     s.pipe(s); // an echo: a forwarded ClientHello comes back as a TLS record
   });
-  const gw = await startTestGateway({
+  const config: TestConfig = {
     upstreams: { default: { host: '127.0.0.1', port: upstream.port } },
     tenants: [
       { name: 'megacorp', hostnames: [HOST], allow: { aws: [ALLOWED.aws], azure: [ALLOWED.azure], gcp: [ALLOWED.gcp] } },
       { name: 'othercorp', hostnames: [OTHER_HOST], allow: { aws: [NOT_ALLOWED.aws] } },
     ],
     ...extra,
-  });
+  };
+  const gw = await startTestGateway(config);
   const sims: CliProcess[] = [];
   return {
     gw,
+    config,
     upstream,
     upstreamConnections: () => connections,
     async simulate(cloud, linkId) {
@@ -195,12 +198,27 @@ describe('linkgate doctor: diagnostics off (the default)', () => {
     const port = await stack.simulate('azure', NOT_ALLOWED.azure);
     const r = await runCliAsync(['doctor', HOST, '--connect', `127.0.0.1:${port}`]);
     expect(r.status).toBe(6);
-    expect(r.stdout).toContain('its diagnostics are off');
+    expect(r.stdout).toContain('gave no reason, so its diagnostics are off');
     expect(r.stdout).toContain('diagnostics: { enabled: true }');
     expect(r.stdout).not.toContain(NOT_ALLOWED.azure); // the gateway said nothing
     const decision = await stack.gw.waitForDecision((d) => d.linkId === NOT_ALLOWED.azure);
     expect(decision).toMatchObject({ verdict: 'drop', reason: 'link_id_not_allowed' });
     expect(await dropped(stack.gw, 'diagnostic_answered')).toBe(0);
+  });
+});
+
+describe('linkgate doctor: diagnostics turned on by a reload', () => {
+  test('GIVEN a gateway with diagnostics off WHEN a reload turns them on THEN the next doctor request is answered', async () => {
+    const stack = await startStack();
+    try {
+      const port = await stack.simulate('aws', ALLOWED.aws);
+      const ask = () => runDoctor({ hostname: HOST, connect: { host: '127.0.0.1', port } });
+      expect((await ask()).exchange).toEqual({ kind: 'tls' });
+      stack.gw.gateway.applyConfig(testConfig({ ...stack.config, diagnostics: { enabled: true } }));
+      expect((await ask()).exchange).toMatchObject({ kind: 'answered', reply: { linkId: ALLOWED.aws, tenant: 'megacorp' } });
+    } finally {
+      await stack.close();
+    }
   });
 });
 
@@ -290,6 +308,7 @@ describe('linkgate doctor: DNS', () => {
 describe('linkgate doctor: usage', () => {
   test.each([
     [['doctor'], 'doctor needs HOSTNAME'],
+    [['doctor', 'https://megacorp.api.example.com/'], 'HOSTNAME must be a DNS name such as megacorp.api.example.com, got "https://megacorp.api.example.com/"'],
     [['doctor', HOST, '--port', '0'], '--port must be a port number (1-65535), got "0"'],
     [['doctor', HOST, '--prot', '443'], "unknown option --prot for 'doctor'; valid: --port, --connect, --json, --help"],
   ])('GIVEN %p THEN exit 2: %s', (args, message) => {
