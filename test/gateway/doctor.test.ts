@@ -154,6 +154,23 @@ describe('linkgate doctor: other answers (AWS edge)', () => {
   });
 });
 
+describe('linkgate doctor: the public listener', () => {
+  test('GIVEN diagnostics on WHEN a doctor hello arrives on the public listener THEN it is decided and forwarded like any connection, not answered', async () => {
+    const stack = await startStack({
+      diagnostics: { enabled: true },
+      tenants: [{ name: 'status', hostnames: ['status.example.com'], open: true }],
+    });
+    try {
+      const report = await runDoctor({ hostname: 'status.example.com', connect: { host: '127.0.0.1', port: stack.gw.publicPort } });
+      expect(report.exchange).toEqual({ kind: 'tls' }); // the upstream's echo
+      expect(await stack.gw.waitForDecision((d) => d.listener === 'public')).toMatchObject({ verdict: 'forward', tenant: 'status' });
+      await waitFor(() => stack.upstreamConnections() === 1, 5000, 'forwarded');
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('linkgate doctor: rate limits', () => {
   test('GIVEN 2 answers per minute per endpoint and 3 in all THEN the third from one endpoint and the fourth overall are refused, counted, never forwarded', async () => {
     const stack = await startStack({ diagnostics: { enabled: true, maxPerMinutePerLinkId: 2, maxPerMinute: 3 } });
