@@ -34,6 +34,9 @@ export const DROP_REASONS = [
   'source_over_capacity',
   'unattributed_over_capacity',
   'out_of_file_descriptors',
+  // linkgate doctor (diagnostic.ts): answered in place of forwarding, or refused by its rate limit.
+  'diagnostic_answered',
+  'diagnostic_rate_limited',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -17,6 +17,7 @@ import { isClosedTenant } from '../tenants/rules';
 import type { GatewayConfig } from '../tenants/schema';
 import type { TenantIndex } from '../tenants/validate';
 import { INCOMPLETE, settledStep, type FeedResult, type IncrementalReader } from './bytes';
+import { Diagnostics, isDoctorHello } from './diagnostic';
 import { splitAfterHello, watchHandshake, type HandshakeWatch, type HandshakeWatchHost } from './handshake-watch';
 import { HealthServer } from './health';
 import { DropLogLimiter, Logger } from './log';
@@ -26,6 +27,7 @@ import {
   type CloseReason,
   type CompiledTenant,
   type ConnectionFacts,
+  type Decision,
   type DropReason,
   type ListenerKind,
 } from './policy';
@@ -179,6 +181,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private limits: EffectiveLimits;
   private readonly quotas: ConnectionQuotas<Connection>;
   private closedTenants: string[];
+  private readonly diagnostics: Diagnostics;
   private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
   private started = false;
   private draining = false;
@@ -195,6 +198,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.limits = resolveLimits(this.config.limits);
     this.quotas = new ConnectionQuotas(this.limits);
     this.closedTenants = closedTenants(options.config);
+    this.diagnostics = new Diagnostics(this.config.diagnostics);
     this.metrics.tenants.set(this.policy.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
     this.dropLog = new DropLogLimiter(this.config.log.maxDropLinesPerSec, (byReason, total) => {
@@ -396,11 +400,25 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     conn.tenant = decision.tenant;
     conn.decisionMs = performance.now() - conn.acceptedAt;
     this.metrics.observeDecision(conn.listener, decision.verdict, conn.decisionMs / 1000);
+    // A `linkgate doctor` request is answered with this verdict and never forwarded (diagnostic.ts).
+    if (this.diagnostics.enabled && conn.listener === 'privateLink' && isDoctorHello(conn.pending, conn.helloLength)) {
+      return this.answerDiagnostic(conn, decision);
+    }
     if (decision.verdict === 'drop') return this.drop(conn, decision.reason);
     if (!this.quotas.takeTenant(conn, decision.tenant.name)) {
       return this.drop(conn, 'tenant_over_capacity', `above ${this.limits.maxConnectionsPerTenant} connections to this tenant`);
     }
     this.forward(conn, decision.tenant);
+  }
+
+  /** Writes the doctor's answer, counts the connection (never forwarded) and closes it. */
+  private answerDiagnostic(conn: Connection, decision: Decision): void {
+    const answer = this.diagnostics.answer(conn.header?.link ?? null, conn.serverName, decision);
+    conn.counted = true;
+    this.count(conn, answer.reason, answer.detail);
+    conn.state = 'closed';
+    const client = conn.client;
+    client.end(answer.reply, () => client.destroy()); // no wait for the doctor's FIN (the listener allows half-open)
   }
 
   private forward(conn: Connection, tenant: CompiledTenant): void {
@@ -696,6 +714,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.limits = resolveLimits(this.config.limits, this.limits.openFilesLimit);
     this.quotas.setLimits(this.limits);
     this.closedTenants = closedTenants(next);
+    this.diagnostics.configure(next.diagnostics);
     this.policy = policy;
     let revoked = 0;
     for (const conn of this.live) {

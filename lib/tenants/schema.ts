@@ -403,6 +403,15 @@ export const logSchema = z.strictObject({
     .describe('Drop log lines per second and worker; the rest are counted and summarized.'),
 });
 
+export const diagnosticsSchema = z.strictObject({
+  enabled: z
+    .boolean()
+    .default(false)
+    .describe('Answer `linkgate doctor` requests on the private-link listener (cloud, link ID, verdict for the hostname asked). Default false: a doctor request is decided like any connection.'),
+  maxPerMinutePerLinkId: z.number().int().min(1).max(10_000).default(10).describe('Doctor answers per minute and worker to one endpoint (link ID); above it: diagnostic_rate_limited.'),
+  maxPerMinute: z.number().int().min(1).max(100_000).default(120).describe('Doctor answers per minute and worker in all; above it: diagnostic_rate_limited.'),
+});
+
 export const gatewayConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
@@ -434,6 +443,7 @@ export const gatewayConfigSchema = z
     limits: limitsSchema.prefault({}),
     shutdown: shutdownSchema.prefault({}),
     log: logSchema.prefault({}),
+    diagnostics: diagnosticsSchema.prefault({}),
   })
   .describe('linkgate gateway configuration');
 
