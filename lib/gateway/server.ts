@@ -19,6 +19,7 @@ import type { TenantIndex } from '../tenants/validate';
 import { INCOMPLETE, settledStep, type FeedResult, type IncrementalReader } from './bytes';
 import { splitAfterHello, watchHandshake, type HandshakeWatch, type HandshakeWatchHost } from './handshake-watch';
 import { HealthServer } from './health';
+import { HttpFront } from './http/front';
 import { DropLogLimiter, Logger } from './log';
 import { GatewayMetrics } from './metrics';
 import {
@@ -98,7 +99,7 @@ export interface ReloadOutcome {
   readonly durationMs: number;
 }
 
-type State = 'header' | 'hello' | 'spoof-check' | 'connecting' | 'forwarding' | 'closed';
+type State = 'header' | 'hello' | 'spoof-check' | 'connecting' | 'forwarding' | 'http' | 'closed';
 
 const CONN = Symbol('linkgate.connection');
 type TaggedSocket = Socket & { [CONN]?: Connection };
@@ -171,6 +172,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private readonly configPath: string | undefined;
   private readonly servers = new Map<ListenerKind, Server>();
   private health: HealthServer | undefined;
+  /** Listeners in http mode hand their connections to it (http/front.ts). */
+  private readonly http: HttpFront | undefined;
   private readonly live = new Set<Connection>();
   /** Connections still reading their header or ClientHello, checked against their deadline. */
   private readonly undecided = new Set<Connection>();
@@ -197,6 +200,21 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.closedTenants = closedTenants(options.config);
     this.metrics.tenants.set(this.policy.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
+    if (this.config.listeners.privateLink.mode === 'http' || this.config.listeners.public?.mode === 'http') {
+      this.http = new HttpFront(
+        {
+          metrics: this.metrics,
+          logger: this.logger,
+          policy: () => this.policy,
+          recordDecision: (record) => this.recordHttpDecision(record),
+          recordClose: (record) => {
+            this.logger.info('close', { ...record });
+            this.emit('close', record);
+          },
+        },
+        options.config,
+      );
+    }
     this.dropLog = new DropLogLimiter(this.config.log.maxDropLinesPerSec, (byReason, total) => {
       this.metrics.logLinesSuppressed.inc(total);
       this.logger.warn('drop log lines suppressed', { suppressed: total, byReason });
@@ -287,6 +305,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
         this.drop(oldest, 'unattributed_over_capacity', `above ${this.limits.maxUnattributedConnections} connections without a PROXY header`);
       }
     }
+    if (listener === 'public' && this.config.listeners.public?.mode === 'http') return this.handToHttp(conn, EMPTY);
     const { limits } = this.config;
     // Readers are made only when a header or ClientHello spans several reads; most arrive whole.
     conn.deadline = conn.acceptedAt + (listener === 'privateLink' ? limits.headerTimeoutMs : limits.clientHelloTimeoutMs);
@@ -331,10 +350,42 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     if (header.link && !this.quotas.takeLink(conn, header.link.cloud, header.link.linkId)) {
       return this.drop(conn, 'link_over_capacity', `above ${this.limits.maxConnectionsPerLinkId} connections from this endpoint`);
     }
+    if (this.config.listeners.privateLink.mode === 'http') return this.handToHttp(conn, result.bytes.subarray(result.length));
     conn.state = 'hello';
     conn.deadline = conn.acceptedAt + this.config.limits.clientHelloTimeoutMs;
     const rest = result.bytes.subarray(result.length);
     if (rest.length) this.onHelloBytes(conn, rest);
+  }
+
+  /**
+   * http mode: the connection (its PROXY header read, the same link ID and source as tcp mode) is
+   * the HTTP front's from here; this side keeps counting it against the connection limits.
+   */
+  private handToHttp(conn: Connection, rest: Buffer): void {
+    this.undecided.delete(conn);
+    conn.state = 'http';
+    conn.counted = true; // its requests are counted one by one
+    conn.client.off('data', onClientData);
+    conn.client.pause();
+    this.http!.adopt(
+      conn.client,
+      {
+        listener: conn.listener,
+        link: conn.header?.link ?? null,
+        source: conn.source(),
+        sourceAddress: conn.facts().sourceAddress,
+      },
+      rest,
+    );
+  }
+
+  /** @internal http mode's per-request decisions, logged and emitted like a connection's. */
+  recordHttpDecision(record: DecisionRecord): void {
+    const mode = this.config.log.decisions;
+    const write = mode === 'all' || (mode === 'drops' && record.verdict === 'drop');
+    const logged = write && (record.verdict === 'forward' || this.dropLog.take(record.reason!));
+    if (logged) this.logger.info(record.verdict, record as unknown as Record<string, unknown>);
+    this.emit('decision', record);
   }
 
   /**
@@ -685,6 +736,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
    */
   applyConfig(next: GatewayConfig, index?: TenantIndex): { revoked: number } {
     const policy = new Policy(next, index);
+    // Certificates and upstream pools are read before anything changes: a bad file refuses the reload.
+    const commitHttp = this.http?.prepare(next);
     const changed = (['privateLink', 'public', 'health'] as const).filter(
       (k) => JSON.stringify(next.listeners[k]) !== JSON.stringify(this.config.listeners[k]),
     );
@@ -697,7 +750,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.quotas.setLimits(this.limits);
     this.closedTenants = closedTenants(next);
     this.policy = policy;
-    let revoked = 0;
+    commitHttp?.();
+    let revoked = this.http?.revoke(policy) ?? 0;
     for (const conn of this.live) {
       if (conn.state !== 'forwarding' && conn.state !== 'connecting') continue;
       const decision = policy.decide(conn.facts());
@@ -743,7 +797,17 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       return { ok: false, errors, durationMs, changedSinceSettled: loaded.changedSinceSettled === true };
     }
     const tenants = loaded.value.tenants.length;
-    const { revoked } = this.applyConfig(loaded.value, loaded.index);
+    let applied: { revoked: number };
+    try {
+      applied = this.applyConfig(loaded.value, loaded.index);
+    } catch (err) {
+      // http mode: a certificate or CA file that cannot be used. Nothing was changed.
+      this.metrics.reloads.inc({ result: 'failure' });
+      const errors = (err as Error).message;
+      this.logger.error('config reload failed; keeping the last good config', { file: this.configPath, errors: [errors] });
+      return { ok: false, errors, durationMs: performance.now() - started };
+    }
+    const { revoked } = applied;
     this.metrics.reloads.inc({ result: 'success' });
     const durationMs = performance.now() - started;
     this.logger.info('config reloaded', {
@@ -769,6 +833,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.logger.info('draining', { activeConnections: this.live.size, drainDelayMs, drainTimeoutMs });
     await sleep(drainDelayMs);
     await this.closeListeners();
+    this.http?.drain();
     const deadline = performance.now() + drainTimeoutMs;
     while (this.live.size > 0 && performance.now() < deadline) await sleep(Math.min(50, drainTimeoutMs));
     const left = this.live.size;
@@ -796,6 +861,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.dropLog.stop();
+    await this.http?.close();
     await this.health?.close();
   }
 
@@ -907,6 +973,8 @@ function armKeepAlive(conn: Connection, delayMs: number): void {
   conn.client.setKeepAlive(true, delayMs);
   conn.upstream?.setKeepAlive(true, delayMs);
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Bytes buffered from a client while its upstream connects; beyond this the client is paused. */
 const MAX_PENDING_BYTES = 64 * 1024;
