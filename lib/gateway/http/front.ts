@@ -154,9 +154,16 @@ export class HttpFront {
   }
 
   private onSecure(socket: TLSSocket): void {
+    if (!this.bind(socket)) socket.destroy();
+  }
+
+  /** Finds the connection of a TLS socket once its handshake is done ('secureConnection'). */
+  private bind(socket: TLSSocket): HttpConnection | undefined {
+    const tagged = (socket as Tagged<TLSSocket>)[CONN];
+    if (tagged) return tagged;
     const key = tupleKey(socket);
     const conn = this.handshaking.get(key);
-    if (!conn) return void socket.destroy();
+    if (!conn) return undefined;
     this.handshaking.delete(key);
     (socket as Tagged<TLSSocket>)[CONN] = conn;
     conn.tls = socket;
@@ -168,6 +175,7 @@ export class HttpFront {
     socket.setTimeout(this.settings.timeouts.idleMs);
     socket.on('timeout', () => socket.destroy());
     this.armHeadersTimer(conn);
+    return conn;
   }
 
   private onTlsError(err: Error, socket: TLSSocket): void {
@@ -178,7 +186,9 @@ export class HttpFront {
   }
 
   private onSession(session: ServerHttp2Session): void {
-    const conn = (session.socket as Tagged<TLSSocket>)[CONN];
+    // Emitted from the http2 server's own 'secureConnection' listener, before bind() ran; and
+    // session.socket is a guard that refuses direct use, so only its addresses are read.
+    const conn = this.handshaking.get(tupleKey(session.socket as Socket));
     if (!conn) return void session.destroy();
     conn.session = session;
     (session as Tagged<ServerHttp2Session>)[CONN] = conn;
@@ -353,8 +363,11 @@ export class HttpFront {
     let finished = false;
     res.once('close', () => {
       clearTimeout(timer);
-      // The client went away (or the stream was reset): the upstream request is abandoned too.
-      if (!finished) abort.abort();
+      // The client went away, or the gateway ended it (revoked): the upstream request is abandoned
+      // too, and that is no upstream error.
+      if (finished) return;
+      finished = true;
+      abort.abort();
     });
     const h2 = (req as Http2ServerRequest).stream !== undefined;
     const hasBody = h2
