@@ -257,5 +257,9 @@ function checkReferences(config: GatewayConfig): ValidationIssue[] {
     }
     seen.set(name, String(listener.port));
   }
+  const httpListeners = (['privateLink', 'public'] as const).filter((k) => config.listeners[k]?.mode === 'http');
+  if (httpListeners.length && !config.http) {
+    issues.push({ path: 'http', message: `listeners.${httpListeners[0]}.mode is "http": an \`http\` section with certificates is required` });
+  }
   return issues;
 }
