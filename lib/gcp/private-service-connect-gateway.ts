@@ -15,8 +15,10 @@ import { PUBLIC_SCHEME, privateLinkScheme, reserveAddress } from './load-balance
 import { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 import { PublicLoadBalancer } from './public-load-balancer';
 import { PscServiceAttachment, type ServiceAttachmentOptions } from './service-attachment';
+import { validateSharedVpc, type SharedVpcOptions } from './shared-vpc';
 
-export interface PrivateServiceConnectGatewayProps extends GatewayOptions, ServiceAttachmentOptions {
+export interface PrivateServiceConnectGatewayProps extends GatewayOptions, ServiceAttachmentOptions, SharedVpcOptions {
+  /** The project of the gateway: with Shared VPC, the service project. */
   readonly project: string;
   readonly region: string;
   /** VPC network (ID or self link) of the gateway and the load balancers. */
@@ -63,11 +65,13 @@ export class PrivateServiceConnectGateway extends Construct {
     const v = new PropValidator(this, 'PrivateServiceConnectGateway');
     v.name(this.name);
     v.ipv4Cidr('pscNatSubnetCidr', props.pscNatSubnetCidr, 8, 29);
+    validateSharedVpc(v, props, { network: props.network, subnetwork: props.subnetwork });
     v.throwIfInvalid();
 
-    const { project, region, network, subnetwork } = props;
-    this.privateLinkAddress = reserveAddress(this, 'PrivateLinkAddress', props, this.name, privateLinkScheme(network, subnetwork));
-    this.publicAddress = this.publicAccess ? reserveAddress(this, 'PublicAddress', props, this.name, PUBLIC_SCHEME) : undefined;
+    const { project, region, network, subnetwork, labels } = props;
+    // Addresses, load balancers and the attachment stay in the service project, even on a shared subnet.
+    this.privateLinkAddress = reserveAddress(this, 'PrivateLinkAddress', props, this.name, privateLinkScheme(network, subnetwork), labels);
+    this.publicAddress = this.publicAccess ? reserveAddress(this, 'PublicAddress', props, this.name, PUBLIC_SCHEME, labels) : undefined;
 
     this.gateway = new GatewayInstanceGroup(this, 'Gateway', {
       ...props,
@@ -88,6 +92,8 @@ export class PrivateServiceConnectGateway extends Construct {
       frontendPort: this.gateway.privateLinkFrontendPort,
       healthPort: this.gateway.healthPort,
       connectionDrainingTimeoutSec: props.connectionDrainingTimeoutSec,
+      additionalFrontendPorts: this.gateway.additionalPrivateLinkPorts.map((p) => p.port),
+      labels,
     });
     this.serviceAttachment = new PscServiceAttachment(this, 'ServiceAttachment', {
       project,
@@ -99,6 +105,10 @@ export class PrivateServiceConnectGateway extends Construct {
       natSubnetCidr: props.pscNatSubnetCidr,
       domainName: props.domainName,
       reconcileConnections: props.reconcileConnections,
+      connectionPreference: props.connectionPreference,
+      consumerRejectLists: props.consumerRejectLists,
+      propagatedConnectionLimit: props.propagatedConnectionLimit,
+      networkProject: props.networkProject,
     });
     if (this.publicAccess) {
       this.publicLoadBalancer = new PublicLoadBalancer(this, 'PublicLoadBalancer', {
@@ -110,6 +120,7 @@ export class PrivateServiceConnectGateway extends Construct {
         frontendPort: this.gateway.publicFrontendPort,
         healthPort: this.gateway.healthPort,
         connectionDrainingTimeoutSec: props.connectionDrainingTimeoutSec,
+        labels,
       });
     }
   }
