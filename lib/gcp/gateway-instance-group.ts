@@ -256,6 +256,8 @@ export class GatewayInstanceGroup extends Construct {
   /** The firewall rules the gateway needs, created here unless `manageFirewallRules` is false. */
   readonly requiredFirewallRules: readonly FirewallRuleSpec[];
   readonly metricsLogIntervalSec: number;
+  /** The MIG's base instance name: its VMs are named `<base>-xxxx`. */
+  readonly baseInstanceName: string;
   /** `LINKGATE_METRICS_LOG_SERVICE`: the `Service` of every metrics line (the name prefix). */
   readonly metricsService: string;
   readonly labels?: Readonly<Record<string, string>>;
@@ -305,6 +307,7 @@ export class GatewayInstanceGroup extends Construct {
     this.manageFirewallRules = props.manageFirewallRules ?? true;
     this.metricsLogIntervalSec = props.metricsLogIntervalSec ?? 60;
     this.metricsService = this.name;
+    this.baseInstanceName = resourceName(this.name, 'gw');
     this.labels = props.labels;
     const extraPorts = resolveAdditionalPrivateLinkPorts(
       props.additionalPrivateLinkPorts,
@@ -483,7 +486,7 @@ export class GatewayInstanceGroup extends Construct {
       project: props.project,
       region: props.region,
       name: resourceName(this.name, 'gw'),
-      baseInstanceName: resourceName(this.name, 'gw'),
+      baseInstanceName: this.baseInstanceName,
       version: [{ name: 'gateway', instanceTemplate: this.template.selfLinkUnique }],
       distributionPolicyZones: props.zones ? [...props.zones] : undefined,
       distributionPolicyTargetShape: 'EVEN',

@@ -14,6 +14,7 @@ import { GatewayInstanceGroup, type GatewayOptions } from './gateway-instance-gr
 import { PUBLIC_SCHEME, privateLinkScheme, reserveAddress } from './load-balancer-common';
 import { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 import { PublicLoadBalancer } from './public-load-balancer';
+import { GatewayObservability, validateObservability, type GatewayObservabilityOptions } from './observability';
 import { PscServiceAttachment, type ServiceAttachmentOptions } from './service-attachment';
 import { validateSharedVpc, type SharedVpcOptions } from './shared-vpc';
 
@@ -45,6 +46,13 @@ export interface PrivateServiceConnectGatewayProps extends GatewayOptions, Servi
    * @default 300
    */
   readonly connectionDrainingTimeoutSec?: number;
+  /**
+   * Log-based metrics from the gateway's metrics lines, alert policies (attacks, refused
+   * endpoints per tenant, capacity, config reloads / fetches / age, autohealing, no gateway) to
+   * your notification channels, and a Cloud Monitoring dashboard. On by default.
+   * @default - enabled, no notification channels (synth warns)
+   */
+  readonly observability?: GatewayObservabilityOptions;
 }
 
 export class PrivateServiceConnectGateway extends Construct {
@@ -57,6 +65,8 @@ export class PrivateServiceConnectGateway extends Construct {
   readonly privateLinkLoadBalancer: PrivateLinkLoadBalancer;
   readonly serviceAttachment: PscServiceAttachment;
   readonly publicLoadBalancer?: PublicLoadBalancer;
+  /** Undefined with `observability: { enabled: false }`. */
+  readonly observability?: GatewayObservability;
 
   constructor(scope: Construct, id: string, props: PrivateServiceConnectGatewayProps) {
     super(scope, id);
@@ -66,6 +76,7 @@ export class PrivateServiceConnectGateway extends Construct {
     v.name(this.name);
     v.ipv4Cidr('pscNatSubnetCidr', props.pscNatSubnetCidr, 8, 29);
     validateSharedVpc(v, props, { network: props.network, subnetwork: props.subnetwork });
+    validateObservability(v, props.observability, props.metricsLogIntervalSec ?? 60);
     v.throwIfInvalid();
 
     const { project, region, network, subnetwork, labels } = props;
@@ -123,6 +134,20 @@ export class PrivateServiceConnectGateway extends Construct {
         labels,
       });
     }
+    this.observability = this.observe(props);
+  }
+
+  private observe(props: PrivateServiceConnectGatewayProps): GatewayObservability | undefined {
+    if (props.observability?.enabled === false) return undefined;
+    return new GatewayObservability(this, 'Observability', {
+      ...props.observability,
+      project: props.project,
+      name: this.name,
+      metricsService: this.gateway.metricsService,
+      baseInstanceName: this.gateway.baseInstanceName,
+      objectStore: this.gateway.configDelivery === 'objectStore',
+      labels: props.labels,
+    });
   }
 
   /** What consumers point their PSC endpoint at. */
