@@ -120,6 +120,7 @@ export class PrivateServiceConnectGateway extends Construct {
       consumerRejectLists: props.consumerRejectLists,
       propagatedConnectionLimit: props.propagatedConnectionLimit,
       networkProject: props.networkProject,
+      ipv6: props.ipv6,
     });
     if (this.publicAccess) {
       this.publicLoadBalancer = new PublicLoadBalancer(this, 'PublicLoadBalancer', {

@@ -5,6 +5,7 @@
  */
 import { ComputeServiceAttachment } from '@cdktf/provider-google/lib/compute-service-attachment';
 import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
+import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { parseTenantDeclarations, type TenantDeclarations } from '../tenants';
 import { acceptList, validateAttachmentPolicy, type AcceptListEntry, type AttachmentPolicyOptions, type ConnectionPreference } from './attachment-policy';
@@ -27,6 +28,17 @@ export interface ServiceAttachmentOptions extends AttachmentPolicyOptions {
    * @default true
    */
   readonly reconcileConnections?: boolean;
+  /**
+   * Let consumers connect from IPv6 PSC endpoints too: the NAT subnet is created dual-stack, with
+   * an internal (ULA) IPv6 range, so the network needs `enableUlaInternalIpv6`. The load balancer
+   * and the gateway stay IPv4: Private Service Connect translates IPv6 endpoints to this IPv4
+   * service (https://cloud.google.com/vpc/docs/about-accessing-vpc-hosted-services-endpoints,
+   * "supported target services for IPv6 endpoints"; https://codelabs.developers.google.com/psc-psc66:
+   * the producer must be dual-stack for IPv6-only consumer endpoints). An IPv6 producer forwarding
+   * rule (end-to-end IPv6) is not offered: Google does not document PROXY protocol for it.
+   * @default false
+   */
+  readonly ipv6?: boolean;
 }
 
 export interface PscServiceAttachmentProps extends ServiceAttachmentOptions, Pick<SharedVpcOptions, 'networkProject'> {
@@ -109,6 +121,10 @@ export class PscServiceAttachment extends Construct {
     this.consumerProjects = entries.filter((e) => e.projectIdOrNum).map((e) => ({ id: e.projectIdOrNum!, connectionLimit: e.connectionLimit }));
     this.consumerNetworks = entries.filter((e) => e.networkUrl).map((e) => ({ url: e.networkUrl!, connectionLimit: e.connectionLimit }));
     this.warnRisky(props.natSubnetCidr, entries);
+    if (props.ipv6 && props.natSubnets !== undefined) {
+      // Existing subnets cannot be inspected at synth time.
+      Annotations.of(this).addInfo(`${this.node.path}: ipv6 is on: the natSubnets given must be dual-stack (stackType IPV4_IPV6, internal IPv6).`);
+    }
 
     this.natSubnet =
       props.natSubnetCidr !== undefined
@@ -121,6 +137,7 @@ export class PscServiceAttachment extends Construct {
             ipCidrRange: props.natSubnetCidr,
             purpose: 'PRIVATE_SERVICE_CONNECT',
             description: 'NAT addresses of linkgate Private Service Connect consumers; no VMs here',
+            ...(props.ipv6 ? { stackType: 'IPV4_IPV6', ipv6AccessType: 'INTERNAL' } : {}),
           })
         : undefined;
 

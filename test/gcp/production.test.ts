@@ -320,3 +320,20 @@ describe('labels on everything labelable', () => {
     expect((single(s, 'google_compute_instance_template').disk as { labels: unknown }[])[0]!.labels).toEqual(labels);
   });
 });
+
+describe('IPv6 consumers', () => {
+  test('GIVEN ipv6 THEN the PSC NAT subnet is dual-stack with internal IPv6, and the service behind it stays IPv4', () => {
+    const s = synth(linkgate({ ipv6: true }));
+    expect(single(s, 'google_compute_subnetwork')).toMatchObject({ purpose: 'PRIVATE_SERVICE_CONNECT', stack_type: 'IPV4_IPV6', ipv6_access_type: 'INTERNAL', ip_cidr_range: NAT_CIDR });
+    expect(single(s, 'google_compute_forwarding_rule').ip_version).toBeUndefined();
+  });
+
+  test('GIVEN no ipv6 THEN the NAT subnet is IPv4 only (GCP’s default stack)', () => {
+    const s = synth(linkgate());
+    expect(single(s, 'google_compute_subnetwork').stack_type).toBeUndefined();
+  });
+
+  test('GIVEN an IPv6 range as the NAT range THEN synth fails: the NAT subnet needs an IPv4 range, IPv6 comes with ipv6', () => {
+    expect(errorOf(linkgate({ ipv6: true, pscNatSubnetCidr: 'fd20::/64' }))).toMatch(/pscNatSubnetCidr: must be an IPv4 CIDR block with a \/8 to \/29 prefix.*got "fd20::\/64"/);
+  });
+});
