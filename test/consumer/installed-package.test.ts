@@ -119,7 +119,7 @@ const cdktfApp = join(work, 'cdktf-app');
 const jobs = new Map<string, Promise<RunResult>>();
 const job = (name: string): Promise<RunResult> => jobs.get(name)!;
 const AWS_EXAMPLES = ['aws-provider', 'aws-consumer'];
-const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer'];
+const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer', 'gcp-shared-vpc'];
 
 beforeAll(() => {
   packed = packFreshCopy(work);
@@ -316,6 +316,7 @@ describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with th
     'azure-consumer': { stack: 'megacorp-linkgate', resource: 'azurerm_private_endpoint', outputs: ['private_endpoint_id', 'private_ip_address'] },
     'gcp-provider': { stack: 'linkgate-gcp', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
     'gcp-consumer': { stack: 'megacorp-linkgate', resource: 'google_compute_forwarding_rule', outputs: ['psc_connection_id'] },
+    'gcp-shared-vpc': { stack: 'linkgate-gcp-shared-vpc', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
   };
 
   test.each(CDKTF_EXAMPLES)('GIVEN the README block %s WHEN cdktf synth runs offline THEN it synthesizes, outputs under fixed names', async (name) => {
