@@ -217,6 +217,11 @@ describe('config delivery', () => {
       });
     });
 
+    test('THEN synth notes that the subnetwork (given by ID, not checkable) needs Private Google Access', () => {
+      const infos = (s.value as PrivateServiceConnectGateway).gateway.node.metadata.filter((m) => m.type === '@cdktf/info').map((m) => String(m.data));
+      expect(infos).toEqual([expect.stringMatching(new RegExp(`turn on Private Google Access on ${HOST_SUBNET.replace(/\//g, '\\/')}`))]);
+    });
+
     test('THEN the only grant is object read for the gateway’s service account', () => {
       expect(Object.values(resources(s, 'google_storage_bucket_iam_member'))).toEqual([
         {
