@@ -312,11 +312,11 @@ describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with th
   });
 
   const expected: Record<string, { stack: string; resource: string; outputs: string[] }> = {
+    'gcp-shared-vpc': { stack: 'linkgate-gcp-shared-vpc', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
     'azure-provider': { stack: 'saas-private-link', resource: 'azurerm_private_link_service', outputs: ['service_alias', 'service_id'] },
     'azure-consumer': { stack: 'megacorp-linkgate', resource: 'azurerm_private_endpoint', outputs: ['private_endpoint_id', 'private_ip_address'] },
     'gcp-provider': { stack: 'linkgate-gcp', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
     'gcp-consumer': { stack: 'megacorp-linkgate', resource: 'google_compute_forwarding_rule', outputs: ['psc_connection_id'] },
-    'gcp-shared-vpc': { stack: 'linkgate-gcp-shared-vpc', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
   };
 
   test.each(CDKTF_EXAMPLES)('GIVEN the README block %s WHEN cdktf synth runs offline THEN it synthesizes, outputs under fixed names', async (name) => {
