@@ -528,6 +528,8 @@ export type UpstreamHttp = z.output<typeof upstreamHttpSchema>;
 const AWS_PRINCIPAL_PATTERN = /^(?:\*|arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:(?:root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+))$/;
 const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const GCP_PROJECT_PATTERN = /^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$/;
+const GCP_NETWORK_URL_PATTERN =
+  /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/(?:v1|beta)\/)?projects\/(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]\/global\/networks\/[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export const consumersSchema = z
   .strictObject({
@@ -572,10 +574,28 @@ export const consumersSchema = z
               .max(10_000, { error: (iss) => `connectionLimit must be at most 10000, got ${show(iss.input)}` })
               .default(10),
           }),
-        ),
+        ).default([]),
+        // A service attachment accepts by project or by network, never both (GCP refuses the mix).
+        networks: z
+          .array(
+            z.strictObject({
+              url: z.string().regex(GCP_NETWORK_URL_PATTERN, {
+                error: (iss) =>
+                  `expected a VPC network URL like projects/PROJECT/global/networks/NAME, got ${show(iss.input)}`,
+              }),
+              connectionLimit: z
+                .number()
+                .int({ error: (iss) => `connectionLimit must be a whole number, got ${show(iss.input)}` })
+                .min(1, { error: (iss) => `connectionLimit must be at least 1, got ${show(iss.input)}` })
+                .max(10_000, { error: (iss) => `connectionLimit must be at most 10000, got ${show(iss.input)}` })
+                .default(10),
+            }),
+          )
+          .optional()
+          .describe('Accept by consumer VPC network instead of project.'),
       })
       .optional()
-      .describe('Service attachment consumer accept list.'),
+      .describe('Service attachment consumer accept list (by project, or by network).'),
   })
   .describe('Who may create an endpoint to the service; enforced by the cloud, never by the gateway.');
 
