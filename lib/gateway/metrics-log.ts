@@ -181,3 +181,9 @@ function connectionsLine(namespace: string, service: string, timestamp: number, 
     Connections: count,
   });
 }
+
+/** Starts the lines when LINKGATE_METRICS_LOG_INTERVAL_SEC asks for them; undefined when off. */
+export function startMetricsLog(metrics: GatewayMetrics | undefined, config?: ConfigSourceFigures, env: NodeJS.ProcessEnv = process.env): MetricsLog | undefined {
+  const settings = metricsLogSettings(env);
+  return settings ? new MetricsLog({ ...settings, metrics, config }).start() : undefined;
+}

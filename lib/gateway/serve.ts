@@ -15,7 +15,9 @@ import { formatLocatedIssues, loadConfigFile, parseConfigText, type LoadResult }
 import { SHUTDOWN_EXIT_MARGIN_MS, type GatewayConfig } from '../tenants/schema';
 import { HealthServer } from './health';
 import { Logger } from './log';
+import { ConfigSourceMetrics } from './config-source/poller';
 import { GatewayMetrics } from './metrics';
+import { startMetricsLog } from './metrics-log';
 import { createConfigCache, storeWatcher, waitForFirstConfig, type StoreStart } from './config-source/store-start';
 import { missingListenerUpstreams } from './listeners';
 import { sha256, watchConfig, type ConfigWatcher } from './reload';
@@ -98,12 +100,16 @@ function createGateway(source: ConfigSource, loaded: LoadedConfig, logger: Logge
 async function serveFromStore(source: Extract<ConfigSource, { kind: 'url' }>, workers: number, logger: Logger): Promise<void> {
   if (workers <= 1) {
     const metrics = new GatewayMetrics({ defaultMetrics: true });
-    const start = await waitForFirstConfig(source.url, metrics.registry, logger);
+    const sourceMetrics = new ConfigSourceMetrics(metrics.registry);
+    startMetricsLog(metrics, sourceMetrics); // from the start: a store that never answers shows
+    const start = await waitForFirstConfig(source.url, metrics.registry, sourceMetrics, logger);
     return runSingle(source, start.first, logger, { start, metrics });
   }
   if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
   const registry = new Registry();
-  const start = await waitForFirstConfig(source.url, registry, logger);
+  const sourceMetrics = new ConfigSourceMetrics(registry);
+  startMetricsLog(undefined, sourceMetrics); // the workers write the connection lines
+  const start = await waitForFirstConfig(source.url, registry, sourceMetrics, logger);
   const cache = createConfigCache();
   cache.write(start.firstBytes);
   const { listeners, shutdown } = start.first.value;
@@ -133,6 +139,7 @@ async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Log
     await gateway.close();
     throw err;
   }
+  if (!store) startMetricsLog(gateway.metrics);
   const watcher =
     source.kind === 'file'
       ? watchConfig(source.path, (_cause, sha256) => {
@@ -166,6 +173,7 @@ async function runWorker(source: ConfigSource): Promise<void> {
     logger.flush();
     return fatal(`cannot listen: ${(err as Error).message}`);
   }
+  startMetricsLog(gateway.metrics);
   // The primary decides when to stop; a worker ignores the signals its process group receives.
   process.on('SIGTERM', () => undefined);
   process.on('SIGINT', () => undefined);

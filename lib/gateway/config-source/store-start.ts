@@ -26,10 +26,15 @@ export interface StoreStart {
 }
 
 /** Starts polling and waits (not ready) for the first good document. */
-export async function waitForFirstConfig(url: string, registry: Registry, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<StoreStart> {
+export async function waitForFirstConfig(
+  url: string,
+  registry: Registry,
+  metrics: ConfigSourceMetrics,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<StoreStart> {
   const fetcher = configFetcher(url, env);
   const intervalMs = resolvePollIntervalMs(env.LINKGATE_CONFIG_POLL_SEC);
-  const metrics = new ConfigSourceMetrics(registry);
   let resolveFirst!: (first: { loaded: LoadedConfig; bytes: Buffer }) => void;
   const first = new Promise<{ loaded: LoadedConfig; bytes: Buffer }>((resolve) => (resolveFirst = resolve));
   const poller = new ConfigPoller({
