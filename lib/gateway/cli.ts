@@ -10,7 +10,7 @@ import { formatLocatedIssues, loadConfigFile } from '../tenants/load';
 import { gatewayConfigJsonSchemaText } from '../tenants/json-schema';
 import { MAX_PROXY_HEADER_BYTES, decodeProxyHeader } from './proxy-protocol/decoder';
 import { configFetcher } from './config-source/url';
-import { parseHostPort } from './net-util';
+import { joinHostPort, parseHostPort } from './net-util';
 import { resolveWorkers, serve, type ConfigSource } from './serve';
 import {
   UsageError,
@@ -157,7 +157,7 @@ async function cmdSimulate({ values }: ParsedCommand<'simulate'>): Promise<numbe
     to: parseHostPort(values.to, '--to'),
   });
   process.stdout.write(
-    `${JSON.stringify({ msg: 'simulating', cloud, linkId: values['link-id'], listen: `${sim.address.address}:${sim.address.port}`, to: values.to })}\n`,
+    `${JSON.stringify({ msg: 'simulating', cloud, linkId: values['link-id'], listen: joinHostPort(sim.address.address, sim.address.port), to: values.to })}\n`,
   );
   const stop = () => void sim.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
