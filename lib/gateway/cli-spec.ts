@@ -38,11 +38,16 @@ export const COMMANDS = {
     summary: 'run the gateway (a cluster of workers, one per core by default)',
     options: {
       config: { type: 'string', short: 'c', value: 'FILE', description: 'the config file (YAML or JSON); reloaded when it changes and on SIGHUP' },
+      'config-url': {
+        type: 'string',
+        value: 'URL',
+        description: 'fetch the config from s3://BUCKET/KEY, https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB or gs://BUCKET/OBJECT; polled every $LINKGATE_CONFIG_POLL_SEC (30)',
+      },
       workers: { type: 'string', short: 'w', value: 'N|auto', description: 'number of worker processes (default: auto, one per core)' },
     },
     notes: [
-      'without --config: the config inline in $LINKGATE_CONFIG (JSON, YAML or gzip+base64:...),',
-      'else the file named by $LINKGATE_CONFIG_FILE; workers from $LINKGATE_WORKERS',
+      'without --config or --config-url: the config inline in $LINKGATE_CONFIG (JSON, YAML or gzip+base64:...),',
+      'else from the URL in $LINKGATE_CONFIG_URL, else the file named by $LINKGATE_CONFIG_FILE; workers from $LINKGATE_WORKERS',
     ],
   },
   validate: {

@@ -9,7 +9,8 @@ import type { Cloud } from '../tenants/ids';
 import { formatLocatedIssues, loadConfigFile } from '../tenants/load';
 import { gatewayConfigJsonSchemaText } from '../tenants/json-schema';
 import { MAX_PROXY_HEADER_BYTES, decodeProxyHeader } from './proxy-protocol/decoder';
-import { parseHostPort } from './net-util';
+import { configFetcher } from './config-source/url';
+import { joinHostPort, parseHostPort } from './net-util';
 import { resolveWorkers, serve, type ConfigSource } from './serve';
 import {
   UsageError,
@@ -78,11 +79,20 @@ function run<N extends CommandName>(name: N, args: string[]): number | Promise<n
 async function cmdServe({ values }: ParsedCommand<'serve'>): Promise<number> {
   // --config wins; then an inline $LINKGATE_CONFIG (set per deployment, e.g. an ECS task); then
   // $LINKGATE_CONFIG_FILE, which the image sets to a default path.
+  // $LINKGATE_CONFIG_URL also beats the image's $LINKGATE_CONFIG_FILE; set with $LINKGATE_CONFIG,
+  // which of the two was meant cannot be told, so neither is used.
   let source: ConfigSource;
+  if (values.config && values['config-url']) throw new UsageError('give --config or --config-url, not both', 'serve');
+  const envUrl = process.env.LINKGATE_CONFIG_URL;
   if (values.config) source = { kind: 'file', path: values.config };
+  else if (values['config-url']) source = { kind: 'url', url: values['config-url'] };
+  else if (process.env.LINKGATE_CONFIG && envUrl) throw new UsageError('$LINKGATE_CONFIG and $LINKGATE_CONFIG_URL are both set; set one', 'serve');
   else if (process.env.LINKGATE_CONFIG) source = { kind: 'env', name: 'LINKGATE_CONFIG' };
+  else if (envUrl) source = { kind: 'url', url: envUrl };
   else if (process.env.LINKGATE_CONFIG_FILE) source = { kind: 'file', path: process.env.LINKGATE_CONFIG_FILE };
-  else throw new UsageError('serve needs --config FILE (or $LINKGATE_CONFIG, or $LINKGATE_CONFIG_FILE)', 'serve');
+  else throw new UsageError('serve needs --config FILE or --config-url URL (or $LINKGATE_CONFIG, $LINKGATE_CONFIG_URL, $LINKGATE_CONFIG_FILE)', 'serve');
+  // A URL the gateway cannot use is a mistake to show now, not a retry loop.
+  if (source.kind === 'url') configFetcher(source.url);
   const workers = resolveWorkers(values.workers ?? process.env.LINKGATE_WORKERS);
   await serve({ source, workers });
   return -1; // keeps running
@@ -149,7 +159,7 @@ async function cmdSimulate({ values }: ParsedCommand<'simulate'>): Promise<numbe
     to: parseHostPort(values.to, '--to'),
   });
   process.stdout.write(
-    `${JSON.stringify({ msg: 'simulating', cloud, linkId: values['link-id'], listen: `${sim.address.address}:${sim.address.port}`, to: values.to })}\n`,
+    `${JSON.stringify({ msg: 'simulating', cloud, linkId: values['link-id'], listen: joinHostPort(sim.address.address, sim.address.port), to: values.to })}\n`,
   );
   const stop = () => void sim.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);

@@ -84,6 +84,8 @@ export class HealthServer {
 
   close(): Promise<void> {
     this.http.closeAllConnections();
+    // Also those mid-header or idle between requests: tcp.close() waits for every one to end.
+    for (const socket of this.open) socket.destroy();
     return new Promise((resolve) => this.tcp.close(() => resolve()));
   }
 

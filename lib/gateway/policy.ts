@@ -102,10 +102,13 @@ export class Policy {
    */
   private readonly index: TenantIndex;
   private readonly fallback: CompiledTenant | null;
+  /** Compiled upstreams by name (additional private-link listeners send to one of them). */
+  readonly upstreams: ReadonlyMap<string, CompiledUpstream>;
 
   constructor(config: GatewayConfig, index?: TenantIndex) {
     this.index = index ?? indexTenants(config.tenants, 'tenants').index;
     const upstreams = new Map<string, CompiledUpstream>();
+    this.upstreams = upstreams;
     for (const [name, u] of Object.entries(config.upstreams)) upstreams.set(name, compileUpstream(name, u));
     const tenants: CompiledTenant[] = [];
     let fallback: CompiledTenant | null = null;

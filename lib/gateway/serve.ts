@@ -15,11 +15,18 @@ import { formatLocatedIssues, loadConfigFile, parseConfigText, type LoadResult }
 import { SHUTDOWN_EXIT_MARGIN_MS, type GatewayConfig } from '../tenants/schema';
 import { HealthServer } from './health';
 import { Logger } from './log';
+import { ConfigSourceMetrics } from './config-source/poller';
 import { GatewayMetrics } from './metrics';
-import { watchConfig, type ConfigWatcher } from './reload';
+import { startMetricsLog } from './metrics-log';
+import { createConfigCache, storeWatcher, waitForFirstConfig, type StoreStart } from './config-source/store-start';
+import { missingListenerUpstreams } from './listeners';
+import { sha256, watchConfig, type ConfigWatcher } from './reload';
 import { Gateway } from './server';
 
-export type ConfigSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'env'; readonly name: string };
+export type ConfigSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'env'; readonly name: string }
+  | { readonly kind: 'url'; readonly url: string };
 
 export interface ServeOptions {
   readonly source: ConfigSource;
@@ -37,13 +44,14 @@ type FromWorker =
 
 export function loadSource(source: ConfigSource): LoadResult {
   if (source.kind === 'file') return loadConfigFile(source.path);
+  if (source.kind === 'url') return { ok: false, issues: [{ path: '', message: `${source.url} is fetched by the config poller, not loaded` }] };
   const text = process.env[source.name];
   if (!text) return { ok: false, issues: [{ path: '', message: `environment variable ${source.name} is empty` }] };
   return parseConfigText(text);
 }
 
 function describeSource(source: ConfigSource): string {
-  return source.kind === 'file' ? source.path : `$${source.name}`;
+  return source.kind === 'file' ? source.path : source.kind === 'url' ? source.url : `$${source.name}`;
 }
 
 type LoadedConfig = Extract<LoadResult, { ok: true }>;
@@ -62,6 +70,7 @@ function loadOrExit(source: ConfigSource, logger: Logger): LoadedConfig {
 export async function serve(options: ServeOptions): Promise<void> {
   if (cluster.isWorker) return runWorker(options.source);
   const logger = options.logger ?? new Logger({ base: { pid: process.pid } });
+  if (options.source.kind === 'url') return serveFromStore(options.source, options.workers, logger);
   const loaded = loadOrExit(options.source, logger);
   if (options.workers <= 1) return runSingle(options.source, loaded, logger);
   // Workers accept connections themselves unless NODE_CLUSTER_SCHED_POLICY says otherwise: the
@@ -73,19 +82,55 @@ export async function serve(options: ServeOptions): Promise<void> {
 }
 
 /** A worker's gateway serves traffic only; the primary answers health checks for all of them. */
-function createGateway(source: ConfigSource, loaded: LoadedConfig, logger: Logger, inWorker: boolean): Gateway {
+function createGateway(source: ConfigSource, loaded: LoadedConfig, logger: Logger, inWorker: boolean, metrics?: GatewayMetrics): Gateway {
   return new Gateway({
     config: loaded.value,
     index: loaded.index,
     configPath: source.kind === 'file' ? source.path : undefined,
     logger,
-    metrics: new GatewayMetrics({ defaultMetrics: !inWorker }),
+    metrics: metrics ?? new GatewayMetrics({ defaultMetrics: !inWorker }),
     serveHealth: !inWorker,
   });
 }
 
-async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Logger): Promise<void> {
-  const gateway = createGateway(source, loaded, logger, false);
+/**
+ * `--config-url`: wait (not ready, nothing served) for the first good document, then run as with
+ * a file; the poller replaces the file watcher. Cluster workers read the primary's local copy.
+ */
+async function serveFromStore(source: Extract<ConfigSource, { kind: 'url' }>, workers: number, logger: Logger): Promise<void> {
+  if (workers <= 1) {
+    const metrics = new GatewayMetrics({ defaultMetrics: true });
+    const sourceMetrics = new ConfigSourceMetrics(metrics.registry);
+    startMetricsLog(metrics, sourceMetrics); // from the start: a store that never answers shows
+    const start = await waitForFirstConfig(source.url, metrics.registry, sourceMetrics, logger);
+    return runSingle(source, start.first, logger, { start, metrics });
+  }
+  if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const registry = new Registry();
+  const sourceMetrics = new ConfigSourceMetrics(registry);
+  startMetricsLog(undefined, sourceMetrics); // the workers write the connection lines
+  const start = await waitForFirstConfig(source.url, registry, sourceMetrics, logger);
+  const cache = createConfigCache();
+  cache.write(start.firstBytes);
+  const { listeners, shutdown } = start.first.value;
+  return runPrimary(source, { health: listeners.health, shutdown }, workers, logger, { start, registry, cache, listeners });
+}
+
+interface SingleStore {
+  readonly start: StoreStart;
+  readonly metrics: GatewayMetrics;
+}
+
+interface PrimaryStore {
+  readonly start: StoreStart;
+  readonly registry: Registry;
+  readonly cache: ReturnType<typeof createConfigCache>;
+  /** The listeners the workers bound (kept until a restart). */
+  readonly listeners: GatewayConfig['listeners'];
+}
+
+async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Logger, store?: SingleStore): Promise<void> {
+  const gateway = createGateway(source, loaded, logger, false, store?.metrics);
   try {
     await gateway.start();
   } catch (err) {
@@ -94,12 +139,18 @@ async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Log
     await gateway.close();
     throw err;
   }
+  if (!store) startMetricsLog(gateway.metrics);
   const watcher =
     source.kind === 'file'
       ? watchConfig(source.path, (_cause, sha256) => {
           if (gateway.reload(sha256).changedSinceSettled) watcher?.recheck();
         })
-      : ignoreHangups(source, logger);
+      : store
+        ? storeWatcher(store.start, (next) => {
+            const outcome = gateway.applyLoaded(next, describeSource(source));
+            return outcome.ok ? null : (outcome.errors ?? 'refused');
+          })
+        : ignoreHangups(source, logger);
   onTermination(async (signal) => {
     logger.info('signal received', { signal });
     watcher?.close();
@@ -109,6 +160,8 @@ async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Log
 }
 
 async function runWorker(source: ConfigSource): Promise<void> {
+  // From an object store, workers read the primary's local copy of the last good document.
+  if (source.kind === 'url') source = { kind: 'file', path: process.env.LINKGATE_CONFIG_CACHE_FILE ?? '' };
   const id = cluster.worker?.id ?? 0;
   const logger = new Logger({ base: { pid: process.pid, worker: id } });
   const loaded = loadSource(source);
@@ -120,6 +173,7 @@ async function runWorker(source: ConfigSource): Promise<void> {
     logger.flush();
     return fatal(`cannot listen: ${(err as Error).message}`);
   }
+  startMetricsLog(gateway.metrics);
   // The primary decides when to stop; a worker ignores the signals its process group receives.
   process.on('SIGTERM', () => undefined);
   process.on('SIGINT', () => undefined);
@@ -158,7 +212,7 @@ interface PrimarySettings {
   shutdown: GatewayConfig['shutdown'];
 }
 
-async function runPrimary(source: ConfigSource, settings: PrimarySettings, count: number, logger: Logger): Promise<void> {
+async function runPrimary(source: ConfigSource, settings: PrimarySettings, count: number, logger: Logger, store?: PrimaryStore): Promise<void> {
   const ready = new Set<number>();
   const reloadWaiters = new Map<number, () => void>();
   /** Workers whose last reload was refused because the file changed after it settled. */
@@ -166,14 +220,14 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
   let draining = false;
   let metricsRequest = 0;
   const pendingMetrics = new Map<number, { data: metric[][]; expected: number; done: (d: metric[][]) => void }>();
-  const primaryRegistry = new Registry();
+  const primaryRegistry = store?.registry ?? new Registry();
   collectDefaultMetrics({ register: primaryRegistry, prefix: 'linkgate_primary_' });
 
   // Our own count of live workers: cluster.workers drops a worker only once both its process has
   // exited and its IPC channel has closed, in either order, so it cannot tell when the last is gone.
   const live = new Set<number>();
   const fork = () => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(store ? { LINKGATE_CONFIG_CACHE_FILE: store.cache.file } : undefined);
     live.add(worker.id);
     worker.on('message', (msg: FromWorker) => onWorkerMessage(worker, msg));
     return worker;
@@ -293,7 +347,17 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
           logger.info('config change noticed; reloading workers one at a time', { cause });
           void reloadWorkers();
         })
-      : ignoreHangups(source, logger);
+      : store
+        ? storeWatcher(store.start, (next, bytes) => {
+            const refusal = missingListenerUpstreams(store.listeners, next.value);
+            if (refusal !== null) return refusal;
+            store.cache.write(bytes);
+            settledSha256 = sha256(bytes);
+            logger.info('config object changed; reloading workers one at a time', { source: describeSource(source) });
+            void reloadWorkers();
+            return null;
+          })
+        : ignoreHangups(source, logger);
 
   onTermination(async (signal) => {
     draining = true; // /readyz fails from now on

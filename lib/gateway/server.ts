@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { loadConfigFile, formatLocatedIssues } from '../tenants/load';
+import { loadConfigFile, formatLocatedIssues, type LoadResult } from '../tenants/load';
 import { isClosedTenant } from '../tenants/rules';
 import type { GatewayConfig } from '../tenants/schema';
 import type { TenantIndex } from '../tenants/validate';
@@ -27,6 +27,7 @@ import {
   Policy,
   type CloseReason,
   type CompiledTenant,
+  type CompiledUpstream,
   type ConnectionFacts,
   type Decision,
   type DropReason,
@@ -42,6 +43,7 @@ import {
   type ProxyHeaderErrorCode,
 } from './proxy-protocol/decoder';
 import { authorityTlv, encodeProxyHeader, linkIdTlv, tenantTlv } from './proxy-protocol/encoder';
+import { PRIVATE_LINK, PUBLIC, listenerSpecs, missingListenerUpstreams, type ListenerSpec } from './listeners';
 import { joinHostPort, plainAddress } from './net-util';
 import { ConnectionQuotas, resolveLimits, type EffectiveLimits, type QuotaHolder } from './quotas';
 import {
@@ -68,7 +70,8 @@ export interface GatewayOptions {
 
 /** One line per decision; also emitted as the 'decision' event. */
 export interface DecisionRecord {
-  readonly listener: ListenerKind;
+  /** The listener's name: `privateLink`, `public` or an additional private-link listener's. */
+  readonly listener: string;
   readonly verdict: 'forward' | 'drop';
   readonly reason: DropReason | null;
   readonly detail?: string;
@@ -118,6 +121,8 @@ class Connection implements QuotaHolder {
   header: ProxyHeader | null = null;
   serverName: string | null = null;
   tenant: CompiledTenant | null = null;
+  /** Where an allowed connection goes: the listener's upstream, else the tenant's. */
+  target: CompiledUpstream | null = null;
   upstream: Socket | null = null;
   closeReason: CloseReason | null = null;
   /** Accept to verdict, as the decision histogram observed it. */
@@ -139,6 +144,7 @@ class Connection implements QuotaHolder {
     readonly listener: ListenerKind,
     readonly client: TaggedSocket,
     readonly acceptedAt: number,
+    readonly via: Pick<ListenerSpec, 'name' | 'upstream'> = listener === 'privateLink' ? PRIVATE_LINK : PUBLIC,
   ) {
     this.state = listener === 'privateLink' ? 'header' : 'hello';
   }
@@ -172,7 +178,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private decodeOptions: DecodeOptions;
   private policy: Policy;
   private readonly configPath: string | undefined;
-  private readonly servers = new Map<ListenerKind, Server>();
+  private readonly servers = new Map<string, Server>();
   private health: HealthServer | undefined;
   /** Listeners in http mode hand their connections to it (http/front.ts). */
   private readonly http: HttpFront | undefined;
@@ -185,7 +191,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private readonly quotas: ConnectionQuotas<Connection>;
   private closedTenants: string[];
   private readonly diagnostics: Diagnostics;
-  private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
+  private readonly boundAddresses = new Map<string, AddressInfo>();
   private started = false;
   private draining = false;
   private stopped = false;
@@ -244,8 +250,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   /** Names of the tenants in the running policy. */
   async start(): Promise<void> {
     const { listeners } = this.config;
-    await this.listen('privateLink', listeners.privateLink.port, listeners.privateLink.host);
-    if (listeners.public) await this.listen('public', listeners.public.port, listeners.public.host);
+    for (const spec of listenerSpecs(listeners)) await this.listen(spec);
     if (this.health) {
       this.boundAddresses.set('health', await this.health.listen(listeners.health.port, listeners.health.host));
     }
@@ -256,20 +261,28 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       privateLink: this.address('privateLink')?.port,
       public: this.address('public')?.port,
       health: this.address('health')?.port,
+      ...(listeners.additionalPrivateLink?.length
+        ? { additionalPrivateLink: Object.fromEntries(listeners.additionalPrivateLink.map((l) => [l.name, this.address(l.name)?.port])) }
+        : {}),
       tenants: this.policy.tenants.length,
       ...this.limits,
     });
   }
 
-  /** The bound address of a listener (useful with port 0). */
-  address(kind: ListenerKind | 'health'): AddressInfo | undefined {
-    return this.boundAddresses.get(kind);
+  /** The bound address of a listener by name (useful with port 0): `privateLink`, `public`, `health` or an additional listener's name. */
+  address(name: string): AddressInfo | undefined {
+    return this.boundAddresses.get(name);
   }
 
-  private listen(kind: ListenerKind, port: number, host: string): Promise<void> {
+  private listen(spec: ListenerSpec): Promise<void> {
+    const { name: kind, port, host } = spec;
     const server = createServer({ allowHalfOpen: true, noDelay: true });
-    server.on('connection', kind === 'privateLink' ? onPrivateLinkConnection : onPublicConnection);
+    server.on(
+      'connection',
+      spec.upstream !== null ? onAdditionalPrivateLinkConnection : spec.kind === 'privateLink' ? onPrivateLinkConnection : onPublicConnection,
+    );
     (server as Server & { [GATEWAY]?: Gateway })[GATEWAY] = this;
+    (server as Server & { [SPEC]?: ListenerSpec })[SPEC] = spec;
     this.servers.set(kind, server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -283,7 +296,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   }
 
   /** An accept that failed for want of descriptors is a connection dropped: counted with its reason. */
-  private onListenerError(kind: ListenerKind, err: Error): void {
+  private onListenerError(kind: string, err: Error): void {
     if (isOutOfDescriptors(err)) this.metrics.countDropped(kind, 'out_of_file_descriptors', '');
     this.logger.error('listener error', { listener: kind, error: err.message });
   }
@@ -291,14 +304,14 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   // ---- per connection ----------------------------------------------------------------------
 
   /** @internal */
-  accept(socket: TaggedSocket, listener: ListenerKind): void {
-    const conn = new Connection(this, listener, socket, performance.now());
+  accept(socket: TaggedSocket, listener: ListenerKind, via?: ListenerSpec): void {
+    const conn = new Connection(this, listener, socket, performance.now(), via);
     socket[CONN] = conn;
     socket.on('error', onClientError);
     socket.on('end', onClientEnd);
     socket.on('close', onClientClose);
     this.live.add(conn);
-    this.metrics.changeActive(listener, 1);
+    this.metrics.changeActive(conn.via.name, 1);
     if (this.live.size > this.limits.maxConnections) return this.drop(conn, 'over_capacity');
     if (this.stopped) return this.drop(conn, 'shutting_down');
     if (listener === 'public' && !this.quotas.takeSource(conn, plainAddress(socket.remoteAddress) ?? '')) {
@@ -348,7 +361,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     if (header.command === 'LOCAL') {
       // A load balancer health check (AWS NLB sends LOCAL with PP2 on): answer by closing.
       conn.counted = true; // not a decision
-      this.metrics.countHealthCheck(conn.listener);
+      this.metrics.countHealthCheck(conn.via.name);
       return this.end(conn);
     }
     if (header.link && !this.quotas.takeLink(conn, header.link.cloud, header.link.linkId)) {
@@ -450,12 +463,13 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     const decision = this.policy.decide(conn.facts());
     conn.tenant = decision.tenant;
     conn.decisionMs = performance.now() - conn.acceptedAt;
-    this.metrics.observeDecision(conn.listener, decision.verdict, conn.decisionMs / 1000);
+    this.metrics.observeDecision(conn.via.name, decision.verdict, conn.decisionMs / 1000);
     // A `linkgate doctor` request is answered with this verdict and never forwarded (diagnostic.ts).
     if (this.diagnostics.enabled && conn.listener === 'privateLink' && isDoctorHello(conn.pending, conn.helloLength)) {
       return this.answerDiagnostic(conn, decision);
     }
     if (decision.verdict === 'drop') return this.drop(conn, decision.reason);
+    conn.target = conn.via.upstream === null ? decision.tenant.upstream : this.policy.upstreams.get(conn.via.upstream)!;
     if (!this.quotas.takeTenant(conn, decision.tenant.name)) {
       return this.drop(conn, 'tenant_over_capacity', `above ${this.limits.maxConnectionsPerTenant} connections to this tenant`);
     }
@@ -476,7 +490,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     // The client is not paused: a TLS client waits for the ServerHello, so little arrives before
     // the upstream answers, and pause/resume would cost two system calls per connection.
     conn.state = 'connecting';
-    const target = tenant.upstream;
+    const target = conn.target ?? tenant.upstream;
     const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true }) as TaggedSocket;
     upstream[CONN] = conn;
     conn.upstream = upstream;
@@ -517,7 +531,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     // the hello waits until the server's answer shows it is no HelloRetryRequest.
     const { hello, rest } = splitAfterHello(conn.pending, conn.helloLength);
     upstream.cork();
-    if (conn.tenant!.upstream.proxyProtocol) upstream.write(this.upstreamProxyHeader(conn));
+    if (conn.target!.proxyProtocol) upstream.write(this.upstreamProxyHeader(conn));
     upstream.write(hello);
     upstream.uncork();
     conn.pending = [];
@@ -531,7 +545,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     conn.watch = watchHandshake(conn, this, rest);
     conn.counted = true;
     const link = conn.header?.link ?? null;
-    this.metrics.countAccepted(conn.listener, conn.tenant!.name, link?.cloud ?? 'none');
+    this.metrics.countAccepted(conn.via.name, conn.tenant!.name, link?.cloud ?? 'none');
     this.record(conn, 'forward', null);
   }
 
@@ -601,7 +615,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.live.delete(conn);
     this.undecided.delete(conn);
     this.quotas.release(conn);
-    this.metrics.changeActive(conn.listener, -1);
+    this.metrics.changeActive(conn.via.name, -1);
     if (!conn.counted) {
       conn.counted = true;
       this.count(conn, 'client_closed', 'the client closed before a verdict');
@@ -642,7 +656,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     const tlvs = link ? [linkIdTlv(link.cloud, link.linkId)] : [];
     // What was decided, for the service's 421 rule (linkgate/upstream, README "What the gateway cannot see").
     if (conn.serverName !== null) tlvs.push(authorityTlv(conn.serverName));
-    tlvs.push(tenantTlv(conn.tenant!.upstream.tenantTlvType, conn.tenant!.name));
+    tlvs.push(tenantTlv(conn.target!.tenantTlvType, conn.tenant!.name));
     const src = conn.header?.source;
     const dst = conn.header?.destination;
     let source: { address: string; port: number } | undefined;
@@ -683,7 +697,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   }
 
   private count(conn: Connection, reason: DropReason, detail?: string): void {
-    this.metrics.countDropped(conn.listener, reason, conn.tenant?.name ?? '');
+    this.metrics.countDropped(conn.via.name, reason, conn.tenant?.name ?? '');
     this.record(conn, 'drop', reason, detail);
   }
 
@@ -696,7 +710,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     if (!logged && this.listenerCount('decision') === 0) return;
     const link = conn.header?.link ?? null;
     const record: DecisionRecord = {
-      listener: conn.listener,
+      listener: conn.via.name,
       verdict,
       reason,
       ...(detail !== undefined ? { detail } : {}),
@@ -705,7 +719,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       linkId: link?.linkId ?? null,
       hostname: conn.serverName,
       source: conn.source(),
-      ...(verdict === 'forward' ? { upstream: conn.tenant!.upstream.name } : {}),
+      ...(verdict === 'forward' ? { upstream: conn.target!.name } : {}),
       // Drops before a verdict (timeouts, malformed input) report the time until the drop.
       decisionMs: Math.round((conn.decisionMs ?? performance.now() - conn.acceptedAt) * 1000) / 1000,
     };
@@ -756,7 +770,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     const policy = new Policy(next, index);
     // Certificates and upstream pools are read before anything changes: a bad file refuses the reload.
     const commitHttp = this.http?.prepare(next);
-    const changed = (['privateLink', 'public', 'health'] as const).filter(
+    const changed = (['privateLink', 'public', 'health', 'additionalPrivateLink'] as const).filter(
       (k) => JSON.stringify(next.listeners[k]) !== JSON.stringify(this.config.listeners[k]),
     );
     if (changed.length) {
@@ -807,13 +821,21 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   reload(sha256?: string): ReloadOutcome {
     const started = performance.now();
     if (!this.configPath) return { ok: false, errors: 'no config file to reload', durationMs: 0 };
-    const loaded = loadConfigFile(this.configPath, { sha256 });
-    if (!loaded.ok) {
-      const errors = formatLocatedIssues(loaded.issues, this.configPath);
+    return this.applyLoaded(loadConfigFile(this.configPath, { sha256 }), this.configPath, started);
+  }
+
+  /**
+   * Applies a loaded config (a file re-read, or an object fetched from a store), or keeps the
+   * running one and says why: invalid, or its upstreams lack one a running listener sends to.
+   */
+  applyLoaded(loaded: LoadResult, source: string, started = performance.now()): ReloadOutcome {
+    const refusal = loaded.ok ? missingListenerUpstreams(this.config.listeners, loaded.value) : null;
+    if (!loaded.ok || refusal !== null) {
+      const errors = loaded.ok ? refusal! : formatLocatedIssues(loaded.issues, source);
       this.metrics.reloads.inc({ result: 'failure' });
       const durationMs = performance.now() - started;
-      this.logger.error('config reload failed; keeping the last good config', { file: this.configPath, errors: errors.split('\n') });
-      return { ok: false, errors, durationMs, changedSinceSettled: loaded.changedSinceSettled === true };
+      this.logger.error('config reload failed; keeping the last good config', { file: source, errors: errors.split('\n') });
+      return { ok: false, errors, durationMs, changedSinceSettled: !loaded.ok && loaded.changedSinceSettled === true };
     }
     const tenants = loaded.value.tenants.length;
     let applied: { revoked: number };
@@ -823,14 +845,14 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       // http mode: a certificate or CA file that cannot be used. Nothing was changed.
       this.metrics.reloads.inc({ result: 'failure' });
       const errors = (err as Error).message;
-      this.logger.error('config reload failed; keeping the last good config', { file: this.configPath, errors: [errors] });
+      this.logger.error('config reload failed; keeping the last good config', { file: source, errors: [errors] });
       return { ok: false, errors, durationMs: performance.now() - started };
     }
     const { revoked } = applied;
     this.metrics.reloads.inc({ result: 'success' });
     const durationMs = performance.now() - started;
     this.logger.info('config reloaded', {
-      file: this.configPath,
+      file: source,
       tenants,
       revoked,
       durationMs: Math.round(durationMs),
@@ -908,6 +930,12 @@ function onPrivateLinkConnection(this: Server, socket: Socket): void {
 
 function onPublicConnection(this: Server, socket: Socket): void {
   gatewayOf(this).accept(socket, 'public');
+}
+
+const SPEC = Symbol('linkgate.listener');
+
+function onAdditionalPrivateLinkConnection(this: Server, socket: Socket): void {
+  gatewayOf(this).accept(socket, 'privateLink', (this as Server & { [SPEC]: ListenerSpec })[SPEC]);
 }
 
 function onClientData(this: TaggedSocket, chunk: Buffer): void {

@@ -232,7 +232,13 @@ function checkReferences(config: GatewayConfig): ValidationIssue[] {
   const names = new Map<string, number>();
   additionalPrivateLink.forEach((l, i) => {
     const first = names.get(l.name);
-    if (first !== undefined) {
+    // The name is the listener's `listener` label, beside privateLink (the regex cannot match it) and these.
+    if (l.name === 'public' || l.name === 'health') {
+      issues.push({
+        path: `listeners.additionalPrivateLink[${i}].name`,
+        message: `listener name "${l.name}" is taken by listeners.${l.name}; pick another`,
+      });
+    } else if (first !== undefined) {
       issues.push({
         path: `listeners.additionalPrivateLink[${i}].name`,
         message: `listener name "${l.name}" is already used by listeners.additionalPrivateLink[${first}]`,

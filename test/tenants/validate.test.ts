@@ -141,6 +141,15 @@ describe('gateway config validation', () => {
     ]);
   });
 
+  test.each(['public', 'health'])('GIVEN an additional private-link listener named %s THEN the name is refused (it labels another listener)', (name) => {
+    const issues = issuesOf({
+      ...base,
+      listeners: { privateLink: { port: 8443 }, health: { port: 8080 }, additionalPrivateLink: [{ name, port: 8444, upstream: 'default' }] },
+      tenants: [{ name: 'a', hostnames: ['a.example.com'], open: true }],
+    });
+    expect(issues).toEqual([{ path: 'listeners.additionalPrivateLink[0].name', message: `listener name "${name}" is taken by listeners.${name}; pick another` }]);
+  });
+
   test('GIVEN an additional private-link listener with a name that is not a label THEN the name is refused', () => {
     const issues = issuesOf({
       ...base,
