@@ -271,7 +271,34 @@ describeWithPeer('openssl', 'http mode (certificates made by openssl)', () => {
     });
   });
 
-  describe('http mode: an HTTP/2 upstream over TLS', () => {
+  describeWithPeer('curl', 'http mode on the public listener', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      const config = httpConfig();
+      gw = await startTestGateway({
+        ...config,
+        listeners: { ...config.listeners, public: { port: 0, host: '127.0.0.1', mode: 'http' } },
+        tenants: [
+          { name: 'alpha', hostnames: [ALPHA], allow: { cidrs: ['127.0.0.0/8'] } },
+          { name: 'beta', hostnames: [BETA], allow: { cidrs: ['10.0.0.0/8'] } },
+        ],
+      } as TestConfig);
+    });
+    afterAll(async () => gw?.close());
+
+    test('GIVEN a client at 127.0.0.1 WHEN it asks alpha (127.0.0.0/8) THEN 200 with X-Linkgate-Cloud none; beta (10.0.0.0/8) THEN 403 cidr_not_allowed', async () => {
+      const ok = await curl({ host: ALPHA, port: gw.publicPort, caFile: bundle, http: '2' });
+      expect(ok.status).toBe(200);
+      const echoed = JSON.parse(ok.body) as { headers: Record<string, string | undefined> };
+      expect(echoed.headers['x-linkgate-cloud']).toBe('none');
+      expect(echoed.headers['x-linkgate-link-id']).toBeUndefined();
+      const refused = await curl({ host: BETA, port: gw.publicPort, caFile: bundle, http: '1.1' });
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body)).toEqual({ error: 'cidr_not_allowed' });
+    });
+  });
+
+  describeWithPeer('curl', 'http mode: an HTTP/2 upstream over TLS', () => {
     let gw: TestGateway;
     let secure: Http2SecureServer;
     beforeAll(async () => {
