@@ -59,12 +59,14 @@ async function run(job: HttpJob): Promise<HttpResult> {
         let n = 0;
         for await (const chunk of body) n += (chunk as Buffer).length;
         if (statusCode !== 200) throw new Error(`status ${statusCode}`);
-        if (t0 >= measureFrom && performance.now() <= end) {
-          latencies.push(performance.now() - t0);
+        // Counted by when it completed: at saturation a request may take longer than the warm-up.
+        const done = performance.now();
+        if (done >= measureFrom && done <= end) {
+          latencies.push(done - t0);
           bytes += n;
         }
       } catch {
-        if (t0 >= measureFrom) failed++;
+        if (performance.now() >= measureFrom) failed++;
       }
     }
   };
