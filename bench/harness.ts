@@ -218,6 +218,8 @@ export async function startGateway(
   config: Omit<GatewayConfigInput, 'listeners'>,
   workers: number,
   env: NodeJS.ProcessEnv = {},
+  /** The private-link listener's mode (the HTTP-mode rows use `http`). */
+  mode: 'tcp' | 'http' = 'tcp',
 ): Promise<GatewayProc> {
   const [privateLink, health] = (await freePorts(2)) as [number, number];
   const ports = { privateLink, health };
@@ -226,7 +228,7 @@ export async function startGateway(
   writeFileSync(
     configFile,
     JSON.stringify({
-      listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1' }, health: { port: ports.health, host: '127.0.0.1' } },
+      listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1', mode }, health: { port: ports.health, host: '127.0.0.1' } },
       // No load balancer to wait for here: without a drain delay each stop takes a moment, not 5 s.
       shutdown: { drainDelayMs: 0, drainTimeoutMs: 5000 },
       ...config,

@@ -103,7 +103,7 @@ export interface CurlAnswer {
 
 /** curl to https://HOST:PORT/PATH with HOST resolved to 127.0.0.1 and `caFile` trusted. */
 export async function curl(
-  options: { host: string; port: number; path?: string; caFile: string; http: '1.1' | '2'; headers?: readonly string[] },
+  options: { host: string; port: number; path?: string; caFile: string; http: '1.1' | '2'; headers?: readonly string[]; data?: string },
 ): Promise<CurlAnswer> {
   const args = [
     '-sS', options.http === '2' ? '--http2' : '--http1.1', '--cacert', options.caFile,
@@ -111,6 +111,7 @@ export async function curl(
     '-w', '\n%{http_code} %{http_version}',
   ];
   for (const h of options.headers ?? []) args.push('-H', h);
+  if (options.data !== undefined) args.push('--data-binary', `@${options.data}`);
   args.push(`https://${options.host}:${options.port}${options.path ?? '/'}`);
   const run = await runPeer('curl', args, { timeoutMs: 25_000 });
   const cut = run.stdout.lastIndexOf('\n');

@@ -180,8 +180,9 @@ export class HttpFront {
 
   private onTlsError(err: Error, socket: TLSSocket): void {
     const conn = this.handshaking.get(tupleKey(socket));
-    const timeout = (err as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
-    this.drop(conn?.facts ?? null, null, timeout ? 'client_hello_timeout' : 'bad_client_hello', err.message, null);
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason: DropReason = code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'client_hello_timeout' : code === 'ECONNRESET' ? 'client_closed' : 'bad_client_hello';
+    this.drop(conn?.facts ?? null, null, reason, err.message, null);
     socket.destroy();
   }
 
@@ -466,9 +467,12 @@ export class HttpFront {
       target.destroy();
       conn.upgraded.delete(client);
     };
+    let answered = false;
+    target.once('data', () => (answered = true));
     target.on('error', (err) => {
       this.closed(conn, 'upstream_error', allowed.tenant.name, err.message);
-      if (!client.destroyed) client.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      // A 502 only while the client still waits for the upstream's answer, never inside a tunnel.
+      if (!answered && !client.destroyed) client.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       teardown();
     });
     client.on('error', teardown);

@@ -4,7 +4,7 @@
  * upstream gets a new pool; the old one finishes its requests and closes.
  */
 import { readFileSync } from 'node:fs';
-import { Pool } from 'undici';
+import { Pool, buildConnector } from 'undici';
 import type { GatewayConfig, HttpSettings, UpstreamHttp } from '../../tenants/schema';
 
 export interface UpstreamPool {
@@ -46,6 +46,11 @@ export class UpstreamPools {
       }
       const origin = `${http.tls ? 'https' : 'http'}://${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
       const h2 = http.protocol === 'http2';
+      // undici would take the TLS name from each request's Host (the client's, the tenant's
+      // public name): the upstream is verified against its own name instead.
+      const servername = http.servername ?? (isIpLiteral(u.host) ? undefined : u.host);
+      const connector = buildConnector({ timeout: u.connectTimeoutMs, ...(ca ? { ca } : {}), ...(h2 && http.tls ? { allowH2: true } : {}) } as buildConnector.BuildOptions);
+      const connect: buildConnector.connector = (options, callback) => connector({ ...options, servername }, callback);
       const pool = new Pool(origin, {
         connections: http.maxConnections,
         // Time to the upstream's response head, and between body chunks: the request's own bound
@@ -55,10 +60,7 @@ export class UpstreamPools {
         keepAliveTimeout: 4_000,
         allowH2: h2 && http.tls,
         ...(h2 && !http.tls ? { useH2c: true } : {}),
-        connect: {
-          timeout: u.connectTimeoutMs,
-          ...(http.tls ? { servername: http.servername ?? (isIpLiteral(u.host) ? undefined : u.host), ...(ca ? { ca } : {}) } : {}),
-        },
+        connect: http.tls ? connect : { timeout: u.connectTimeoutMs },
       } as Pool.Options);
       next.set(name, { name, pool, origin, host: u.host, port: u.port, http, ca, key });
     }
