@@ -196,8 +196,8 @@ export interface Upstream {
   readonly proc: Proc;
 }
 
-export async function startEchoUpstream(): Promise<Upstream> {
-  const proc = startProc(process.execPath, [join(DIST, 'bench', 'echo-upstream.js')]);
+export async function startEchoUpstream(node = process.execPath): Promise<Upstream> {
+  const proc = startProc(node, [join(DIST, 'bench', 'echo-upstream.js')]);
   const line = await proc.waitForLine((l) => typeof l.port === 'number');
   return { port: line.port as number, proc };
 }
@@ -213,11 +213,20 @@ export interface GatewayProc {
   workerPids(): number[];
 }
 
+/** How a bench gateway runs: the Node.js binary (every worker runs on it) and `serve --listener-mode`. */
+export interface GatewayRuntime {
+  /** Path of the `node` binary; default: the one running this script. */
+  readonly node?: string;
+  /** `linkgate serve --listener-mode`; default: the gateway's own default. */
+  readonly listenerMode?: string;
+}
+
 /** Runs `linkgate serve` with `config` (listeners filled in) and waits until /readyz answers 200. */
 export async function startGateway(
   config: Omit<GatewayConfigInput, 'listeners'>,
   workers: number,
   env: NodeJS.ProcessEnv = {},
+  runtime: GatewayRuntime = {},
 ): Promise<GatewayProc> {
   const [privateLink, health] = (await freePorts(2)) as [number, number];
   const ports = { privateLink, health };
@@ -232,7 +241,9 @@ export async function startGateway(
       ...config,
     }),
   );
-  const proc = startProc(process.execPath, [CLI, 'serve', '--config', configFile, '--workers', String(workers)], { env, skipDecisionLines: true });
+  const modeArgs = runtime.listenerMode ? ['--listener-mode', runtime.listenerMode] : [];
+  const args = [CLI, 'serve', '--config', configFile, '--workers', String(workers), ...modeArgs];
+  const proc = startProc(runtime.node ?? process.execPath, args, { env, skipDecisionLines: true });
   proc.child.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   await until(
     async () => {
@@ -320,11 +331,12 @@ export function haproxyVersion(): string {
 }
 
 /**
- * Runs one load generator job in its own process and returns its JSON result. The process starts
- * before this returns, so `const load = runLoadgen(job)` then `await load` runs it alongside.
+ * Runs one load generator job in its own process (on the `node` binary given) and returns its JSON
+ * result. The process starts before this returns, so `const load = runLoadgen(job)` then
+ * `await load` runs it alongside.
  */
-export async function runLoadgen<T>(job: Job, timeoutMs = 600_000): Promise<T> {
-  const proc = startProc(process.execPath, [LOADGEN, JSON.stringify(job)]);
+export async function runLoadgen<T>(job: Job, timeoutMs = 600_000, node = process.execPath): Promise<T> {
+  const proc = startProc(node, [LOADGEN, JSON.stringify(job)]);
   try {
     return (await proc.waitForLine(() => true, timeoutMs)) as T;
   } finally {
