@@ -35,6 +35,7 @@ import {
   type Proc,
   type Runtime,
 } from './harness';
+import { reusePortAvailable } from '../lib/gateway/listener-mode';
 import type { IdleResult, LatencyResult, RateResult, Target, ThroughputResult } from './loadgen';
 
 const quick = process.argv.includes('--quick');
@@ -100,12 +101,6 @@ const rate = async (path: BenchPath | Target) => {
 };
 const failedOf = (runs: { failed: number }[]) => runs.reduce((n, r) => n + r.failed, 0);
 
-/** Whether `node` has `net.Server.listen({ reusePort })` (Node.js 22.12+, 23.1+). */
-function hasReusePort(runtime: Runtime): boolean {
-  const [major = 0, minor = 0] = runtime.version.slice(1).split('.').map(Number);
-  return major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-}
-
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadAtStart = loadavg();
@@ -120,7 +115,7 @@ async function main(): Promise<void> {
   for (const [i, runtime] of RUNTIMES.entries()) {
     const loadFrom = RUNTIMES.length > 1 ? ` (load from ${runtime.version})` : '';
     for (const mode of LISTENER_MODES) {
-      if (mode === 'reuseport' && !hasReusePort(runtime)) {
+      if (mode === 'reuseport' && !reusePortAvailable(runtime.version)) {
         log(`skipping listener mode reuseport on ${runtime.version}: needs Node.js 22.12 or later`);
         continue;
       }

@@ -39,10 +39,17 @@ export const COMMANDS = {
     options: {
       config: { type: 'string', short: 'c', value: 'FILE', description: 'the config file (YAML or JSON); reloaded when it changes and on SIGHUP' },
       workers: { type: 'string', short: 'w', value: 'N|auto', description: 'number of worker processes (default: auto, one per core)' },
+      'listener-mode': {
+        type: 'string',
+        value: 'auto|shared|reuseport',
+        choices: ['auto', 'shared', 'reuseport'],
+        description: "workers accept from one shared socket, or each from its own (SO_REUSEPORT); default: auto",
+      },
     },
     notes: [
       'without --config: the config inline in $LINKGATE_CONFIG (JSON, YAML or gzip+base64:...),',
       'else the file named by $LINKGATE_CONFIG_FILE; workers from $LINKGATE_WORKERS',
+      'listener mode from $LINKGATE_LISTENER_MODE',
     ],
   },
   validate: {

@@ -10,6 +10,7 @@ import { formatLocatedIssues, loadConfigFile } from '../tenants/load';
 import { gatewayConfigJsonSchemaText } from '../tenants/json-schema';
 import { MAX_PROXY_HEADER_BYTES, decodeProxyHeader } from './proxy-protocol/decoder';
 import { parseHostPort } from './net-util';
+import { parseListenerMode } from './listener-mode';
 import { resolveWorkers, serve, type ConfigSource } from './serve';
 import {
   UsageError,
@@ -82,7 +83,8 @@ async function cmdServe({ values }: ParsedCommand<'serve'>): Promise<number> {
   else if (process.env.LINKGATE_CONFIG_FILE) source = { kind: 'file', path: process.env.LINKGATE_CONFIG_FILE };
   else throw new UsageError('serve needs --config FILE (or $LINKGATE_CONFIG, or $LINKGATE_CONFIG_FILE)', 'serve');
   const workers = resolveWorkers(values.workers ?? process.env.LINKGATE_WORKERS);
-  await serve({ source, workers });
+  const listenerMode = parseListenerMode(values['listener-mode'] ?? process.env.LINKGATE_LISTENER_MODE);
+  await serve({ source, workers, listenerMode });
   return -1; // keeps running
 }
 

@@ -61,6 +61,8 @@ export interface GatewayOptions {
   readonly metrics?: GatewayMetrics;
   /** Serve the health listener from this process. Cluster workers leave it to the primary. */
   readonly serveHealth?: boolean;
+  /** Cluster workers: a listening socket of this worker's own, SO_REUSEPORT (listener-mode.ts). */
+  readonly reusePort?: boolean;
 }
 
 /** One line per decision; also emitted as the 'decision' event. */
@@ -169,6 +171,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private decodeOptions: DecodeOptions;
   private policy: Policy;
   private readonly configPath: string | undefined;
+  private readonly reusePort: boolean;
   private readonly servers = new Map<ListenerKind, Server>();
   private health: HealthServer | undefined;
   private readonly live = new Set<Connection>();
@@ -187,6 +190,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   constructor(options: GatewayOptions) {
     super();
     this.configPath = options.configPath;
+    this.reusePort = options.reusePort === true;
     this.logger = options.logger ?? new Logger();
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.policy = new Policy(options.config, options.index);
@@ -235,6 +239,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       public: this.address('public')?.port,
       health: this.address('health')?.port,
       tenants: this.policy.tenants.length,
+      ...(this.reusePort ? { reusePort: true } : {}),
       ...this.limits,
     });
   }
@@ -251,7 +256,9 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.servers.set(kind, server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port, host, backlog: 4096 }, () => {
+      // reusePort is not in Node.js 20's types; exclusive keeps the cluster module out of it.
+      const own = this.reusePort ? { reusePort: true, exclusive: true } : {};
+      server.listen({ port, host, backlog: 4096, ...own }, () => {
         server.off('error', reject);
         server.on('error', (err) => this.onListenerError(kind, err));
         this.boundAddresses.set(kind, server.address() as AddressInfo);
