@@ -7,6 +7,9 @@
  * attaches to every thread of every one of its processes, N connections go through, and strace
  * detaches and prints its counts. The load generator and the upstream are not traced. Counts are
  * exact whatever the machine's load; timings under strace are meaningless and are not reported.
+ * Before tracing, an untraced pass of the same N connections reads each proxy's CPU time (user and
+ * system, every thread, from /proc): CPU per connection moves far less with the machine's load than
+ * a rate does, so it shows a change's cost where a bench run is too noisy.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +51,31 @@ function parseSummary(text: string): Map<string, { calls: number; errors: number
   return out;
 }
 
+/** User + system CPU time of processes (all their threads), in ms, from /proc/PID/stat. */
+function cpuMs(pids: readonly number[]): number {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * tick; // utime, stime
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+
+/** CPU ms the proxy's processes spend on `CONNECTIONS` connections, untraced, after the warm-up. */
+async function cpuPerConnection(pids: readonly number[], target: Target, node: string): Promise<number> {
+  await runLoadgen<RateResult>({ kind: 'count', ...target, count: WARMUP, concurrency: CONCURRENCY }, undefined, node);
+  const before = cpuMs(pids);
+  const result = await runLoadgen<RateResult>({ kind: 'count', ...target, count: CONNECTIONS, concurrency: CONCURRENCY }, undefined, node);
+  await new Promise((r) => setTimeout(r, 300));
+  return (cpuMs(pids) - before) / Math.max(1, result.completed);
+}
+
 async function traced(pids: readonly number[], target: Target, node: string): Promise<{ counts: Map<string, { calls: number; errors: number }>; completed: number; failed: number }> {
   await runLoadgen<RateResult>({ kind: 'count', ...target, count: WARMUP, concurrency: CONCURRENCY }, undefined, node);
   const file = join(tmpdir(), `linkgate-strace-${process.pid}-${Date.now()}.txt`);
@@ -73,6 +101,12 @@ async function main(): Promise<void> {
     running.push(gateway.proc);
     const haproxy = await startHAProxyRouter(upstream.port, WORKERS);
     running.push(haproxy.proc);
+    // Interleaved, twice each: a noisy moment hits both.
+    const cpu = { lg: [] as number[], ha: [] as number[] };
+    for (let i = 0; i < 2; i++) {
+      cpu.lg.push(await cpuPerConnection(gateway.pids(), benchTarget(gateway.privateLinkPort), runtime.node));
+      cpu.ha.push(await cpuPerConnection([haproxy.proc.child.pid!], benchTarget(haproxy.port), runtime.node));
+    }
     const lg = await traced(gateway.pids(), benchTarget(gateway.privateLinkPort), runtime.node);
     const ha = await traced([haproxy.proc.child.pid!], benchTarget(haproxy.port), runtime.node);
     const names = [...new Set([...lg.counts.keys(), ...ha.counts.keys()])];
@@ -90,6 +124,12 @@ async function main(): Promise<void> {
       if (a >= 0.005 || b >= 0.005) row(name, a, b);
     }
     row('total', total(lg.counts, lg.completed), total(ha.counts, ha.completed));
+    const ms = (xs: number[]) => xs.map((x) => (x * 1000).toFixed(0)).join(', ');
+    const best = (xs: number[]) => Math.min(...xs) * 1000;
+    out(
+      `CPU ms per 1,000 connections (untraced; each of 2 passes): linkgate ${ms(cpu.lg)}, HAProxy ${ms(cpu.ha)}; ` +
+        `lowest linkgate / HAProxy ${(best(cpu.lg) / best(cpu.ha)).toFixed(2)}×`,
+    );
     const errors = (m: Map<string, { errors: number }>) => [...m.entries()].filter(([, c]) => c.errors > 0).map(([n, c]) => `${n} ${c.errors}`).join(', ');
     out(`failed calls (EAGAIN and the like), linkgate: ${errors(lg.counts) || 'none'}; HAProxy: ${errors(ha.counts) || 'none'}`);
   } finally {
