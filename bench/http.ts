@@ -60,7 +60,7 @@ export async function httpModeRows(S: HttpBenchSettings, log: (text: string) => 
       { ...benchConfig(upstreamPort), http: { certificates: [{ certFile: cert.certFile, keyFile: cert.keyFile }], tenantFrom: { header: TENANT_HEADER } } },
       S.workers,
       {},
-      'http',
+      { mode: 'http' },
     );
     running.push(gateway.proc);
     const haproxyPort = await freePort();

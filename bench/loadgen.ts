@@ -24,6 +24,8 @@ export type Job =
   | (Target & { readonly kind: 'latency'; readonly perSecond: number; readonly warmupMs: number; readonly durationMs: number })
   | (Target & { readonly kind: 'throughput'; readonly connections: number; readonly chunkBytes: number; readonly warmupMs: number; readonly durationMs: number })
   | (Target & { readonly kind: 'idle'; readonly count: number; readonly concurrency: number })
+  /** Exactly `count` connections, `concurrency` at a time (bench/syscalls.ts counts per connection). */
+  | (Target & { readonly kind: 'count'; readonly count: number; readonly concurrency: number })
   | (Target & { readonly kind: 'slowloris'; readonly count: number; readonly byteIntervalMs: number; readonly giveUpMs: number })
   | (Target & {
       readonly kind: 'sessions';
@@ -119,6 +121,25 @@ async function rate(job: Extract<Job, { kind: 'rate' }>): Promise<RateResult> {
   };
   await Promise.all(Array.from({ length: job.concurrency }, loop));
   return { completed, failed, perSecond: completed / (job.durationMs / 1000) };
+}
+
+async function count(job: Extract<Job, { kind: 'count' }>): Promise<RateResult> {
+  const opening = Buffer.from(job.openingHex, 'hex');
+  const start = performance.now();
+  let next = 0;
+  let completed = 0;
+  let failed = 0;
+  const loop = async () => {
+    while (next < job.count) {
+      next++;
+      await oneConnection(job.port, opening, job.expectBytes).then(
+        () => void completed++,
+        () => void failed++,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(job.concurrency, job.count) }, loop));
+  return { completed, failed, perSecond: completed / ((performance.now() - start) / 1000) };
 }
 
 async function latency(job: Extract<Job, { kind: 'latency' }>): Promise<LatencyResult> {
@@ -346,6 +367,8 @@ async function main(): Promise<void> {
       return void process.stdout.write(`${JSON.stringify(await rate(job))}\n`);
     case 'latency':
       return void process.stdout.write(`${JSON.stringify(await latency(job))}\n`);
+    case 'count':
+      return void process.stdout.write(`${JSON.stringify(await count(job))}\n`);
     case 'throughput':
       return void process.stdout.write(`${JSON.stringify(await throughput(job))}\n`);
     case 'idle':

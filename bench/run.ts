@@ -1,13 +1,19 @@
 /**
- * `npm run bench [-- --quick]`: the same job through three paths, in one run, on 127.0.0.1:
+ * `npm run bench [-- --quick] [--runtimes A,B] [--listener-modes shared,reuseport]`: the same job
+ * through three paths, in one run, on 127.0.0.1:
  *   direct   load generator → echo upstream (the limit)
  *   linkgate load generator → linkgate serve (PROXY v2 + SNI + link-ID check) → echo upstream
  *   haproxy  load generator → HAProxy (accept-proxy, req.ssl_sni routing) → echo upstream
- * Figures are reported as ratios within the run, since these machines are shared and noisy.
- * Prints a table, writes bench/RESULTS.md, exits 0.
+ * With several runtimes (`--runtime PATH` or `--runtimes A,B`: paths of `node` binaries, or
+ * `current`, or `node24` for the CI's Node.js 24), each runtime gets its own gateway and its own
+ * load generators (every linkgate-side process on the runtime under test), and HAProxy and direct
+ * are measured again with that runtime's load generator, so every ratio compares like with like.
+ * With several listener modes, each runtime gets a gateway per mode. All paths are measured in
+ * interleaved rounds. Figures are ratios within the run, since these machines are shared and noisy.
+ * Prints a table, writes bench/RESULTS.md (above its history section), exits 0.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   benchConfig,
@@ -16,6 +22,7 @@ import {
   haproxyVersion,
   LOADGEN,
   metricSum,
+  resolveRuntime,
   rssKiB,
   runLoadgen,
   startEchoUpstream,
@@ -26,11 +33,27 @@ import {
   writeFileAtomic,
   type GatewayProc,
   type Proc,
+  type Runtime,
 } from './harness';
 import { httpModeRows } from './http';
+import { reusePortAvailable } from '../lib/gateway/listener-mode';
 import type { IdleResult, LatencyResult, RateResult, Target, ThroughputResult } from './loadgen';
 
 const quick = process.argv.includes('--quick');
+
+/** The value of `--name VALUE` or `--name=VALUE`. */
+function option(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  if (i >= 0) return args[i + 1];
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+const RUNTIMES: readonly Runtime[] = (option('runtimes') ?? option('runtime') ?? 'current').split(',').filter(Boolean).map(resolveRuntime);
+/** Listener modes to compare; `default` leaves the choice to the gateway. */
+const LISTENER_MODES: readonly string[] = (option('listener-modes') ?? option('listener-mode') ?? 'default').split(',').filter(Boolean);
+/** The first runtime and mode: the steps measured once (memory, policy size, reload) run on it. */
+const MAIN = { runtime: RUNTIMES[0]!, mode: LISTENER_MODES[0]! };
 const WORKERS = Math.min(2, cpus().length);
 const S = quick
   ? { rounds: 1, warmupMs: 500, durationMs: 2500, idle: 10000, bigPolicy: 100_000, latencyRate: 300, loadgens: 2, concurrency: 32 }
@@ -46,23 +69,33 @@ const rows: Row[] = [];
 const log = (text: string) => process.stdout.write(`${text}\n`);
 
 /**
- * Runs `measure` for every target, `S.rounds` times, interleaved (A B C A B C ...) so that a
- * noisy moment hits every path alike, and returns each target's median.
+ * Runs `measure` for every path, `S.rounds` times, interleaved (A B C A B C ...) so that a noisy
+ * moment hits every path alike, and returns each path's median.
  */
-async function interleaved<K extends string, T>(targets: Record<K, Target>, measure: (t: Target) => Promise<T>, value: (r: T) => number): Promise<Record<K, { median: number; runs: T[] }>> {
+async function interleaved<K extends string, P, T>(paths: Record<K, P>, measure: (p: P) => Promise<T>, value: (r: T) => number): Promise<Record<K, { median: number; runs: T[] }>> {
   const runs = {} as Record<K, T[]>;
   for (let round = 0; round < S.rounds; round++) {
-    for (const key of Object.keys(targets) as K[]) (runs[key] ??= []).push(await measure(targets[key]));
+    for (const key of Object.keys(paths) as K[]) (runs[key] ??= []).push(await measure(paths[key]));
   }
   const out = {} as Record<K, { median: number; runs: T[] }>;
-  for (const key of Object.keys(targets) as K[]) out[key] = { median: median(runs[key].map(value)), runs: runs[key] };
+  for (const key of Object.keys(paths) as K[]) out[key] = { median: median(runs[key].map(value)), runs: runs[key] };
   return out;
 }
 
-const rate = async (target: Target) => {
+/** One way through: what the load generator connects to, and the runtime the load generator (and a gateway) runs on. */
+interface BenchPath {
+  readonly kind: 'linkgate' | 'haproxy' | 'direct';
+  readonly label: string;
+  readonly runtime: Runtime;
+  readonly mode?: string;
+  readonly target: Target;
+}
+
+const rate = async (path: BenchPath | Target) => {
+  const { target, node } = 'target' in path ? { target: path.target, node: path.runtime.node } : { target: path, node: MAIN.runtime.node };
   const results = await Promise.all(
     Array.from({ length: S.loadgens }, () =>
-      runLoadgen<RateResult>({ kind: 'rate', ...target, concurrency: S.concurrency, warmupMs: S.warmupMs, durationMs: S.durationMs }),
+      runLoadgen<RateResult>({ kind: 'rate', ...target, concurrency: S.concurrency, warmupMs: S.warmupMs, durationMs: S.durationMs }, undefined, node),
     ),
   );
   return { perSecond: results.reduce((n, r) => n + r.perSecond, 0), failed: results.reduce((n, r) => n + r.failed, 0) };
@@ -71,55 +104,93 @@ const failedOf = (runs: { failed: number }[]) => runs.reduce((n, r) => n + r.fai
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const upstream = await startEchoUpstream();
+  const loadAtStart = loadavg();
+  const upstream = await startEchoUpstream(MAIN.runtime.node);
   // Whatever was started is stopped at the end, even when a step fails half-way.
   const running: Proc[] = [upstream.proc];
-  const gateway = await startGateway(benchConfig(upstream.port), WORKERS);
-  running.push(gateway.proc);
   const haproxy = await startHAProxyRouter(upstream.port, WORKERS);
   running.push(haproxy.proc);
-  const paths = {
-    linkgate: benchTarget(gateway.privateLinkPort),
-    haproxy: benchTarget(haproxy.port),
-    direct: benchTarget(upstream.port, { direct: true }),
-  };
-  log(`linkgate bench${quick ? ' (quick)' : ''}: ${WORKERS} gateway workers, HAProxy ${WORKERS} threads, ${cpus().length} cores, ${S.rounds} round(s) per figure`);
+  const several = RUNTIMES.length > 1 || LISTENER_MODES.length > 1;
+  const paths: Record<string, BenchPath> = {};
+  const gateways: Proc[] = [];
+  for (const [i, runtime] of RUNTIMES.entries()) {
+    const loadFrom = RUNTIMES.length > 1 ? ` (load from ${runtime.version})` : '';
+    for (const mode of LISTENER_MODES) {
+      if (mode === 'reuseport' && !reusePortAvailable(runtime.version)) {
+        log(`skipping listener mode reuseport on ${runtime.version}: needs Node.js 22.12 or later`);
+        continue;
+      }
+      const listenerMode = mode === 'default' ? undefined : mode;
+      const gateway = await startGateway(benchConfig(upstream.port), WORKERS, {}, { node: runtime.node, listenerMode });
+      running.push(gateway.proc);
+      gateways.push(gateway.proc);
+      const label = several ? `linkgate (${runtime.version}${LISTENER_MODES.length > 1 ? `, ${mode}` : ''})` : 'linkgate';
+      paths[`linkgate ${i} ${mode}`] = { kind: 'linkgate', label, runtime, mode, target: benchTarget(gateway.privateLinkPort) };
+    }
+    paths[`haproxy ${i}`] = { kind: 'haproxy', label: `HAProxy${loadFrom}`, runtime, target: benchTarget(haproxy.port) };
+    paths[`direct ${i}`] = { kind: 'direct', label: `direct${loadFrom}`, runtime, target: benchTarget(upstream.port, { direct: true }) };
+  }
+  const keys = Object.keys(paths);
+  /** The HAProxy path measured with the same runtime's load generator: the anchor of a linkgate path. */
+  const anchorOf = (key: string) => `haproxy ${key.split(' ')[1]}`;
+  const directOf = (key: string) => `direct ${key.split(' ')[1]}`;
+  const gatewayKeys = keys.filter((k) => paths[k]!.kind === 'linkgate');
+  log(
+    `linkgate bench${quick ? ' (quick)' : ''}: ${WORKERS} gateway workers, HAProxy ${WORKERS} threads, ${cpus().length} cores, ${S.rounds} round(s) per figure; ` +
+      `runtimes ${RUNTIMES.map((r) => r.version).join(', ')}; listener modes ${LISTENER_MODES.join(', ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const summary = (what: string, fig: Record<string, { median: number }>) => log(`${what}: ${keys.map((k) => `${paths[k]!.label} ${fmt(fig[k]!.median)}`).join(', ')}`);
 
   try {
     // 1. New connections per second at saturation.
     const rates = await interleaved(paths, rate, (r) => r.perSecond);
-    log(`connection rate /s: linkgate ${fmt(rates.linkgate.median)}, HAProxy ${fmt(rates.haproxy.median)}, direct ${fmt(rates.direct.median)}`);
-    const rateRatio = rates.linkgate.median / rates.haproxy.median;
-    for (const [name, label] of [['linkgate', 'linkgate'], ['haproxy', 'HAProxy'], ['direct', 'direct']] as const) {
-      rows.push({ measure: `new connections/s, ${label}`, value: `${fmt(rates[name].median)} (failed ${failedOf(rates[name].runs)})` });
+    summary('connection rate /s', rates);
+    for (const k of keys) rows.push({ measure: `new connections/s, ${paths[k]!.label}`, value: `${fmt(rates[k]!.median)} (failed ${failedOf(rates[k]!.runs)})` });
+    for (const k of gatewayKeys) {
+      const r = rates[k]!.median / rates[anchorOf(k)]!.median;
+      rows.push({ measure: `connection rate ${paths[k]!.label} / HAProxy`, value: ratio(r), target: '≥ 1.0×', met: r >= 1 });
     }
-    rows.push({ measure: 'connection rate linkgate / HAProxy', value: ratio(rateRatio), target: '≥ 1.0×', met: rateRatio >= 1 });
 
     // 2. Bulk throughput over established connections.
-    const bulk = (target: Target) =>
-      runLoadgen<ThroughputResult>({ kind: 'throughput', ...target, connections: 16, chunkBytes: 64 * 1024, warmupMs: S.warmupMs, durationMs: S.durationMs });
+    const bulk = (path: BenchPath) =>
+      runLoadgen<ThroughputResult>(
+        { kind: 'throughput', ...path.target, connections: 16, chunkBytes: 64 * 1024, warmupMs: S.warmupMs, durationMs: S.durationMs },
+        undefined,
+        path.runtime.node,
+      );
     const tput = await interleaved(paths, bulk, (r) => r.megabytesPerSecond);
-    log(`throughput MB/s: linkgate ${fmt(tput.linkgate.median)}, HAProxy ${fmt(tput.haproxy.median)}, direct ${fmt(tput.direct.median)}`);
-    const vsDirect = tput.linkgate.median / tput.direct.median;
-    const vsHAProxy = tput.linkgate.median / tput.haproxy.median;
-    rows.push({ measure: 'throughput MB/s (echoed) linkgate / HAProxy / direct', value: `${fmt(tput.linkgate.median)} / ${fmt(tput.haproxy.median)} / ${fmt(tput.direct.median)}` });
-    rows.push({ measure: 'throughput linkgate / direct', value: ratio(vsDirect), target: '≥ 0.9×', met: vsDirect >= 0.9 });
-    rows.push({ measure: 'throughput linkgate / HAProxy', value: ratio(vsHAProxy), target: '≥ 1.0×', met: vsHAProxy >= 1 });
+    summary('throughput MB/s', tput);
+    for (const k of gatewayKeys) {
+      const anchor = anchorOf(k);
+      const direct = directOf(k);
+      const vsDirect = tput[k]!.median / tput[direct]!.median;
+      const vsHAProxy = tput[k]!.median / tput[anchor]!.median;
+      const label = paths[k]!.label;
+      rows.push({ measure: `throughput MB/s (echoed) ${label} / HAProxy / direct`, value: `${fmt(tput[k]!.median)} / ${fmt(tput[anchor]!.median)} / ${fmt(tput[direct]!.median)}` });
+      rows.push({ measure: `throughput ${label} / direct`, value: ratio(vsDirect), target: '≥ 0.9×', met: vsDirect >= 0.9 });
+      rows.push({ measure: `throughput ${label} / HAProxy`, value: ratio(vsHAProxy), target: '≥ 1.0×', met: vsHAProxy >= 1 });
+    }
 
     // 3. Latency at a fixed rate: PROXY header + ClientHello written → first echoed byte.
-    const lat = (target: Target) =>
-      runLoadgen<LatencyResult>({ kind: 'latency', ...target, perSecond: S.latencyRate, warmupMs: S.warmupMs, durationMs: S.durationMs });
+    const lat = (path: BenchPath) =>
+      runLoadgen<LatencyResult>(
+        { kind: 'latency', ...path.target, perSecond: S.latencyRate, warmupMs: S.warmupMs, durationMs: S.durationMs },
+        undefined,
+        path.runtime.node,
+      );
     const lats = await interleaved(paths, lat, (r) => r.p99Ms);
-    const p50 = (k: keyof typeof paths) => median(lats[k].runs.map((r) => r.p50Ms));
-    log(`latency p50/p99 ms at ${S.latencyRate}/s: linkgate ${p50('linkgate').toFixed(3)}/${lats.linkgate.median.toFixed(3)}, HAProxy ${p50('haproxy').toFixed(3)}/${lats.haproxy.median.toFixed(3)}, direct ${p50('direct').toFixed(3)}/${lats.direct.median.toFixed(3)}`);
-    const p99Ratio = lats.linkgate.median / lats.haproxy.median;
-    for (const [name, label] of [['linkgate', 'linkgate'], ['haproxy', 'HAProxy'], ['direct', 'direct']] as const) {
+    const p50 = (k: string) => median(lats[k]!.runs.map((r) => r.p50Ms));
+    log(`latency p50/p99 ms at ${S.latencyRate}/s: ${keys.map((k) => `${paths[k]!.label} ${p50(k).toFixed(3)}/${lats[k]!.median.toFixed(3)}`).join(', ')}`);
+    for (const k of keys) {
       rows.push({
-        measure: `latency p50 / p99 ms at ${S.latencyRate}/s, ${label}`,
-        value: `${p50(name).toFixed(3)} / ${lats[name].median.toFixed(3)} (failed ${failedOf(lats[name].runs)})`,
+        measure: `latency p50 / p99 ms at ${S.latencyRate}/s, ${paths[k]!.label}`,
+        value: `${p50(k).toFixed(3)} / ${lats[k]!.median.toFixed(3)} (failed ${failedOf(lats[k]!.runs)})`,
       });
     }
-    rows.push({ measure: 'p99 latency linkgate / HAProxy', value: ratio(p99Ratio), target: '≤ 1.2×', met: p99Ratio <= 1.2 });
+    for (const k of gatewayKeys) {
+      const r = lats[k]!.median / lats[anchorOf(k)]!.median;
+      rows.push({ measure: `p99 latency ${paths[k]!.label} / HAProxy`, value: ratio(r), target: '≤ 1.2×', met: r <= 1.2 });
+    }
 
     // 4. Memory per idle established connection.
     // A gateway of its own: memory the throughput step left free inside the first one would hold
@@ -127,20 +198,24 @@ async function main(): Promise<void> {
     // Every bench client comes through one endpoint of one tenant: the per-endpoint and
     // per-tenant shares (a quarter and half of the pool) would refuse most of these by design.
     const idleLimits = { maxConnectionsPerLinkId: S.idle, maxConnectionsPerTenant: S.idle };
-    const idleGateway = await startGateway({ ...benchConfig(upstream.port), limits: idleLimits }, WORKERS, {
-      NODE_OPTIONS: `--expose-gc --require ${join(__dirname, 'collect-on-signal.js')}`,
-    });
+    const mainRuntime = { node: MAIN.runtime.node, listenerMode: MAIN.mode === 'default' ? undefined : MAIN.mode };
+    const idleGateway = await startGateway(
+      { ...benchConfig(upstream.port), limits: idleLimits },
+      WORKERS,
+      { NODE_OPTIONS: `--expose-gc --require ${join(__dirname, 'collect-on-signal.js')}` },
+      mainRuntime,
+    );
     running.push(idleGateway.proc);
     const perIdle = await idleMemory(idleGateway, benchTarget(idleGateway.privateLinkPort));
     await idleGateway.proc.stop();
     rows.push({ measure: `memory per idle connection (${fmt(S.idle)} through linkgate)`, value: `${perIdle.toFixed(2)} KiB`, target: '≤ 10 KiB', met: perIdle <= 10 });
     await haproxy.proc.stop();
-    await gateway.proc.stop();
+    for (const p of gateways) await p.stop();
 
     // 5. Decision cost as the policy grows: 10 vs 100,000 tenants, both running, interleaved.
-    const big = await startGateway(benchConfig(upstream.port, S.bigPolicy), WORKERS);
+    const big = await startGateway(benchConfig(upstream.port, S.bigPolicy), WORKERS, {}, mainRuntime);
     running.push(big.proc);
-    const small = await startGateway(benchConfig(upstream.port), WORKERS);
+    const small = await startGateway(benchConfig(upstream.port), WORKERS, {}, mainRuntime);
     running.push(small.proc);
     const policy = await interleaved(
       { small: benchTarget(small.privateLinkPort), big: benchTarget(big.privateLinkPort) },
@@ -166,7 +241,7 @@ async function main(): Promise<void> {
   }
 
   printTable();
-  writeResults(startedAt);
+  writeResults(startedAt, loadAtStart);
 }
 
 /**
@@ -179,7 +254,7 @@ async function main(): Promise<void> {
  */
 async function idleMemory(gateway: GatewayProc, target: Target): Promise<number> {
   const hold = async (count: number) => {
-    const holder = startProc(process.execPath, [LOADGEN, JSON.stringify({ kind: 'idle', ...target, count, concurrency: 200 })], { stdin: true });
+    const holder = startProc(MAIN.runtime.node, [LOADGEN, JSON.stringify({ kind: 'idle', ...target, count, concurrency: 200 })], { stdin: true });
     const opened = (await holder.waitForLine((l) => typeof l.opened === 'number', 300_000)) as unknown as IdleResult;
     return { opened, release: async () => (holder.child.stdin!.end(), holder.stop()) };
   };
@@ -237,14 +312,23 @@ function printTable(): void {
   }
 }
 
-function writeResults(startedAt: Date): void {
+/** Hand-written sections of bench/RESULTS.md (dated experiments) start here; a run keeps them. */
+const HISTORY_MARKER = '<!-- history: kept by npm run bench -->';
+
+function writeResults(startedAt: Date, loadAtStart: number[]): void {
   const cpu = cpus()[0]?.model ?? 'unknown';
+  const file = join(__dirname, '..', '..', 'bench', 'RESULTS.md');
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const history = previous.includes(HISTORY_MARKER) ? previous.slice(previous.indexOf(HISTORY_MARKER)) : `${HISTORY_MARKER}\n`;
+  const args = process.argv.slice(2).join(' ');
   const md = `# Benchmark results
 
-Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${startedAt.toISOString()}.
+Written by \`npm run bench${args ? ` -- ${args}` : ''}\` on ${startedAt.toISOString()}.
 
 - Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform} (shared, noisy: compare ratios, not absolute figures)
-- Node.js ${process.version}; ${haproxyVersion()}; linkgate ${packageVersion()}
+- Load average (1, 5, 15 min) at the start: ${loadAtStart.map((l) => l.toFixed(2)).join(', ')}; at the end: ${loadavg().map((l) => l.toFixed(2)).join(', ')}
+- Node.js ${RUNTIMES.map((r) => r.version).join(' and ')} (gateway workers and load generators on each; the echo upstream on ${MAIN.runtime.version});
+  listener modes: ${LISTENER_MODES.join(', ')}; ${haproxyVersion()}; linkgate ${packageVersion()}
 - linkgate: \`linkgate serve\` with ${WORKERS} workers; HAProxy: nbthread ${WORKERS}, accept-proxy, \`req.ssl_sni\` routing after
   \`tcp-request inspect-delay\`, \`option tcplog\` (linkgate logs every decision too)
 - Load: a PROXY v2 header with an AWS link-ID TLV and CRC32C (100 bytes) plus a ${benchOpening().hello.length}-byte
@@ -257,14 +341,15 @@ Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${startedAt.toISOSt
   linkgate (listener mode http, tenant from the x-tenant header, link-ID check), HAProxy (accept-proxy, ssl, routing on
   x-tenant; 2.6 cannot read the AWS TLV) and nginx (${WORKERS} workers, ssl proxy_protocol, a map on x-tenant), each
   adding the same headers, to a plain HTTP/1.1 upstream; p50/p99 are of every request at saturation.
-- Memory per idle connection: on a fresh gateway, RSS of all its processes after a full garbage
+- Memory per idle connection, policy size and reload: on ${MAIN.runtime.version}, listener mode ${MAIN.mode}. Memory: on a fresh gateway, RSS of all its processes after a full garbage
   collection with ${fmt(S.idle / 2)} connections held, then with ${fmt(S.idle)}; the growth divided by the second ${fmt(S.idle / 2)}.
 
 | measure | value | target |
 |---|---|---|
 ${rows.map((r) => `| ${r.measure} | ${r.value} | ${r.target ? `${r.target} ${r.met ? '(met)' : '(**not met**)'}` : ''} |`).join('\n')}
-`;
-  writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), md);
+
+${history}`;
+  writeFileSync(file, md);
   log(`\nwrote bench/RESULTS.md`);
 }
 

@@ -44,10 +44,17 @@ export const COMMANDS = {
         description: 'fetch the config from s3://BUCKET/KEY, https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB or gs://BUCKET/OBJECT; polled every $LINKGATE_CONFIG_POLL_SEC (30)',
       },
       workers: { type: 'string', short: 'w', value: 'N|auto', description: 'number of worker processes (default: auto, one per core)' },
+      'listener-mode': {
+        type: 'string',
+        value: 'auto|shared|reuseport',
+        choices: ['auto', 'shared', 'reuseport'],
+        description: "workers accept from one shared socket, or each from its own (SO_REUSEPORT); default: auto",
+      },
     },
     notes: [
       'without --config or --config-url: the config inline in $LINKGATE_CONFIG (JSON, YAML or gzip+base64:...),',
       'else from the URL in $LINKGATE_CONFIG_URL, else the file named by $LINKGATE_CONFIG_FILE; workers from $LINKGATE_WORKERS',
+      'listener mode from $LINKGATE_LISTENER_MODE',
     ],
   },
   validate: {

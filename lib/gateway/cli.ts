@@ -11,6 +11,7 @@ import { gatewayConfigJsonSchemaText } from '../tenants/json-schema';
 import { MAX_PROXY_HEADER_BYTES, decodeProxyHeader } from './proxy-protocol/decoder';
 import { configFetcher } from './config-source/url';
 import { joinHostPort, parseHostPort } from './net-util';
+import { parseListenerMode } from './listener-mode';
 import { resolveWorkers, serve, type ConfigSource } from './serve';
 import {
   UsageError,
@@ -94,7 +95,8 @@ async function cmdServe({ values }: ParsedCommand<'serve'>): Promise<number> {
   // A URL the gateway cannot use is a mistake to show now, not a retry loop.
   if (source.kind === 'url') configFetcher(source.url);
   const workers = resolveWorkers(values.workers ?? process.env.LINKGATE_WORKERS);
-  await serve({ source, workers });
+  const listenerMode = parseListenerMode(values['listener-mode'] ?? process.env.LINKGATE_LISTENER_MODE);
+  await serve({ source, workers, listenerMode });
   return -1; // keeps running
 }
 

@@ -14,6 +14,7 @@ type metric = MetricObjectWithValues<MetricValue<string>>;
 import { formatLocatedIssues, loadConfigFile, parseConfigText, type LoadResult } from '../tenants/load';
 import { SHUTDOWN_EXIT_MARGIN_MS, type GatewayConfig } from '../tenants/schema';
 import { HealthServer } from './health';
+import { resolveListenerMode, type ListenerMode } from './listener-mode';
 import { Logger } from './log';
 import { ConfigSourceMetrics } from './config-source/poller';
 import { GatewayMetrics } from './metrics';
@@ -33,6 +34,8 @@ export interface ServeOptions {
   /** Number of worker processes; 1 runs everything in this process. */
   readonly workers: number;
   readonly logger?: Logger;
+  /** How workers share the traffic listeners' ports (listener-mode.ts); default auto. */
+  readonly listenerMode?: ListenerMode;
 }
 
 type ToWorker = { type: 'reload'; sha256?: string } | { type: 'shutdown' } | { type: 'metrics'; id: number };
@@ -68,11 +71,14 @@ function loadOrExit(source: ConfigSource, logger: Logger): LoadedConfig {
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
-  if (cluster.isWorker) return runWorker(options.source);
+  if (cluster.isWorker) return runWorker(options.source, options.listenerMode ?? 'auto');
   const logger = options.logger ?? new Logger({ base: { pid: process.pid } });
   if (options.source.kind === 'url') return serveFromStore(options.source, options.workers, logger);
   const loaded = loadOrExit(options.source, logger);
   if (options.workers <= 1) return runSingle(options.source, loaded, logger);
+  // A mode this runtime or these ports cannot have stops the start here, not in every worker.
+  const listenerMode = resolveListenerMode(options.listenerMode ?? 'auto', trafficPorts(loaded.value));
+  if ('error' in listenerMode) throw new Error(listenerMode.error);
   // Workers accept connections themselves unless NODE_CLUSTER_SCHED_POLICY says otherwise: the
   // round-robin default routes every connection through the primary, which measured 1.8x slower
   // for new connections here, with a 45/55 split between two workers without it (bench/).
@@ -82,8 +88,16 @@ export async function serve(options: ServeOptions): Promise<void> {
 }
 
 /** A worker's gateway serves traffic only; the primary answers health checks for all of them. */
-function createGateway(source: ConfigSource, loaded: LoadedConfig, logger: Logger, inWorker: boolean, metrics?: GatewayMetrics): Gateway {
+function createGateway(
+  source: ConfigSource,
+  loaded: LoadedConfig,
+  logger: Logger,
+  inWorker: boolean,
+  options: { readonly metrics?: GatewayMetrics; readonly reusePort?: boolean } = {},
+): Gateway {
+  const { metrics, reusePort = false } = options;
   return new Gateway({
+    reusePort,
     config: loaded.value,
     index: loaded.index,
     configPath: source.kind === 'file' ? source.path : undefined,
@@ -130,7 +144,7 @@ interface PrimaryStore {
 }
 
 async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Logger, store?: SingleStore): Promise<void> {
-  const gateway = createGateway(source, loaded, logger, false, store?.metrics);
+  const gateway = createGateway(source, loaded, logger, false, { metrics: store?.metrics });
   try {
     await gateway.start();
   } catch (err) {
@@ -159,14 +173,16 @@ async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Log
   });
 }
 
-async function runWorker(source: ConfigSource): Promise<void> {
+async function runWorker(source: ConfigSource, mode: ListenerMode): Promise<void> {
   // From an object store, workers read the primary's local copy of the last good document.
   if (source.kind === 'url') source = { kind: 'file', path: process.env.LINKGATE_CONFIG_CACHE_FILE ?? '' };
   const id = cluster.worker?.id ?? 0;
   const logger = new Logger({ base: { pid: process.pid, worker: id } });
   const loaded = loadSource(source);
   if (!loaded.ok) return fatal(formatLocatedIssues(loaded.issues, describeSource(source)));
-  const gateway = createGateway(source, loaded, logger, true);
+  const listenerMode = resolveListenerMode(mode, trafficPorts(loaded.value));
+  if ('error' in listenerMode) return fatal(listenerMode.error);
+  const gateway = createGateway(source, loaded, logger, true, { reusePort: listenerMode.reusePort });
   try {
     await gateway.start();
   } catch (err) {
@@ -405,6 +421,10 @@ function onTermination(handler: (signal: NodeJS.Signals) => Promise<void>): void
 }
 
 const MAX_FAILED_STARTS = 3;
+
+function trafficPorts(config: GatewayConfig): number[] {
+  return [config.listeners.privateLink.port, ...(config.listeners.public ? [config.listeners.public.port] : [])];
+}
 
 export function resolveWorkers(value: string | undefined): number {
   if (value === undefined || value === 'auto' || value === '') return availableParallelism();

@@ -66,6 +66,8 @@ export interface GatewayOptions {
   readonly metrics?: GatewayMetrics;
   /** Serve the health listener from this process. Cluster workers leave it to the primary. */
   readonly serveHealth?: boolean;
+  /** Cluster workers: a listening socket of this worker's own, SO_REUSEPORT (listener-mode.ts). */
+  readonly reusePort?: boolean;
 }
 
 /** One line per decision; also emitted as the 'decision' event. */
@@ -178,6 +180,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private decodeOptions: DecodeOptions;
   private policy: Policy;
   private readonly configPath: string | undefined;
+  private readonly reusePort: boolean;
   private readonly servers = new Map<string, Server>();
   private health: HealthServer | undefined;
   /** Listeners in http mode hand their connections to it (http/front.ts). */
@@ -199,6 +202,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   constructor(options: GatewayOptions) {
     super();
     this.configPath = options.configPath;
+    this.reusePort = options.reusePort === true;
     this.logger = options.logger ?? new Logger();
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.policy = new Policy(options.config, options.index);
@@ -265,6 +269,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
         ? { additionalPrivateLink: Object.fromEntries(listeners.additionalPrivateLink.map((l) => [l.name, this.address(l.name)?.port])) }
         : {}),
       tenants: this.policy.tenants.length,
+      ...(this.reusePort ? { reusePort: true } : {}),
       ...this.limits,
     });
   }
@@ -286,7 +291,9 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.servers.set(kind, server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port, host, backlog: 4096 }, () => {
+      // reusePort is not in Node.js 20's types; exclusive keeps the cluster module out of it.
+      const own = this.reusePort ? { reusePort: true, exclusive: true } : {};
+      server.listen({ port, host, backlog: 4096, ...own }, () => {
         server.off('error', reject);
         server.on('error', (err) => this.onListenerError(kind, err));
         this.boundAddresses.set(kind, server.address() as AddressInfo);
@@ -561,7 +568,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
         return;
       case 'forwarding':
         if (conn.watch) conn.clientEnded = true; // passed on once the held bytes are
-        else conn.upstream!.end();
+        else endOrClose(conn.upstream!);
         return;
       default:
         return;
@@ -976,7 +983,17 @@ function onClientDrain(this: TaggedSocket): void {
 
 function onUpstreamEnd(this: TaggedSocket): void {
   const client = this[CONN]?.client;
-  if (client && !client.writableEnded) client.end();
+  if (client && !client.writableEnded) endOrClose(client);
+}
+
+/**
+ * Passes a FIN on. When the socket's own side has already sent its FIN and every byte written to
+ * it has reached the kernel, closing it sends the same FIN after the same bytes (nothing unread
+ * is left to turn it into a reset) and saves the shutdown(2) that end() would make first.
+ */
+function endOrClose(socket: Socket): void {
+  if (socket.readableEnded && socket.writableLength === 0) socket.destroy();
+  else socket.end();
 }
 
 function onClientClose(this: TaggedSocket): void {

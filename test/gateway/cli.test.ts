@@ -245,8 +245,8 @@ describe('usage errors exit 2 and say what is valid', () => {
   test("GIVEN a misspelled option THEN it names the command's valid options", () => {
     const r = runCli(['serve', '--confg', 'gateway.yaml']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("linkgate: unknown option --confg for 'serve'; valid: --config, --config-url, --workers, --help\n");
-    expect(r.stderr).toContain('usage: linkgate serve [--config FILE] [--config-url URL] [--workers N|auto]');
+    expect(r.stderr).toContain("linkgate: unknown option --confg for 'serve'; valid: --config, --config-url, --workers, --listener-mode, --help\n");
+    expect(r.stderr).toContain('usage: linkgate serve [--config FILE] [--config-url URL] [--workers N|auto] [--listener-mode auto|shared|reuseport]');
   });
 
   test.each([

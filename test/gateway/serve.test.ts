@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { metricSum, writeFileAtomic } from '../../bench/harness';
@@ -13,6 +13,7 @@ import { privateLinkOpening } from '../helpers/bytes';
 import { spawnCli, type CliProcess } from '../helpers/cli';
 import { closedPort, openAndHold, sendRaw, sleep, startEchoServer, startTcpServer, waitFor, type HeldConnection, type TestServer } from '../helpers/sockets';
 import { connectionsForOpenFiles } from '../../lib/gateway/quotas';
+import { resolveListenerMode, reusePortAvailable } from '../../lib/gateway/listener-mode';
 
 const A = 'vpce-0aaaaaaaaaaaaaaaa';
 const B = 'vpce-0bbbbbbbbbbbbbbbb';
@@ -36,12 +37,12 @@ async function writeConfig(file: string, ports: Ports, allow: string[], shutdown
   writeFileAtomic(file, text);
 }
 
-async function setup(workers: number, shutdown?: { drainDelayMs: number; drainTimeoutMs: number }) {
+async function setup(workers: number, shutdown?: { drainDelayMs: number; drainTimeoutMs: number }, listenerMode?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'linkgate-serve-'));
   const file = join(dir, 'gateway.json');
   const ports = { privateLink: await closedPort(), health: await closedPort() };
   await writeConfig(file, ports, [A], shutdown);
-  const proc = spawnCli(['serve', '--config', file, '--workers', String(workers)]);
+  const proc = spawnCli(['serve', '--config', file, '--workers', String(workers), ...(listenerMode ? ['--listener-mode', listenerMode] : [])]);
   await waitFor(async () => (await status(ports.health, '/readyz')) === 200, 15_000, 'readiness').catch(async (e) => {
     proc.kill('SIGKILL');
     throw new Error(`${(e as Error).message}; stderr: ${proc.stderr()}`);
@@ -99,9 +100,14 @@ afterEach(() => {
   for (const p of procs.splice(0)) p.kill('SIGKILL');
 });
 
-describe.each([1, 2])('serve with %i worker(s)', (workers) => {
+/** Listener modes this Node.js can run: reuseport from Node.js 22.12 (CI runs these tests on 24 too). */
+const CLUSTER_MODES = reusePortAvailable() ? ['shared', 'reuseport'] : ['shared'];
+
+const SERVE_CASES: [number, string | undefined][] = [[1, undefined], ...CLUSTER_MODES.map((mode): [number, string] => [2, mode])];
+
+describe.each(SERVE_CASES)('serve with %i worker(s), listener mode %s', (workers, listenerMode) => {
   test('GIVEN a running gateway WHEN the config file is replaced or SIGHUP arrives THEN every worker reloads, and a removed endpoint is cut off', async () => {
-    const { file, ports, proc } = await setup(workers);
+    const { file, ports, proc } = await setup(workers, undefined, listenerMode);
     procs.push(proc);
     const live = await forwarded(ports.privateLink, A);
     expect(await live.ping()).toBe(true);
@@ -129,7 +135,7 @@ describe.each([1, 2])('serve with %i worker(s)', (workers) => {
   });
 
   test('GIVEN an invalid file WHEN it replaces the config THEN the gateway keeps serving the last good policy', async () => {
-    const { file, ports, proc } = await setup(workers);
+    const { file, ports, proc } = await setup(workers, undefined, listenerMode);
     procs.push(proc);
     writeFileSync(file, '{"listeners": "broken"');
     await waitFor(() => proc.lines.filter((l) => l.msg === 'config reload failed; keeping the last good config').length >= workers, 10_000);
@@ -140,7 +146,7 @@ describe.each([1, 2])('serve with %i worker(s)', (workers) => {
   });
 
   test('GIVEN SIGTERM with a connection in flight THEN /readyz fails first, the connection keeps working, new ones are refused after the delay, and the process exits once it ends', async () => {
-    const { ports, proc } = await setup(workers, { drainDelayMs: 600, drainTimeoutMs: 10_000 });
+    const { ports, proc } = await setup(workers, { drainDelayMs: 600, drainTimeoutMs: 10_000 }, listenerMode);
     procs.push(proc);
     const live = await forwarded(ports.privateLink, A);
     expect(await live.ping()).toBe(true);
@@ -165,7 +171,7 @@ describe.each([1, 2])('serve with %i worker(s)', (workers) => {
   });
 
   test('GIVEN SIGTERM and a connection that never ends THEN it is closed at the drain bound and the process exits 0', async () => {
-    const { ports, proc } = await setup(workers, { drainDelayMs: 200, drainTimeoutMs: 700 });
+    const { ports, proc } = await setup(workers, { drainDelayMs: 200, drainTimeoutMs: 700 }, listenerMode);
     procs.push(proc);
     const live = await forwarded(ports.privateLink, A);
     expect(await live.ping()).toBe(true);
@@ -179,8 +185,8 @@ describe.each([1, 2])('serve with %i worker(s)', (workers) => {
   });
 });
 
-test('GIVEN a cluster WHEN a worker dies THEN the primary starts another and readiness comes back', async () => {
-  const { ports, proc } = await setup(2);
+test.each(CLUSTER_MODES)('GIVEN a cluster (listener mode %s) WHEN a worker dies THEN the primary starts another, readiness comes back and connections are forwarded', async (mode) => {
+  const { ports, proc } = await setup(2, undefined, mode);
   procs.push(proc);
   const worker = await waitFor(() => proc.lines.find((l) => l.msg === 'listening' && typeof l.worker === 'number'));
   process.kill(worker.pid as number, 'SIGKILL');
@@ -188,6 +194,53 @@ test('GIVEN a cluster WHEN a worker dies THEN the primary starts another and rea
   await waitFor(() => proc.lines.filter((l) => l.msg === 'listening').length >= 3, 10_000, 'a replacement worker');
   await waitFor(async () => (await status(ports.health, '/readyz')) === 200, 10_000);
   expect(ready).toBe(200);
+  // Whichever worker the kernel picks (with reuseport, the replacement's own socket among them).
+  for (let i = 0; i < 8; i++) {
+    const c = await forwarded(ports.privateLink, A);
+    expect(await c.ping()).toBe(true);
+    c.socket.destroy();
+  }
+});
+
+describe('listener modes', () => {
+  /** Listening TCP sockets on 127.0.0.1:`port`, from /proc/net/tcp (state 0A). */
+  const listeningSockets = (port: number) =>
+    readFileSync('/proc/net/tcp', 'utf8')
+      .split('\n')
+      .filter((l) => {
+        const [, local, , state] = l.trim().split(/\s+/);
+        return state === '0A' && local === `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+      }).length;
+
+  test.each(CLUSTER_MODES.map((mode) => [mode, mode === 'reuseport' ? 2 : 1] as const))(
+    'GIVEN 2 workers in listener mode %s THEN the private-link port has %i listening socket(s)',
+    async (mode, sockets) => {
+      const { ports, proc } = await setup(2, undefined, mode);
+      procs.push(proc);
+      await waitFor(() => proc.lines.filter((l) => l.msg === 'listening').length >= 2, 10_000, 'both workers listening');
+      expect(listeningSockets(ports.privateLink)).toBe(sockets);
+      expect(proc.lines.filter((l) => l.msg === 'listening' && l.reusePort === true).length).toBe(mode === 'reuseport' ? 2 : 0);
+    },
+  );
+
+  // Only where it can be seen: Node.js 20 (the engines floor) runs it.
+  if (!reusePortAvailable()) test('GIVEN a Node.js without reusePort WHEN reuseport is asked for THEN serve refuses to start and says which version it needs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linkgate-serve-'));
+    const file = join(dir, 'gateway.json');
+    await writeConfig(file, { privateLink: await closedPort(), health: await closedPort() }, [A]);
+    const proc = spawnCli(['serve', '--config', file, '--workers', '2', '--listener-mode', 'reuseport']);
+    procs.push(proc);
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr()).toMatch(/--listener-mode reuseport needs Node\.js 22\.12 or later/);
+  });
+
+
+  test('GIVEN reuseport and port 0 THEN the choice is refused, as each worker would get a port of its own', () => {
+    expect(resolveListenerMode('reuseport', [0], '24.0.0')).toEqual({ error: expect.stringMatching(/needs fixed listener ports/) });
+    expect(resolveListenerMode('reuseport', [8443], '22.11.0')).toEqual({ error: expect.stringMatching(/needs Node\.js 22\.12/) });
+    expect(resolveListenerMode('reuseport', [8443], '22.12.0')).toEqual({ reusePort: true });
+    expect(resolveListenerMode('shared', [8443], '24.0.0')).toEqual({ reusePort: false });
+  });
 });
 
 test('GIVEN a worker that dies just before SIGTERM THEN no replacement starts during the drain and the process exits at once', async () => {

@@ -16,33 +16,52 @@ import { httpsThrough, sendRaw, startEchoServer, startTcpServer, waitFor, type T
 const OWN = 'vpce-08d2bf15fac5001c9';
 const GCP_ID = '18446744072646845442';
 const GCP_PP_ID = '18446744072646845443';
+const SPEAKS_FIRST = 'vpce-0f1f1f1f1f1f1f1f1';
 
 let echo: TestServer;
 let https: DemoUpstream;
 let captured: Buffer[] = [];
 let capture: TestServer;
 let gw: TestGateway;
+/** An upstream that answers the hello, then half-closes first, and keeps what the client sends after. */
+let speaksFirst: TestServer;
+let afterItsEnd: { bytes: Buffer[]; ended: Promise<boolean> } | undefined;
 
 beforeAll(async () => {
   echo = await startEchoServer();
   https = await startDemoUpstream();
   capture = await startTcpServer((s) => s.on('data', (d) => captured.push(d)));
+  speaksFirst = await startTcpServer(
+    (s) => {
+      const bytes: Buffer[] = [];
+      // true on a FIN, false on a reset: the client's bytes must arrive with a clean end.
+      const ended = new Promise<boolean>((r) => (s.on('end', () => r(true)), s.on('error', () => r(false))));
+      afterItsEnd = { bytes, ended };
+      s.once('data', () => {
+        s.end('answer');
+        s.on('data', (d) => bytes.push(d));
+      });
+    },
+    { allowHalfOpen: true },
+  );
   gw = await startTestGateway({
     upstreams: {
       default: { host: '127.0.0.1', port: echo.port },
       https: { host: '127.0.0.1', port: https.port },
       withHeader: { host: '127.0.0.1', port: capture.port, proxyProtocol: true },
+      speaksFirst: { host: '127.0.0.1', port: speaksFirst.port },
     },
     tenants: [
       { name: 'echo', hostnames: ['echo.example.com'], allow: { aws: [OWN], gcp: [GCP_ID], cidrs: ['127.0.0.0/8'] } },
       { name: 'web', hostnames: ['*.megacorp.example.com'], upstream: 'https', allow: { azure: ['553665985'], cidrs: ['127.0.0.1/32'] } },
       { name: 'pp', hostnames: ['pp.example.com'], upstream: 'withHeader', allow: { gcp: [GCP_PP_ID], cidrs: ['127.0.0.1'] } },
+      { name: 'first', hostnames: ['first.example.com'], upstream: 'speaksFirst', allow: { aws: [SPEAKS_FIRST] } },
     ],
   });
 });
 afterAll(async () => {
   await gw?.close();
-  await Promise.all([echo?.close(), https?.close(), capture?.close()]);
+  await Promise.all([echo?.close(), https?.close(), capture?.close(), speaksFirst?.close()]);
 });
 
 /** Opens a connection, writes `opening`, resolves with the socket and a reader of everything received. */
@@ -97,6 +116,16 @@ describe('forwarding', () => {
     c.socket.end(Buffer.from('last words'));
     await c.ended; // the echo server ends after our end: the FIN went through both ways
     expect(c.received().toString('latin1').endsWith('last words')).toBe(true);
+  });
+
+  test('GIVEN an upstream that half-closes first WHEN the client then sends more and ends THEN the upstream gets those bytes and a clean end', async () => {
+    const c = await open(gw.privateLinkPort, privateLinkOpening('aws', SPEAKS_FIRST, 'first.example.com'));
+    await c.ended; // the upstream's FIN reached the client
+    expect(c.received().toString('latin1')).toBe('answer');
+    c.socket.end(Buffer.from('after your end'));
+    await waitFor(() => afterItsEnd !== undefined);
+    expect(await afterItsEnd!.ended).toBe(true);
+    expect(Buffer.concat(afterItsEnd!.bytes).toString('latin1')).toBe('after your end');
   });
 
   test('GIVEN 64 MiB each way THEN both directions arrive intact', async () => {
