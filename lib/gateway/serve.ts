@@ -16,6 +16,8 @@ import { SHUTDOWN_EXIT_MARGIN_MS, type GatewayConfig } from '../tenants/schema';
 import { HealthServer } from './health';
 import { Logger } from './log';
 import { GatewayMetrics } from './metrics';
+import type { OwnershipSnapshot } from './ownership/map';
+import { startOwnership } from './ownership/scheduler';
 import { watchConfig, type ConfigWatcher } from './reload';
 import { Gateway } from './server';
 
@@ -28,7 +30,11 @@ export interface ServeOptions {
   readonly logger?: Logger;
 }
 
-type ToWorker = { type: 'reload'; sha256?: string } | { type: 'shutdown' } | { type: 'metrics'; id: number };
+type ToWorker =
+  | { type: 'reload'; sha256?: string }
+  | { type: 'shutdown' }
+  | { type: 'metrics'; id: number }
+  | { type: 'ownership'; snapshot: OwnershipSnapshot };
 type FromWorker =
   | { type: 'ready' }
   | { type: 'reloaded'; shutdown: GatewayConfig['shutdown']; changedSinceSettled: boolean }
@@ -69,7 +75,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   // for new connections here, with a 45/55 split between two workers without it (bench/).
   if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
   // The primary keeps only what it uses, not the tenant list.
-  return runPrimary(options.source, { health: loaded.value.listeners.health, shutdown: loaded.value.shutdown }, options.workers, logger);
+  const { ownership } = loaded.value;
+  return runPrimary(
+    options.source,
+    // The tenant tables only when the primary accepts connections for them (ownership.accept).
+    { health: loaded.value.listeners.health, shutdown: loaded.value.shutdown, ownership, index: ownership && ownership.accept !== 'none' ? loaded.index : null },
+    options.workers,
+    logger,
+  );
 }
 
 /** A worker's gateway serves traffic only; the primary answers health checks for all of them. */
@@ -100,8 +113,16 @@ async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Log
           if (gateway.reload(sha256).changedSinceSettled) watcher?.recheck();
         })
       : ignoreHangups(source, logger);
+  // Single process: the ownership poller runs here and hands its reads straight to the gateway.
+  const ownership = startOwnership(loaded.value, {
+    registry: gateway.metrics.registry,
+    logger,
+    publish: (snapshot) => logOwnershipRevocations(logger, gateway.applyOwnership(snapshot).revoked),
+    tenantIndex: () => gateway.tenantIndex,
+  });
   onTermination(async (signal) => {
     logger.info('signal received', { signal });
+    ownership?.stop();
     watcher?.close();
     await gateway.shutdown();
     process.exit(0);
@@ -137,6 +158,9 @@ async function runWorker(source: ConfigSource): Promise<void> {
       case 'metrics':
         void gateway.metrics.registry.getMetricsAsJSON().then((data) => send({ type: 'metrics', id: raw.id, data }));
         return;
+      case 'ownership':
+        logOwnershipRevocations(logger, gateway.applyOwnership(raw.snapshot).revoked);
+        return;
     }
   });
   send({ type: 'ready' });
@@ -156,6 +180,10 @@ function fatal(message: string): void {
 interface PrimarySettings {
   readonly health: GatewayConfig['listeners']['health'];
   shutdown: GatewayConfig['shutdown'];
+  /** Read at start; a change takes effect at the next restart. */
+  readonly ownership: GatewayConfig['ownership'];
+  /** Tenant tables for ownership.accept (null when acceptance is off), refreshed on reload. */
+  index: LoadedConfig['index'] | null;
 }
 
 async function runPrimary(source: ConfigSource, settings: PrimarySettings, count: number, logger: Logger): Promise<void> {
@@ -182,6 +210,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
     switch (msg.type) {
       case 'ready':
         ready.add(worker.id);
+        if (ownershipSnapshot) worker.send({ type: 'ownership', snapshot: ownershipSnapshot } satisfies ToWorker);
         if (ready.size === count) logger.info('all workers ready', { workers: count });
         return;
       case 'fatal':
@@ -253,6 +282,18 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
   });
   for (let i = 0; i < count; i++) fork();
 
+  // One ownership poller for the cluster: its reads go to every worker (and to each new one).
+  let ownershipSnapshot: OwnershipSnapshot | null = null;
+  const ownership = startOwnership(settings, {
+    registry: primaryRegistry,
+    logger,
+    publish: (snapshot) => {
+      ownershipSnapshot = snapshot;
+      for (const w of Object.values(cluster.workers ?? {})) if (w && ready.has(w.id)) w.send({ type: 'ownership', snapshot } satisfies ToWorker);
+    },
+    tenantIndex: () => settings.index,
+  });
+
   // Workers reload one after another: a large policy keeps a worker busy for a moment, and the
   // others go on accepting meanwhile. A change noticed during a round starts another round after it.
   let reloading = false;
@@ -291,6 +332,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
       ? watchConfig(source.path, (cause, sha256) => {
           settledSha256 = sha256;
           logger.info('config change noticed; reloading workers one at a time', { cause });
+          if (settings.index) refreshIndex(source, settings);
           void reloadWorkers();
         })
       : ignoreHangups(source, logger);
@@ -298,6 +340,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
   onTermination(async (signal) => {
     draining = true; // /readyz fails from now on
     logger.info('signal received; draining workers', { signal });
+    ownership?.stop();
     watcher?.close();
     const bound = settings.shutdown.drainDelayMs + settings.shutdown.drainTimeoutMs + SHUTDOWN_EXIT_MARGIN_MS;
     const exited = new Promise<void>((resolve) => {
@@ -341,6 +384,16 @@ function onTermination(handler: (signal: NodeJS.Signals) => Promise<void>): void
 }
 
 const MAX_FAILED_STARTS = 3;
+
+/** Acceptance needs the tenants' owners in the primary: re-read on reload (an invalid file keeps the last). */
+function refreshIndex(source: ConfigSource, settings: PrimarySettings): void {
+  const loaded = loadSource(source);
+  if (loaded.ok) settings.index = loaded.index;
+}
+
+function logOwnershipRevocations(logger: Logger, revoked: number): void {
+  if (revoked) logger.info('ownership change revoked live connections', { revoked });
+}
 
 export function resolveWorkers(value: string | undefined): number {
   if (value === undefined || value === 'auto' || value === '') return availableParallelism();
