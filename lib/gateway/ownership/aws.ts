@@ -72,9 +72,12 @@ export class AwsPoller implements CloudPoller {
 
   constructor(private readonly options: AwsPollerOptions) {}
 
-  private async ec2(): Promise<{ sdk: Ec2Module; client: InstanceType<Ec2Module['EC2Client']> }> {
+  private ec2(): Promise<{ sdk: Ec2Module; client: InstanceType<Ec2Module['EC2Client']> }> {
     if (!this.sdk || !this.client) {
-      this.sdk = await import('@aws-sdk/client-ec2');
+      // Loaded here, not at the top: only gateways with ownership.aws pay its load time. require,
+      // not import(): the package is CommonJS and so is this build.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      this.sdk = require('@aws-sdk/client-ec2') as Ec2Module;
       const { timeoutMs } = this.options.limits;
       this.client = new this.sdk.EC2Client({
         region: this.options.region,
@@ -84,7 +87,7 @@ export class AwsPoller implements CloudPoller {
         requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
       });
     }
-    return { sdk: this.sdk, client: this.client };
+    return Promise.resolve({ sdk: this.sdk, client: this.client });
   }
 
   async poll(): Promise<{ connections: EndpointConnection[]; skipped: number }> {
@@ -103,7 +106,12 @@ export class AwsPoller implements CloudPoller {
           { abortSignal: AbortSignal.timeout(this.options.limits.timeoutMs) },
         ),
       );
-      records.push(...(out.VpcEndpointConnections ?? []));
+      // The documented answer always has the set (empty when there is nothing): without it this is
+      // not that answer (a proxy's page, say), and reading it as "no endpoints" would cut everyone.
+      if (!Array.isArray(out.VpcEndpointConnections)) {
+        throw new PollError('bad_response', 'DescribeVpcEndpointConnections: the answer has no vpcEndpointConnectionSet');
+      }
+      records.push(...out.VpcEndpointConnections);
       token = out.NextToken;
       if (!token) break;
     }
@@ -142,6 +150,8 @@ function awsReason(err: unknown): PollFailureReason {
   if (/Throttl|RequestLimitExceeded/i.test(name)) return 'throttled';
   if (/UnauthorizedOperation|AuthFailure|AccessDenied|CredentialsProvider|InvalidClientTokenId/i.test(name)) return 'denied';
   const status = e.$metadata?.httpStatusCode;
-  if (status === undefined) return /ECONNREFUSED|ENOTFOUND|ECONNRESET|EHOSTUNREACH/.test(`${e.code} ${e.message}`) ? 'unreachable' : 'bad_response';
+  if (status === undefined) {
+    return /ECONNREFUSED|ENOTFOUND|ECONNRESET|EHOSTUNREACH|EAI_AGAIN|socket hang up/.test(`${e.code} ${e.message}`) ? 'unreachable' : 'bad_response';
+  }
   return status === 429 || status === 503 ? 'throttled' : 'http_error';
 }

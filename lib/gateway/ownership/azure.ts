@@ -37,7 +37,11 @@ const SUBSCRIPTION_IN_ID = /^\/subscriptions\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-
 
 /** Pure: the connections of a Private Link Service document; entries that make no sense are skipped and counted. */
 export function parsePrivateLinkService(doc: unknown): { connections: EndpointConnection[]; skipped: number } {
-  if (!isRecord(doc) || !isRecord(doc.properties)) throw new PollError('bad_response', 'Private Link Service: no properties object');
+  // The type says this is the service and not some other JSON, whose missing list would read as
+  // "no endpoints" and cut everyone.
+  if (!isRecord(doc) || typeof doc.type !== 'string' || doc.type.toLowerCase() !== 'microsoft.network/privatelinkservices' || !isRecord(doc.properties)) {
+    throw new PollError('bad_response', 'not a Microsoft.Network/privateLinkServices resource');
+  }
   const list = doc.properties.privateEndpointConnections ?? [];
   if (!Array.isArray(list)) throw new PollError('bad_response', 'Private Link Service: privateEndpointConnections is not a list');
   const connections: EndpointConnection[] = [];

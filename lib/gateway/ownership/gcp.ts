@@ -35,7 +35,9 @@ export interface GcpPollerOptions {
 
 /** Pure: the connected endpoints of a service attachment document; nonsensical entries are skipped and counted. */
 export function parseServiceAttachment(doc: unknown): { connections: EndpointConnection[]; skipped: number } {
-  if (!isRecord(doc)) throw new PollError('bad_response', 'service attachment: not a JSON object');
+  // Compute leaves out an empty connectedEndpoints: `kind` is what says this is the attachment and
+  // not some other JSON (which would otherwise read as "nobody connected" and cut everyone).
+  if (!isRecord(doc) || doc.kind !== 'compute#serviceAttachment') throw new PollError('bad_response', 'service attachment: not a compute#serviceAttachment');
   const list = doc.connectedEndpoints ?? [];
   if (!Array.isArray(list)) throw new PollError('bad_response', 'service attachment: connectedEndpoints is not a list');
   const connections: EndpointConnection[] = [];
