@@ -734,9 +734,11 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
    * from now on, and live connections it no longer admits are cut (deleted, rejected, moved).
    */
   applyOwnership(snapshot: OwnershipSnapshot): { revoked: number } {
+    const same = this.ownership?.revision === snapshot.revision;
     this.ownership = new OwnershipView(snapshot);
     this.policy.ownership = this.ownership;
-    return { revoked: this.revokeDisallowed('an ownership change') };
+    // The same revision only says the map is still current: nothing to decide again.
+    return { revoked: same ? 0 : this.revokeDisallowed('an ownership change') };
   }
 
   /** The running policy's tenant tables (owner rules, link IDs), for the ownership scheduler's acceptance. */

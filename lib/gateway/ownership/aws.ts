@@ -146,12 +146,12 @@ export class AwsPoller implements CloudPoller {
 function awsReason(err: unknown): PollFailureReason {
   const e = err as Error & { $metadata?: { httpStatusCode?: number }; code?: string };
   const name = e.name ?? '';
+  // The SDK reports a reset connection as a TimeoutError "socket hang up": it never answered.
+  if (/ECONNREFUSED|ENOTFOUND|ECONNRESET|EHOSTUNREACH|EAI_AGAIN|socket hang up/.test(`${e.code} ${e.message}`)) return 'unreachable';
   if (name === 'TimeoutError' || name === 'AbortError' || e.code === 'ETIMEDOUT') return 'timeout';
   if (/Throttl|RequestLimitExceeded/i.test(name)) return 'throttled';
   if (/UnauthorizedOperation|AuthFailure|AccessDenied|CredentialsProvider|InvalidClientTokenId/i.test(name)) return 'denied';
   const status = e.$metadata?.httpStatusCode;
-  if (status === undefined) {
-    return /ECONNREFUSED|ENOTFOUND|ECONNRESET|EHOSTUNREACH|EAI_AGAIN|socket hang up/.test(`${e.code} ${e.message}`) ? 'unreachable' : 'bad_response';
-  }
+  if (status === undefined) return 'bad_response';
   return status === 429 || status === 503 ? 'throttled' : 'http_error';
 }

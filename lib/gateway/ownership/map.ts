@@ -30,6 +30,11 @@ export interface EndpointConnection {
 
 /** What the workers receive: per cloud, when it was last read successfully and what was accepted. */
 export interface OwnershipSnapshot {
+  /**
+   * Goes up when what is accepted changes or a cloud's read turns stale or fresh: then live
+   * connections are decided again. A snapshot of the same revision only renews `fetchedAt`.
+   */
+  readonly revision: number;
   readonly staleAfterMs: number;
   readonly clouds: Partial<Record<Cloud, { readonly fetchedAt: number; readonly accepted: readonly (readonly [string, EndpointOwners])[] }>>;
 }
@@ -43,12 +48,14 @@ export interface OwnershipLookup {
 export class OwnershipView implements OwnershipLookup {
   private readonly clouds = new Map<Cloud, { fetchedAt: number; byLink: Map<string, EndpointOwners> }>();
   private readonly staleAfterMs: number;
+  readonly revision: number;
 
   constructor(
     snapshot: OwnershipSnapshot,
     private readonly now: () => number = Date.now,
   ) {
     this.staleAfterMs = snapshot.staleAfterMs;
+    this.revision = snapshot.revision;
     for (const [cloud, read] of Object.entries(snapshot.clouds) as [Cloud, NonNullable<OwnershipSnapshot['clouds'][Cloud]>][]) {
       this.clouds.set(cloud, { fetchedAt: read.fetchedAt, byLink: new Map(read.accepted.map(([id, owners]) => [id, owners])) });
     }

@@ -88,6 +88,7 @@ export class OwnershipScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private revision = 0;
   private readonly failures: Counter<'cloud' | 'reason'>;
   private readonly polls: Counter<'cloud' | 'result'>;
   private readonly skipped: Counter<'cloud'>;
@@ -175,19 +176,19 @@ export class OwnershipScheduler {
   snapshot(): OwnershipSnapshot {
     const clouds: Record<string, { fetchedAt: number; accepted: [string, EndpointOwners][] }> = {};
     for (const [cloud, read] of this.reads) if (read.fetchedAt !== null) clouds[cloud] = { fetchedAt: read.fetchedAt, accepted: read.accepted };
-    return { staleAfterMs: this.options.config.staleAfterSec * 1000, clouds };
+    return { revision: this.revision, staleAfterMs: this.options.config.staleAfterSec * 1000, clouds };
   }
 
   private async round(): Promise<void> {
-    const changed = await Promise.all(this.options.pollers.map((p) => this.pollCloud(p)));
+    const outcomes = await Promise.all(this.options.pollers.map((p) => this.pollCloud(p)));
     if (this.stopped) return;
-    let publish = changed.some(Boolean);
+    let changed = outcomes.includes('changed');
     const bound = this.options.config.staleAfterSec * 1000;
     for (const [cloud, read] of this.reads) {
       const stale = read.fetchedAt !== null && Date.now() - read.fetchedAt > bound;
       if (stale === read.stale) continue;
       read.stale = stale;
-      publish = true; // the workers re-decide live connections: stale owner admissions end
+      changed = true; // the workers re-decide live connections: stale owner admissions end
       if (stale) {
         this.options.logger.error('ownership map stale: owner rules admit nobody until a read succeeds', {
           cloud,
@@ -198,11 +199,13 @@ export class OwnershipScheduler {
         this.options.logger.info('ownership map fresh again', { cloud });
       }
     }
-    if (publish) this.options.publish(this.snapshot());
+    if (changed) this.revision++;
+    // Also after a read that changed nothing: its time keeps the workers' map from going stale.
+    if (changed || outcomes.includes('same')) this.options.publish(this.snapshot());
   }
 
-  /** Reads one cloud; true when what it accepts changed. */
-  private async pollCloud(poller: CloudPoller): Promise<boolean> {
+  /** Reads one cloud: whether what it accepts changed, stayed the same, or the read failed. */
+  private async pollCloud(poller: CloudPoller): Promise<'changed' | 'same' | 'failed'> {
     const read = this.reads.get(poller.cloud)!;
     const { cloud } = poller;
     let result: Awaited<ReturnType<CloudPoller['poll']>>;
@@ -218,7 +221,7 @@ export class OwnershipScheduler {
         error: (err as Error).message,
         ageSec: read.fetchedAt === null ? null : Math.round((Date.now() - read.fetchedAt) / 1000),
       });
-      return false;
+      return 'failed';
     }
     this.polls.inc({ cloud, result: 'success' });
     if (result.skipped) {
@@ -239,7 +242,7 @@ export class OwnershipScheduler {
     read.key = key;
     if (changed) this.options.logger.info('ownership map changed', { cloud, accepted: accepted.length, pending: counts.pending });
     await this.settlePending(poller, read, result.connections);
-    return changed;
+    return changed ? 'changed' : 'same';
   }
 
   /** ownership.accept: pending connections a tenant names are accepted; the rest rejected if asked. */

@@ -92,6 +92,7 @@ const config = testConfig({
 
 function snapshot(fetchedAt: number, aws: [string, string][], gcp: [string, string, string][] = []): OwnershipSnapshot {
   return {
+    revision: 1,
     staleAfterMs: 60_000,
     clouds: {
       aws: { fetchedAt, accepted: aws.map(([id, account]) => [id, { awsAccounts: account }]) },
@@ -184,6 +185,12 @@ describe('the scheduler', () => {
     });
     await scheduler.pollOnce();
     expect(published).toHaveLength(1);
+    // A read that changes nothing is still published (its time keeps the workers' map fresh), same revision.
+    await scheduler.pollOnce();
+    expect(published).toHaveLength(2);
+    expect(published[1]!.revision).toBe(published[0]!.revision);
+    expect(published[1]!.clouds.aws!.fetchedAt).toBeGreaterThanOrEqual(published[0]!.clouds.aws!.fetchedAt);
+    published.splice(1);
     fail = true;
     await scheduler.pollOnce();
     expect(published).toHaveLength(1); // nothing changed: the map is kept
@@ -194,6 +201,7 @@ describe('the scheduler', () => {
     await scheduler.pollOnce();
     // THEN a snapshot goes out (so workers cut stale owner admissions), with the old read in it
     expect(published).toHaveLength(2);
+    expect(published[1]!.revision).toBeGreaterThan(published[0]!.revision);
     expect(published[1]!.clouds.aws!.accepted).toEqual([['vpce-0aaaaaaaaaaaaaaaa', { awsAccounts: '111122223333' }]]);
     expect(new OwnershipView(published[1]!).fresh('aws')).toBe(false);
     expect(await registry.metrics()).toMatch(/linkgate_ownership_stale\{cloud="aws"\} 1/);

@@ -7,7 +7,8 @@ import { AwsPoller } from '../../../lib/gateway/ownership/aws';
 import { AzurePoller } from '../../../lib/gateway/ownership/azure';
 import { GcpPoller } from '../../../lib/gateway/ownership/gcp';
 import { PollError } from '../../../lib/gateway/ownership/http';
-import { AZURE_TOKEN, GCP_TOKEN, awsTestEnv, startAwsApi, startAzureApi, startGcpApi, type CloudApi } from '../../helpers/cloud-apis';
+import type { CloudPoller } from '../../../lib/gateway/ownership/scheduler';
+import { AZURE_TOKEN, GCP_TOKEN, awsTestEnv, startAwsApi, startAzureApi, startGcpApi } from '../../helpers/cloud-apis';
 
 const SERVICE = 'vpce-svc-0123456789abcdef0';
 const PLS = '/subscriptions/00000000-0000-0000-0000-00000000aaaa/resourceGroups/provider-rg/providers/Microsoft.Network/privateLinkServices/linkgate';
@@ -15,13 +16,13 @@ const SUB = '11111111-2222-3333-4444-555555555555';
 const ATTACHMENT = 'projects/provider-prod/regions/europe-west1/serviceAttachments/linkgate';
 const limits = { timeoutMs: 2_000, maxResponseBytes: 64 * 1024 };
 
-const apis: CloudApi<unknown>[] = [];
+const apis: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const api of apis.splice(0)) await api.close();
 });
-async function track<T extends CloudApi<never>>(api: Promise<T>): Promise<T> {
+async function track<T extends { close(): Promise<void> }>(api: Promise<T>): Promise<T> {
   const a = await api;
-  apis.push(a as unknown as CloudApi<unknown>);
+  apis.push(a);
   return a;
 }
 
@@ -158,7 +159,7 @@ describe('GCP serviceAttachments.get', () => {
     ]);
     expect(api.requests.find((r) => r.path.startsWith('/compute/'))!.headers.authorization).toBe(`Bearer ${GCP_TOKEN}`);
     // Acceptance on GCP is the attachment's accept list, not the gateway's.
-    expect(poller.setState).toBeUndefined();
+    expect((poller as CloudPoller).setState).toBeUndefined();
   });
 
   test.each([
