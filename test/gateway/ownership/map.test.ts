@@ -55,7 +55,8 @@ describe('parsing the documented answers', () => {
       kind: 'compute#serviceAttachment',
       connectedEndpoints: [
         { pscConnectionId: '18446744072646845442', consumerNetwork: 'https://www.googleapis.com/compute/v1/projects/megacorp-prod/global/networks/default', endpoint: 'e', status: 'ACCEPTED' },
-        { pscConnectionId: 18446744072646845442, consumerNetwork: 'https://www.googleapis.com/compute/v1/projects/megacorp-prod/global/networks/default', endpoint: 'f', status: 'ACCEPTED' },
+        // as a JSON number it has already lost digits (18446744072646845442 reads as ...5000)
+        { pscConnectionId: Number('18446744072646845442'), consumerNetwork: 'https://www.googleapis.com/compute/v1/projects/megacorp-prod/global/networks/default', endpoint: 'f', status: 'ACCEPTED' },
         { pscConnectionId: '7', consumerNetwork: 'not a network', endpoint: 'g', status: 'ACCEPTED' },
       ],
     };
