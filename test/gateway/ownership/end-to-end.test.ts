@@ -68,7 +68,6 @@ async function serve(workers: number, ownership: object, tenants: object[], env:
   );
   const proc = spawnCli(['serve', '--config', file, '--workers', String(workers)], env);
   cleanup.push(() => proc.kill('SIGKILL'));
-  if (process.env.DEBUG_OWN) cleanup.push(() => console.log(proc.lines.filter((l) => l.msg !== 'listening').map((l) => JSON.stringify(l)).join('\n'), proc.stderr()));
   await waitFor(async () => (await get(health, '/readyz')).status === 200, 30_000, 'readiness').catch((e: Error) => {
     throw new Error(`${e.message}; stderr: ${proc.stderr()}`);
   });
