@@ -63,6 +63,23 @@ const DOCUMENTS: Record<string, string> = {
     'gcp gateway with public path',
   ),
   'gcp example stack': only(gcpDocuments(Testing.synth(new GcpExampleStack(Testing.app(), 'linkgate-gcp'))), 'gcp example'),
+  'gcp gateway (config from Cloud Storage, an additional private-link port)': only(
+    gcpDocuments(
+      synthGcp(
+        (s) =>
+          new GatewayInstanceGroup(
+            s,
+            'Gateway',
+            instanceGroupProps({
+              configDelivery: 'objectStore',
+              upstreams: { default: { host: 'app.internal.example.com', port: 443 }, db: { host: 'db.internal.example.com', port: 5432 } },
+              additionalPrivateLinkPorts: [{ name: 'postgres', port: 5432, upstream: 'db' }],
+            }),
+          ),
+      ).text,
+    ),
+    'gcp gateway from Cloud Storage',
+  ),
 };
 
 describeWithPeer('cloud-init', 'cloud-init schema on the gateway VMs’ cloud-config', () => {

@@ -14,6 +14,7 @@
  */
 import { ComputeNetwork } from '@cdktf/provider-google/lib/compute-network';
 import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
+import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
@@ -58,6 +59,13 @@ export class GcpExampleStack extends TerraformStack {
       privateIpGoogleAccess: true,
     });
 
+    // Where the gateway's alerts go (attacks, refused endpoints, capacity, config, health).
+    const oncall = new MonitoringNotificationChannel(this, 'Oncall', {
+      displayName: 'linkgate on-call',
+      type: 'email',
+      labels: { email_address: 'oncall@example.com' },
+    });
+
     const linkgate = new PrivateServiceConnectGateway(this, 'Linkgate', {
       project: PROVIDER_PROJECT,
       region: REGION,
@@ -73,6 +81,7 @@ export class GcpExampleStack extends TerraformStack {
       upstreams: { default: { host: 'app.internal.example.com', port: 443 } },
       domainName: 'api.example.com.',
       publicAccess: true,
+      observability: { notificationChannels: [oncall.id] },
     });
     new TerraformOutput(this, 'service_attachment', {
       value: linkgate.serviceAttachmentId,

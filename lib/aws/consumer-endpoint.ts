@@ -8,6 +8,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { hostnameSchema, hostnameZones } from '../tenants';
+import { doctorCommand } from '../tenants/doctor-command';
 import { checkOutputPrefix, stableOutput } from './internal/outputs';
 import { checkOneSubnetPerAz, checkPort, cidrPeer, fail, show, warnIfSingleAz } from './internal/validate';
 
@@ -147,6 +148,10 @@ export class LinkgateConsumerEndpoint extends Construct {
     stableOutput(this, outputPrefix, 'EndpointId', {
       description: "Send this endpoint ID to the provider: it goes into your tenant's allow.aws list",
       value: this.endpointId,
+    });
+    stableOutput(this, outputPrefix, 'DoctorCommand', {
+      description: 'Run this from the VPC to check the endpoint, its DNS and its registration with the provider',
+      value: doctorCommand(this.hostnames, this.port),
     });
   }
 }

@@ -9,6 +9,7 @@ import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { Token, type TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { hostnameSchema, hostnameZones, showValue } from '../tenants';
+import { doctorCommand } from '../tenants/doctor-command';
 import { checkOutputPrefix, stableOutput } from './outputs';
 import { resolveSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName } from './validation';
@@ -79,6 +80,8 @@ export class PrivateLinkConsumer extends Construct {
   readonly zones: ConsumerDnsZone[];
   readonly endpointIdOutput: TerraformOutput;
   readonly privateIpOutput: TerraformOutput;
+  /** `linkgate doctor` for the first hostname. */
+  readonly doctorCommandOutput: TerraformOutput;
 
   constructor(scope: Construct, id: string, props: PrivateLinkConsumerProps) {
     super(scope, id);
@@ -166,6 +169,10 @@ export class PrivateLinkConsumer extends Construct {
     this.privateIpOutput = stableOutput(this, 'PrivateIpAddress', outputPrefix, 'private_ip_address', {
       value: this.privateIpAddress,
       description: 'Private IP the tenant hostnames resolve to in this VNet',
+    });
+    this.doctorCommandOutput = stableOutput(this, 'DoctorCommand', outputPrefix, 'doctor_command', {
+      value: doctorCommand(hostnames),
+      description: 'Run this from the VNet to check the endpoint and its DNS, and to read its LinkID for the provider',
     });
   }
 }

@@ -73,6 +73,23 @@ export const COMMANDS = {
       to: { type: 'string', value: 'HOST:PORT', required: true, description: "the gateway's private-link listener" },
     },
   },
+  doctor: {
+    args: 'HOSTNAME',
+    minArgs: 1,
+    summary: 'for a customer: check that HOSTNAME is served through your private endpoint, and show its link ID',
+    options: {
+      port: { type: 'string', value: 'N', description: 'port of the endpoint (default 443)' },
+      connect: { type: 'string', value: 'HOST:PORT', description: 'skip DNS and connect here (one endpoint address, or a simulator)' },
+      json: { type: 'boolean', description: 'print the report as JSON on stdout' },
+    },
+    notes: [
+      'run it from the network that uses the endpoint; the provider must set diagnostics.enabled for',
+      'the link ID, tenant and verdict to be shown (without it, the doctor tells forwarded from dropped)',
+      'exit codes: 0 served; 3 the name does not resolve; 4 it resolves to a public address (private',
+      'DNS missing); 5 cannot connect; 6 no diagnostic answer; 7 link ID not allowed; 8 hostname unknown',
+      'to the gateway; 9 dropped for another reason; 10 diagnostics rate limit; 1 error; 2 usage',
+    ],
+  },
   health: {
     summary: "probe a running gateway's health listener (for a container HEALTHCHECK)",
     options: {

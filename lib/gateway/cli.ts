@@ -23,6 +23,7 @@ import {
   type ParsedCommand,
 } from './cli-spec';
 import { startSimulator } from './simulate';
+import { formatDoctorReport, runDoctor } from './doctor';
 
 /** What each command does once its arguments have passed its table entry (cli-spec.ts). */
 const HANDLERS: { readonly [N in CommandName]: (parsed: ParsedCommand<N>) => number | Promise<number> } = {
@@ -30,6 +31,7 @@ const HANDLERS: { readonly [N in CommandName]: (parsed: ParsedCommand<N>) => num
   validate: cmdValidate,
   decode: cmdDecode,
   simulate: cmdSimulate,
+  doctor: cmdDoctor,
   health: cmdHealth,
   schema: () => {
     process.stdout.write(gatewayConfigJsonSchemaText());
@@ -153,6 +155,23 @@ async function cmdSimulate({ values }: ParsedCommand<'simulate'>): Promise<numbe
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return -1;
+}
+
+async function cmdDoctor({ values, positionals }: ParsedCommand<'doctor'>): Promise<number> {
+  const port = values.port === undefined ? 443 : Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be a port number (1-65535), got ${JSON.stringify(values.port)}`, 'doctor');
+  const hostname = positionals[0]!;
+  // A name as DNS and SNI take it (an address literal too: it is then only classified).
+  if (hostname.length > 253 || !/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/.test(hostname)) {
+    throw new UsageError(`HOSTNAME must be a DNS name such as megacorp.api.example.com, got ${JSON.stringify(hostname)}`, 'doctor');
+  }
+  const report = await runDoctor({
+    hostname,
+    port,
+    connect: values.connect === undefined ? undefined : parseHostPort(values.connect, '--connect'),
+  });
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+  return report.exitCode;
 }
 
 function cmdHealth({ values }: ParsedCommand<'health'>): Promise<number> {

@@ -5,7 +5,7 @@
 import { BlockList, isIPv4 } from 'node:net';
 import { lookupHostname } from '../tenants/hostnames';
 import { isOpenTenant } from '../tenants/rules';
-import { parseCidr, type GatewayConfig, type UpstreamConfig } from '../tenants/schema';
+import { parseCidr, type GatewayConfig, type UpstreamConfig, type UpstreamHttp } from '../tenants/schema';
 import { indexTenants, type TenantIndex } from '../tenants/validate';
 import type { OwnershipLookup } from './ownership/map';
 import type { LinkIdentity } from './proxy-protocol/cloud-tlv';
@@ -35,11 +35,19 @@ export const DROP_REASONS = [
   'source_over_capacity',
   'unattributed_over_capacity',
   'out_of_file_descriptors',
+  // linkgate doctor (diagnostic.ts): answered in place of forwarding, or refused by its rate limit.
+  'diagnostic_answered',
+  'diagnostic_rate_limited',
+  // http mode, per request
+  'bad_request',
+  'misdirected_request',
+  'no_tenant',
+  'unknown_tenant',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Why a forwarded connection was ended by the gateway (normal closes have no reason). */
-export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout', 'sni_changed'] as const;
+export const CLOSE_REASONS = ['revoked', 'upstream_error', 'client_error', 'idle_timeout', 'drain_timeout', 'sni_changed', 'request_timeout'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export type ListenerKind = 'privateLink' | 'public';
@@ -52,6 +60,8 @@ export interface CompiledUpstream {
   /** Custom TLV type of the tenant name in the PROXY header sent upstream. */
   readonly tenantTlvType: number;
   readonly connectTimeoutMs: number;
+  /** How http-mode listeners speak to it (absent: plain HTTP/1.1). */
+  readonly http?: UpstreamHttp;
 }
 
 export interface CompiledTenant {
@@ -141,6 +151,11 @@ export class Policy {
   decide(facts: ConnectionFacts): Decision {
     const tenant = this.tenantFor(facts.serverName);
     if (!tenant) return { verdict: 'drop', reason: facts.serverName === null ? 'no_sni' : 'unknown_host', tenant: null };
+    return this.decideFor(tenant, facts);
+  }
+
+  /** The tenant's rules alone: http mode finds the tenant in the request (header, path) rather than the SNI. */
+  decideFor(tenant: CompiledTenant, facts: ConnectionFacts): Decision {
     if (tenant.open) return { verdict: 'forward', tenant };
     if (facts.listener === 'privateLink') {
       if (!facts.link) return { verdict: 'drop', reason: 'no_link_id', tenant };
@@ -162,7 +177,7 @@ export class Policy {
 }
 
 function compileUpstream(name: string, u: UpstreamConfig): CompiledUpstream {
-  return { name, host: u.host, port: u.port, proxyProtocol: u.proxyProtocol, tenantTlvType: u.tenantTlvType, connectTimeoutMs: u.connectTimeoutMs };
+  return { name, host: u.host, port: u.port, proxyProtocol: u.proxyProtocol, tenantTlvType: u.tenantTlvType, connectTimeoutMs: u.connectTimeoutMs, ...(u.http ? { http: u.http } : {}) };
 }
 
 function compileCidrs(cidrs: readonly string[]): BlockList {

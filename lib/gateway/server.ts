@@ -17,8 +17,10 @@ import { isClosedTenant } from '../tenants/rules';
 import type { GatewayConfig } from '../tenants/schema';
 import type { TenantIndex } from '../tenants/validate';
 import { INCOMPLETE, settledStep, type FeedResult, type IncrementalReader } from './bytes';
+import { Diagnostics, isDoctorHello } from './diagnostic';
 import { splitAfterHello, watchHandshake, type HandshakeWatch, type HandshakeWatchHost } from './handshake-watch';
 import { HealthServer } from './health';
+import { HttpFront } from './http/front';
 import { OwnershipView, type OwnershipSnapshot } from './ownership/map';
 import { DropLogLimiter, Logger } from './log';
 import { GatewayMetrics } from './metrics';
@@ -27,6 +29,7 @@ import {
   type CloseReason,
   type CompiledTenant,
   type ConnectionFacts,
+  type Decision,
   type DropReason,
   type ListenerKind,
 } from './policy';
@@ -99,7 +102,7 @@ export interface ReloadOutcome {
   readonly durationMs: number;
 }
 
-type State = 'header' | 'hello' | 'spoof-check' | 'connecting' | 'forwarding' | 'closed';
+type State = 'header' | 'hello' | 'spoof-check' | 'connecting' | 'forwarding' | 'http' | 'closed';
 
 const CONN = Symbol('linkgate.connection');
 type TaggedSocket = Socket & { [CONN]?: Connection };
@@ -174,6 +177,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private readonly configPath: string | undefined;
   private readonly servers = new Map<ListenerKind, Server>();
   private health: HealthServer | undefined;
+  /** Listeners in http mode hand their connections to it (http/front.ts). */
+  private readonly http: HttpFront | undefined;
   private readonly live = new Set<Connection>();
   /** Connections still reading their header or ClientHello, checked against their deadline. */
   private readonly undecided = new Set<Connection>();
@@ -182,6 +187,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private limits: EffectiveLimits;
   private readonly quotas: ConnectionQuotas<Connection>;
   private closedTenants: string[];
+  private readonly diagnostics: Diagnostics;
   private readonly boundAddresses = new Map<ListenerKind | 'health', AddressInfo>();
   private started = false;
   private draining = false;
@@ -198,8 +204,24 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.limits = resolveLimits(this.config.limits);
     this.quotas = new ConnectionQuotas(this.limits);
     this.closedTenants = closedTenants(options.config);
+    this.diagnostics = new Diagnostics(this.config.diagnostics);
     this.metrics.tenants.set(this.policy.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
+    if (this.config.listeners.privateLink.mode === 'http' || this.config.listeners.public?.mode === 'http') {
+      this.http = new HttpFront(
+        {
+          metrics: this.metrics,
+          logger: this.logger,
+          policy: () => this.policy,
+          recordDecision: (record) => this.recordHttpDecision(record),
+          recordClose: (record) => {
+            this.logger.info('close', { ...record });
+            this.emit('close', record);
+          },
+        },
+        options.config,
+      );
+    }
     this.dropLog = new DropLogLimiter(this.config.log.maxDropLinesPerSec, (byReason, total) => {
       this.metrics.logLinesSuppressed.inc(total);
       this.logger.warn('drop log lines suppressed', { suppressed: total, byReason });
@@ -290,6 +312,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
         this.drop(oldest, 'unattributed_over_capacity', `above ${this.limits.maxUnattributedConnections} connections without a PROXY header`);
       }
     }
+    if (listener === 'public' && this.config.listeners.public?.mode === 'http') return this.handToHttp(conn, EMPTY);
     const { limits } = this.config;
     // Readers are made only when a header or ClientHello spans several reads; most arrive whole.
     conn.deadline = conn.acceptedAt + (listener === 'privateLink' ? limits.headerTimeoutMs : limits.clientHelloTimeoutMs);
@@ -334,10 +357,42 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     if (header.link && !this.quotas.takeLink(conn, header.link.cloud, header.link.linkId)) {
       return this.drop(conn, 'link_over_capacity', `above ${this.limits.maxConnectionsPerLinkId} connections from this endpoint`);
     }
+    if (this.config.listeners.privateLink.mode === 'http') return this.handToHttp(conn, result.bytes.subarray(result.length));
     conn.state = 'hello';
     conn.deadline = conn.acceptedAt + this.config.limits.clientHelloTimeoutMs;
     const rest = result.bytes.subarray(result.length);
     if (rest.length) this.onHelloBytes(conn, rest);
+  }
+
+  /**
+   * http mode: the connection (its PROXY header read, the same link ID and source as tcp mode) is
+   * the HTTP front's from here; this side keeps counting it against the connection limits.
+   */
+  private handToHttp(conn: Connection, rest: Buffer): void {
+    this.undecided.delete(conn);
+    conn.state = 'http';
+    conn.counted = true; // its requests are counted one by one
+    conn.client.off('data', onClientData);
+    conn.client.pause();
+    this.http!.adopt(
+      conn.client,
+      {
+        listener: conn.listener,
+        link: conn.header?.link ?? null,
+        source: conn.source(),
+        sourceAddress: conn.facts().sourceAddress,
+      },
+      rest,
+    );
+  }
+
+  /** @internal http mode's per-request decisions, logged and emitted like a connection's. */
+  recordHttpDecision(record: DecisionRecord): void {
+    const mode = this.config.log.decisions;
+    const write = mode === 'all' || (mode === 'drops' && record.verdict === 'drop');
+    const logged = write && (record.verdict === 'forward' || this.dropLog.take(record.reason!));
+    if (logged) this.logger.info(record.verdict, record as unknown as Record<string, unknown>);
+    this.emit('decision', record);
   }
 
   /**
@@ -399,11 +454,25 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     conn.tenant = decision.tenant;
     conn.decisionMs = performance.now() - conn.acceptedAt;
     this.metrics.observeDecision(conn.listener, decision.verdict, conn.decisionMs / 1000);
+    // A `linkgate doctor` request is answered with this verdict and never forwarded (diagnostic.ts).
+    if (this.diagnostics.enabled && conn.listener === 'privateLink' && isDoctorHello(conn.pending, conn.helloLength)) {
+      return this.answerDiagnostic(conn, decision);
+    }
     if (decision.verdict === 'drop') return this.drop(conn, decision.reason);
     if (!this.quotas.takeTenant(conn, decision.tenant.name)) {
       return this.drop(conn, 'tenant_over_capacity', `above ${this.limits.maxConnectionsPerTenant} connections to this tenant`);
     }
     this.forward(conn, decision.tenant);
+  }
+
+  /** Writes the doctor's answer, counts the connection (never forwarded) and closes it. */
+  private answerDiagnostic(conn: Connection, decision: Decision): void {
+    const answer = this.diagnostics.answer(conn.header?.link ?? null, conn.serverName, decision);
+    conn.counted = true;
+    this.count(conn, answer.reason, answer.detail);
+    conn.state = 'closed';
+    const client = conn.client;
+    client.end(answer.reply, () => client.destroy()); // no wait for the doctor's FIN (the listener allows half-open)
   }
 
   private forward(conn: Connection, tenant: CompiledTenant): void {
@@ -688,6 +757,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
    */
   applyConfig(next: GatewayConfig, index?: TenantIndex): { revoked: number } {
     const policy = new Policy(next, index);
+    // Certificates and upstream pools are read before anything changes: a bad file refuses the reload.
+    const commitHttp = this.http?.prepare(next);
     const changed = (['privateLink', 'public', 'health'] as const).filter(
       (k) => JSON.stringify(next.listeners[k]) !== JSON.stringify(this.config.listeners[k]),
     );
@@ -699,9 +770,11 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.limits = resolveLimits(this.config.limits, this.limits.openFilesLimit);
     this.quotas.setLimits(this.limits);
     this.closedTenants = closedTenants(next);
+    this.diagnostics.configure(next.diagnostics);
     policy.ownership = this.ownership;
     this.policy = policy;
-    const revoked = this.revokeDisallowed('a config reload');
+    commitHttp?.();
+    const revoked = (this.http?.revoke(policy) ?? 0) + this.revokeDisallowed('a config reload');
     this.metrics.tenants.set(next.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
     this.warnClosedTenants();
@@ -738,7 +811,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.ownership = new OwnershipView(snapshot);
     this.policy.ownership = this.ownership;
     // The same revision only says the map is still current: nothing to decide again.
-    return { revoked: same ? 0 : this.revokeDisallowed('an ownership change') };
+    return { revoked: same ? 0 : (this.http?.revoke(this.policy) ?? 0) + this.revokeDisallowed('an ownership change') };
   }
 
   /** The running policy's tenant tables (owner rules, link IDs), for the ownership scheduler's acceptance. */
@@ -773,7 +846,17 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       return { ok: false, errors, durationMs, changedSinceSettled: loaded.changedSinceSettled === true };
     }
     const tenants = loaded.value.tenants.length;
-    const { revoked } = this.applyConfig(loaded.value, loaded.index);
+    let applied: { revoked: number };
+    try {
+      applied = this.applyConfig(loaded.value, loaded.index);
+    } catch (err) {
+      // http mode: a certificate or CA file that cannot be used. Nothing was changed.
+      this.metrics.reloads.inc({ result: 'failure' });
+      const errors = (err as Error).message;
+      this.logger.error('config reload failed; keeping the last good config', { file: this.configPath, errors: [errors] });
+      return { ok: false, errors, durationMs: performance.now() - started };
+    }
+    const { revoked } = applied;
     this.metrics.reloads.inc({ result: 'success' });
     const durationMs = performance.now() - started;
     this.logger.info('config reloaded', {
@@ -799,6 +882,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.logger.info('draining', { activeConnections: this.live.size, drainDelayMs, drainTimeoutMs });
     await sleep(drainDelayMs);
     await this.closeListeners();
+    this.http?.drain();
     const deadline = performance.now() + drainTimeoutMs;
     while (this.live.size > 0 && performance.now() < deadline) await sleep(Math.min(50, drainTimeoutMs));
     const left = this.live.size;
@@ -826,6 +910,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.dropLog.stop();
+    await this.http?.close();
     await this.health?.close();
   }
 
@@ -937,6 +1022,8 @@ function armKeepAlive(conn: Connection, delayMs: number): void {
   conn.client.setKeepAlive(true, delayMs);
   conn.upstream?.setKeepAlive(true, delayMs);
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Bytes buffered from a client while its upstream connects; beyond this the client is paused. */
 const MAX_PENDING_BYTES = 64 * 1024;

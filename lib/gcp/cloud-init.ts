@@ -4,7 +4,8 @@
  * deprecated, so the container is a plain systemd unit instead.
  *
  * What it does on every boot:
- *  - writes the gateway config (inline, `gzip+base64:`) to a file the container mounts read-only;
+ *  - writes the gateway config (inline, `gzip+base64:`) to a file the container mounts read-only,
+ *    or, with the object store, tells the gateway where to fetch and poll it (`LINKGATE_CONFIG_URL`);
  *  - opens the gateway's ports in the COS host firewall, which by default accepts only SSH
  *    (https://cloud.google.com/container-optimized-os/docs/how-to/firewall), and redirects the
  *    load balancers' frontend ports to the listeners: a passthrough load balancer does not
@@ -41,8 +42,15 @@ export interface HostPortRule {
 
 export interface GatewayUserDataOptions {
   readonly image: string;
-  /** The gateway config as `linkgate` reads it (here `gzip+base64:...`). */
-  readonly configText: string;
+  /**
+   * The gateway config as `linkgate` reads it (here `gzip+base64:...`), written to a file the
+   * container mounts. Exactly one of `configText` and `configUrl`.
+   */
+  readonly configText?: string;
+  /** Where the gateway fetches and polls its config instead (`gs://BUCKET/OBJECT`, `LINKGATE_CONFIG_URL`). */
+  readonly configUrl?: string;
+  /** More environment for the container (e.g. the metrics-line settings), in this order. */
+  readonly environment?: Readonly<Record<string, string>>;
   readonly healthPort: number;
   /** Listener ports to accept in the host firewall, with their allowed sources. */
   readonly openPorts: readonly HostPortRule[];
@@ -54,9 +62,12 @@ export interface GatewayUserDataOptions {
 }
 
 export function renderGatewayUserData(options: GatewayUserDataOptions): string {
+  if ((options.configText === undefined) === (options.configUrl === undefined)) {
+    throw new Error('renderGatewayUserData: give exactly one of configText and configUrl');
+  }
   const document = {
     write_files: [
-      { path: HOST_CONFIG_PATH, permissions: '0644', owner: 'root', content: options.configText },
+      ...(options.configText !== undefined ? [{ path: HOST_CONFIG_PATH, permissions: '0644', owner: 'root', content: options.configText }] : []),
       { path: `/etc/systemd/system/${FIREWALL_UNIT}`, permissions: '0644', owner: 'root', content: firewallUnit(options) },
       { path: `/etc/systemd/system/${GATEWAY_UNIT}`, permissions: '0644', owner: 'root', content: gatewayUnit(options) },
     ],
@@ -98,12 +109,15 @@ function gatewayUnit(o: GatewayUserDataOptions): string {
     `--name ${CONTAINER_NAME}`,
     // Host networking: the gateway sees the PSC NAT source address and the LB's destination.
     '--network host',
-    '--log-driver journald',
+    // json-file: the COS logging agent (google-logging-enabled) ships Docker containers' json-file
+    // logs to Cloud Logging, each JSON line as a structured entry; rotated so the disk never fills.
+    '--log-driver json-file --log-opt max-size=10m --log-opt max-file=5',
     '--ulimit nofile=1048576:1048576',
-    `--env LINKGATE_CONFIG_FILE=${CONTAINER_CONFIG_PATH}`,
+    ...(o.configUrl !== undefined ? [`--env LINKGATE_CONFIG_URL=${o.configUrl}`] : [`--env LINKGATE_CONFIG_FILE=${CONTAINER_CONFIG_PATH}`]),
     // The image's HEALTHCHECK probes this port.
     `--env LINKGATE_HEALTH_PORT=${o.healthPort}`,
-    `--mount type=bind,source=${HOST_CONFIG_PATH},target=${CONTAINER_CONFIG_PATH},readonly`,
+    ...Object.entries(o.environment ?? {}).map(([k, v]) => `--env ${k}=${v}`),
+    ...(o.configText !== undefined ? [`--mount type=bind,source=${HOST_CONFIG_PATH},target=${CONTAINER_CONFIG_PATH},readonly`] : []),
     o.image,
     'serve',
   ].join(' ');

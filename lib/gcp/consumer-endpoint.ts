@@ -12,6 +12,7 @@ import { DnsRecordSet } from '@cdktf/provider-google/lib/dns-record-set';
 import { TerraformOutput, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import { hostnameSchema, hostnameZones } from '../tenants';
+import { doctorCommand } from '../tenants/doctor-command';
 import { PropValidator, defaultName, isToken, resourceName } from './common';
 
 const OUTPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -74,6 +75,8 @@ export class PscConsumerEndpoint extends Construct {
   readonly zones: readonly DnsManagedZone[];
   readonly records: readonly DnsRecordSet[];
   readonly pscConnectionIdOutput: TerraformOutput;
+  /** `linkgate doctor` for the first hostname. */
+  readonly doctorCommandOutput: TerraformOutput;
 
   constructor(scope: Construct, id: string, props: PscConsumerEndpointProps) {
     super(scope, id);
@@ -170,6 +173,14 @@ export class PscConsumerEndpoint extends Construct {
       description: 'PSC connection ID of this endpoint (decimal string). Send it to the provider for the tenant\'s allow.gcp.',
     });
     this.pscConnectionIdOutput.overrideLogicalId(this.outputName);
+    this.doctorCommandOutput = new TerraformOutput(this, 'DoctorCommand', {
+      value: doctorCommand(hostnames),
+      description: 'Run this from the VPC network to check the endpoint, its DNS and its registration with the provider',
+    });
+    // Named after the ID's output: `doctor_command`, or `<name>_doctor_command` beside a renamed one.
+    this.doctorCommandOutput.overrideLogicalId(
+      this.outputName === 'psc_connection_id' ? 'doctor_command' : `${this.outputName.replace(/_?psc_connection_id$/, '')}_doctor_command`,
+    );
   }
 
   /** The endpoint's PSC connection ID (a decimal string, known after deploy). */

@@ -5,17 +5,21 @@
  */
 import { createHash } from 'node:crypto';
 import { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/artifact-registry-repository-iam-member';
-import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall';
+import type { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall';
 import { ComputeHealthCheck } from '@cdktf/provider-google/lib/compute-health-check';
 import { ComputeInstanceTemplate } from '@cdktf/provider-google/lib/compute-instance-template';
 import { ComputeRegionAutoscaler } from '@cdktf/provider-google/lib/compute-region-autoscaler';
 import { ComputeRegionInstanceGroupManager } from '@cdktf/provider-google/lib/compute-region-instance-group-manager';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import {
   encodeInlineConfig,
+  resolveAdditionalPrivateLinkPorts,
   DEFAULT_LISTENER_PORTS,
+  type AdditionalPrivateLinkPort,
+  type ResolvedPrivateLinkPort,
   isOpenTenant,
   parseTenantDeclarations,
   renderGatewayConfig,
@@ -27,6 +31,9 @@ import {
   type ValidationIssue,
 } from '../tenants';
 import { renderGatewayUserData, type HostPortRule, type PortRedirect } from './cloud-init';
+import { CONFIG_DELIVERIES, GatewayConfigBucket, INLINE_USER_DATA_MAX_BYTES, type ConfigDelivery } from './config-delivery';
+import { createFirewallRules, gatewayFirewallRules, type FirewallRuleSpec } from './gateway-firewall';
+import { networkProjectOf, validateSharedVpc, type SharedVpcOptions } from './shared-vpc';
 import { OwnershipReader, resolveGcpOwnership, type GcpOwnershipSource } from './ownership';
 import {
   EXTERNAL_HEALTH_CHECK_RANGES,
@@ -141,13 +148,42 @@ export interface GatewayOptions extends GatewaySettingsProps {
    */
   readonly waitForRollout?: boolean;
   /**
-   * Labels for the instance template (and so the VMs).
+   * Labels for every labelable resource: the instance template, and so the VMs and their boot
+   * disks, the addresses, forwarding rules, config bucket and alert policies.
    * @default - none
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * More ports consumers reach through the same PSC endpoint (e.g. 5432 next to 443), each with
+   * PROXY v2 and its own upstream. Each gets a gateway listener, a host firewall rule and port
+   * redirect, and is added to the private-link firewall rule and the forwarding rule's ports (a
+   * forwarding rule lists at most 5 ports; beyond that it forwards all ports, and the firewall
+   * still admits only these).
+   * @default - none
+   */
+  readonly additionalPrivateLinkPorts?: readonly AdditionalPrivateLinkPort[];
+  /**
+   * How the tenant config reaches the VMs: inline in the instance template's user-data, or as a
+   * Cloud Storage object the gateway polls (`LINKGATE_CONFIG_URL=gs://...`; a tenant change then
+   * rewrites the object and replaces no VM). `auto` picks inline while the user-data is at most
+   * 64 KiB (about 2,000 tenants), the object store above.
+   * @default 'auto'
+   */
+  readonly configDelivery?: ConfigDelivery;
+  /**
+   * Name of the config bucket (object store delivery), globally unique.
+   * @default - `<project>-<name>-linkgate-config` (hashed past 63 characters)
+   */
+  readonly configBucketName?: string;
+  /**
+   * Seconds between the gateway's metrics lines on stdout (`LINKGATE_METRICS_LOG_INTERVAL_SEC`),
+   * which Cloud Logging receives and the log-based metrics count; 0 turns them off.
+   * @default 60
+   */
+  readonly metricsLogIntervalSec?: number;
 }
 
-export interface GatewayInstanceGroupProps extends GatewayOptions {
+export interface GatewayInstanceGroupProps extends GatewayOptions, SharedVpcOptions {
   /**
    * The service attachment whose connected endpoints owner rules (`allow.gcpProjects`,
    * `allow.gcpNetworks`) are read from; the VMs' service account gets a custom role with only
@@ -215,6 +251,25 @@ export class GatewayInstanceGroup extends Construct {
   readonly drainTimeoutSec: number;
   /** `docker stop` grace: the gateway's whole drain plus a margin. */
   readonly stopTimeoutSec: number;
+  /** Further private-link ports, gateway ports resolved. */
+  readonly additionalPrivateLinkPorts: readonly ResolvedPrivateLinkPort[];
+  /** The frontend ports of the internal load balancer: the first private-link port, then the additional ones. */
+  readonly privateLinkFrontendPorts: readonly number[];
+  /** How the config is delivered, `auto` resolved. */
+  readonly configDelivery: 'inline' | 'objectStore';
+  /** With object store delivery: the bucket, its object and the gateway's read grant. */
+  readonly configBucket?: GatewayConfigBucket;
+  /** Project of the network, its firewall rules (and the PSC NAT subnet): the host project with Shared VPC. */
+  readonly networkProject: string;
+  readonly manageFirewallRules: boolean;
+  /** The firewall rules the gateway needs, created here unless `manageFirewallRules` is false. */
+  readonly requiredFirewallRules: readonly FirewallRuleSpec[];
+  readonly metricsLogIntervalSec: number;
+  /** The MIG's base instance name: its VMs are named `<base>-xxxx`. */
+  readonly baseInstanceName: string;
+  /** `LINKGATE_METRICS_LOG_SERVICE`: the `Service` of every metrics line (the name prefix). */
+  readonly metricsService: string;
+  readonly labels?: Readonly<Record<string, string>>;
 
   /** The rendered gateway config (validated; GCP IDs as decimal strings). */
   readonly config: RenderedGatewayConfig;
@@ -231,8 +286,9 @@ export class GatewayInstanceGroup extends Construct {
   /** The managed instance group. */
   readonly resource: ComputeRegionInstanceGroupManager;
   readonly autoscaler: ComputeRegionAutoscaler;
-  readonly healthCheckFirewall: ComputeFirewall;
-  readonly privateLinkFirewall: ComputeFirewall;
+  /** Undefined with `manageFirewallRules: false`. */
+  readonly healthCheckFirewall?: ComputeFirewall;
+  readonly privateLinkFirewall?: ComputeFirewall;
   readonly publicFirewall?: ComputeFirewall;
 
   constructor(scope: Construct, id: string, props: GatewayInstanceGroupProps) {
@@ -256,16 +312,34 @@ export class GatewayInstanceGroup extends Construct {
     this.autohealingInitialDelaySec = props.autohealingInitialDelaySec ?? 300;
     this.maxSurgeInstances = props.maxSurgeInstances ?? props.zones?.length ?? 4;
     this.waitForRollout = props.waitForRollout ?? true;
+    this.networkProject = networkProjectOf(props);
+    this.manageFirewallRules = props.manageFirewallRules ?? true;
+    this.metricsLogIntervalSec = props.metricsLogIntervalSec ?? 60;
+    this.metricsService = this.name;
+    this.baseInstanceName = resourceName(this.name, 'gw');
+    this.labels = props.labels;
+    const extraPorts = resolveAdditionalPrivateLinkPorts(
+      props.additionalPrivateLinkPorts,
+      { port: this.privateLinkFrontendPort, gatewayPort: this.privateLinkPort },
+      [this.healthPort, ...(this.publicPort !== undefined ? [this.publicPort] : [])],
+    );
+    this.additionalPrivateLinkPorts = extraPorts.ports;
+    this.privateLinkFrontendPorts = [this.privateLinkFrontendPort, ...extraPorts.ports.map((p) => p.port)];
     const settings = resolveGatewaySettings(
       props,
-      { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
+      {
+        privateLinkPort: this.privateLinkPort,
+        healthPort: this.healthPort,
+        publicPort: this.publicPort,
+        additionalPrivateLink: extraPorts.ports,
+      },
       { isUnresolved: isToken },
     );
     this.drainDelaySec = settings.drainDelaySec;
     this.drainTimeoutSec = settings.drainTimeoutSec;
     this.stopTimeoutSec = settings.stopTimeoutSec;
 
-    this.validate(props, publicAccess, settings.issues);
+    this.validate(props, publicAccess, [...settings.issues, ...extraPorts.issues]);
 
     // The one tenant model: validation (errors name this construct) and rendering.
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
@@ -277,18 +351,22 @@ export class GatewayInstanceGroup extends Construct {
     this.encodedConfigBytes = Buffer.byteLength(configText);
 
     const registry = parseArtifactRegistryImage(props.image);
-    const openPorts: HostPortRule[] = [
-      { port: this.healthPort, sources: [] },
-      { port: this.privateLinkPort, sources: props.privateLinkSourceRanges },
-    ];
+    const openPorts: HostPortRule[] = [{ port: this.healthPort, sources: [] }];
     const redirects: PortRedirect[] = [];
-    if (this.privateLinkFrontendPort !== this.privateLinkPort && props.privateLinkAddress !== undefined) {
-      redirects.push({
-        destination: props.privateLinkAddress,
-        sources: props.privateLinkSourceRanges,
-        fromPort: this.privateLinkFrontendPort,
-        toPort: this.privateLinkPort,
-      });
+    const privateLinkListeners = [
+      { port: this.privateLinkFrontendPort, gatewayPort: this.privateLinkPort },
+      ...this.additionalPrivateLinkPorts,
+    ];
+    for (const listener of privateLinkListeners) {
+      openPorts.push({ port: listener.gatewayPort, sources: props.privateLinkSourceRanges });
+      if (listener.port !== listener.gatewayPort && props.privateLinkAddress !== undefined) {
+        redirects.push({
+          destination: props.privateLinkAddress,
+          sources: props.privateLinkSourceRanges,
+          fromPort: listener.port,
+          toPort: listener.gatewayPort,
+        });
+      }
     }
     if (this.publicPort !== undefined && this.publicFrontendPort !== undefined) {
       openPorts.push({ port: this.publicPort, sources: this.publicSourceRanges });
@@ -296,32 +374,64 @@ export class GatewayInstanceGroup extends Construct {
         redirects.push({ destination: props.publicAddress!, sources: [], fromPort: this.publicFrontendPort, toPort: this.publicPort });
       }
     }
-    this.userData = renderGatewayUserData({
-      image: props.image,
-      configText,
-      healthPort: this.healthPort,
-      openPorts,
-      redirects,
-      stopTimeoutSec: this.stopTimeoutSec,
-      registryHost: registry?.host,
+    const environment: Record<string, string> =
+      this.metricsLogIntervalSec > 0
+        ? { LINKGATE_METRICS_LOG_INTERVAL_SEC: String(this.metricsLogIntervalSec), LINKGATE_METRICS_LOG_SERVICE: this.metricsService }
+        : {};
+    const userData = (delivery: { configText: string } | { configUrl: string }) =>
+      renderGatewayUserData({
+        image: props.image,
+        ...delivery,
+        healthPort: this.healthPort,
+        openPorts,
+        redirects,
+        stopTimeoutSec: this.stopTimeoutSec,
+        registryHost: registry?.host,
+        environment,
+      });
+    const requested = props.configDelivery ?? 'auto';
+    const inline = requested === 'inline' || requested === 'auto' ? userData({ configText }) : undefined;
+    this.configDelivery =
+      requested === 'objectStore' || (requested === 'auto' && Buffer.byteLength(inline!) > INLINE_USER_DATA_MAX_BYTES) ? 'objectStore' : 'inline';
+    // The service account exists before the bucket grant that names it.
+    this.serviceAccount = new ServiceAccount(this, 'ServiceAccount', {
+      project: props.project,
+      accountId: `${this.name}-gateway`,
+      displayName: `linkgate gateway ${this.name}`,
+      description: 'Runs the linkgate gateway VMs: writes logs and metrics, pulls the gateway image, reads its config.',
     });
+    if (this.configDelivery === 'objectStore') {
+      this.configBucket = new GatewayConfigBucket(this, 'ConfigBucket', {
+        project: props.project,
+        region: props.region,
+        name: this.name,
+        configJson: this.config.json,
+        readerMember: this.serviceAccount.member,
+        bucketName: props.configBucketName,
+        labels: props.labels,
+      });
+      this.userData = userData({ configUrl: this.configBucket.url });
+    } else {
+      this.userData = inline!;
+    }
     // Other metadata values are a few bytes each, so this per-value limit binds first.
     this.userDataBytes = Buffer.byteLength(this.userData);
     if (this.userDataBytes > METADATA_VALUE_MAX_BYTES) {
       throw new Error(
         `GatewayInstanceGroup at ${this.node.path}: the rendered user-data is ${this.userDataBytes} bytes ` +
           `(${tenants.length} tenants; config ${this.configBytes} bytes as JSON, ${this.encodedConfigBytes} as delivered); ` +
-          `a GCE metadata value holds at most ${METADATA_VALUE_MAX_BYTES} bytes (256 KiB). Split the tenants across gateways.`,
+          `a GCE metadata value holds at most ${METADATA_VALUE_MAX_BYTES} bytes (256 KiB). Use configDelivery 'auto' or 'objectStore'.`,
       );
     }
     this.warnRisky(props, tenants, registry !== undefined);
+    if (this.configDelivery === 'objectStore') {
+      // A subnetwork given by ID cannot be inspected at synth time.
+      Annotations.of(this).addInfo(
+        `${this.node.path}: the gateway fetches its config from Cloud Storage; turn on Private Google Access on ${props.subnetwork} ` +
+          '(the VMs have no external IP) or give them another path to storage.googleapis.com.',
+      );
+    }
 
-    this.serviceAccount = new ServiceAccount(this, 'ServiceAccount', {
-      project: props.project,
-      accountId: `${this.name}-gateway`,
-      displayName: `linkgate gateway ${this.name}`,
-      description: 'Runs the linkgate gateway VMs: writes logs and metrics, pulls the gateway image.',
-    });
     // Least privilege: logs and metrics in the project, read access to the image's repository only.
     new ProjectIamMember(this, 'LogWriter', { project: props.project, role: 'roles/logging.logWriter', member: this.serviceAccount.member });
     new ProjectIamMember(this, 'MetricWriter', { project: props.project, role: 'roles/monitoring.metricWriter', member: this.serviceAccount.member });
@@ -352,7 +462,16 @@ export class GatewayInstanceGroup extends Construct {
       description: 'linkgate gateway (cloud-init on Container-Optimized OS)',
       machineType: this.machineType,
       labels: props.labels ? { ...props.labels } : undefined,
-      disk: [{ boot: true, autoDelete: true, sourceImage: this.sourceImage, diskSizeGb: this.bootDiskSizeGb, diskType: 'pd-balanced' }],
+      disk: [
+        {
+          boot: true,
+          autoDelete: true,
+          sourceImage: this.sourceImage,
+          diskSizeGb: this.bootDiskSizeGb,
+          diskType: 'pd-balanced',
+          labels: props.labels ? { ...props.labels } : undefined,
+        },
+      ],
       // No access_config: no external IP. Traffic arrives through the load balancers only.
       networkInterface: [{ subnetwork: props.subnetwork }],
       serviceAccount: { email: this.serviceAccount.email, scopes: ['cloud-platform'] },
@@ -363,8 +482,9 @@ export class GatewayInstanceGroup extends Construct {
         'google-logging-enabled': 'true',
         'google-monitoring-enabled': 'true',
         'enable-oslogin': 'TRUE',
-        // Which config a VM runs, readable with `gcloud compute instances describe`.
-        'linkgate-config-sha256': createHash('sha256').update(this.config.json).digest('hex'),
+        // Which config a VM boots with, readable with `gcloud compute instances describe`. Not with
+        // the object store: there a tenant change must not touch the template (no VM replaced).
+        ...(this.configDelivery === 'inline' ? { 'linkgate-config-sha256': createHash('sha256').update(this.config.json).digest('hex') } : {}),
       },
     });
 
@@ -385,7 +505,7 @@ export class GatewayInstanceGroup extends Construct {
       project: props.project,
       region: props.region,
       name: resourceName(this.name, 'gw'),
-      baseInstanceName: resourceName(this.name, 'gw'),
+      baseInstanceName: this.baseInstanceName,
       version: [{ name: 'gateway', instanceTemplate: this.template.selfLinkUnique }],
       distributionPolicyZones: props.zones ? [...props.zones] : undefined,
       distributionPolicyTargetShape: 'EVEN',
@@ -422,43 +542,30 @@ export class GatewayInstanceGroup extends Construct {
       },
     });
 
-    // Firewall: health checks to the health port, PSC NAT to the private-link port, and (with the
-    // public path) the public port to the external load balancer's address. Nothing else.
-    const healthSources = new Set([...INTERNAL_HEALTH_CHECK_RANGES, ...(publicAccess ? EXTERNAL_HEALTH_CHECK_RANGES : [])]);
-    this.healthCheckFirewall = new ComputeFirewall(this, 'HealthCheckFirewall', {
-      project: props.project,
-      name: resourceName(this.name, 'allow-health-checks'),
-      description: 'Google health check probes to the linkgate health port',
-      network: props.network,
-      direction: 'INGRESS',
-      sourceRanges: [...healthSources].sort(),
-      targetServiceAccounts: [this.serviceAccount.email],
-      allow: [{ protocol: 'tcp', ports: [String(this.healthPort)] }],
+    // Firewall: health checks to the health port, PSC NAT to the private-link ports, and (with the
+    // public path) the public port to the external load balancer's address. Nothing else. In the
+    // network's project: the host project with Shared VPC.
+    this.requiredFirewallRules = gatewayFirewallRules({
+      name: this.name,
+      healthSources: [...new Set([...INTERNAL_HEALTH_CHECK_RANGES, ...(publicAccess ? EXTERNAL_HEALTH_CHECK_RANGES : [])])],
+      healthPort: this.healthPort,
+      privateLinkSources: props.privateLinkSourceRanges,
+      privateLinkAddress: props.privateLinkAddress,
+      privateLinkPorts: this.privateLinkFrontendPorts,
+      publicAccess,
+      publicSources: this.publicSourceRanges,
+      publicAddress: props.publicAddress,
+      publicPort: this.publicFrontendPort,
     });
-    this.privateLinkFirewall = new ComputeFirewall(this, 'PrivateLinkFirewall', {
-      project: props.project,
-      name: resourceName(this.name, 'allow-private-link'),
-      description: 'Private Service Connect NAT to the linkgate private-link port (PROXY v2 is trusted from here only)',
-      network: props.network,
-      direction: 'INGRESS',
-      sourceRanges: [...props.privateLinkSourceRanges],
-      destinationRanges: props.privateLinkAddress !== undefined ? [`${props.privateLinkAddress}/32`] : undefined,
-      targetServiceAccounts: [this.serviceAccount.email],
-      allow: [{ protocol: 'tcp', ports: [String(this.privateLinkFrontendPort)] }],
-    });
-    if (publicAccess) {
-      this.publicFirewall = new ComputeFirewall(this, 'PublicFirewall', {
-        project: props.project,
-        name: resourceName(this.name, 'allow-public'),
-        description: 'Internet clients to the linkgate public port, at the external load balancer address only',
+    if (this.manageFirewallRules) {
+      const rules = createFirewallRules(this, this.requiredFirewallRules, {
+        project: this.networkProject,
         network: props.network,
-        direction: 'INGRESS',
-        sourceRanges: [...this.publicSourceRanges],
-        // The destination keeps this rule from opening the same port on the internal LB address.
-        destinationRanges: [`${props.publicAddress!}/32`],
-        targetServiceAccounts: [this.serviceAccount.email],
-        allow: [{ protocol: 'tcp', ports: [String(this.publicFrontendPort)] }],
+        serviceAccountEmail: this.serviceAccount.email,
       });
+      this.healthCheckFirewall = rules.HealthCheckFirewall;
+      this.privateLinkFirewall = rules.PrivateLinkFirewall;
+      this.publicFirewall = rules.PublicFirewall;
     }
   }
 
@@ -474,6 +581,15 @@ export class GatewayInstanceGroup extends Construct {
     v.region(props.region);
     v.nonEmpty('network', props.network);
     v.nonEmpty('subnetwork', props.subnetwork);
+    validateSharedVpc(v, props, { network: props.network, subnetwork: props.subnetwork });
+    if (!CONFIG_DELIVERIES.includes(props.configDelivery ?? 'auto')) {
+      v.fail('configDelivery', `must be one of ${CONFIG_DELIVERIES.map((d) => JSON.stringify(d)).join(', ')}, got ${JSON.stringify(props.configDelivery)}`);
+    }
+    v.integer('metricsLogIntervalSec', this.metricsLogIntervalSec, 0, 3600, ' s');
+    if (props.configBucketName !== undefined && props.configDelivery === 'inline') {
+      v.fail('configBucketName', "has no effect with configDelivery 'inline'");
+    }
+    v.pattern('configBucketName', props.configBucketName, /^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/, 'a bucket name of 3 to 63 lowercase letters, digits, "-" or "_"');
     v.pattern(
       'image',
       props.image,

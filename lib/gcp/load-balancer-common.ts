@@ -31,7 +31,22 @@ export interface LoadBalancerOptions {
    * @default - the construct ID, lowercased and cut to 20 characters
    */
   readonly name?: string;
+  /**
+   * More frontend ports on the same forwarding rule (the gateway's additional private-link ports).
+   * A forwarding rule lists at most 5 ports; with more, it forwards all ports (`allPorts`), and the
+   * VPC firewall still admits only the listed ones.
+   * @default - none
+   */
+  readonly additionalFrontendPorts?: readonly number[];
+  /**
+   * Labels for the address and the forwarding rule.
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
 }
+
+/** The most ports one forwarding rule can list (https://cloud.google.com/load-balancing/docs/forwarding-rule-concepts#port_specifications). */
+export const MAX_FORWARDING_RULE_PORTS = 5;
 
 /** How the internal and the external load balancer differ. */
 export interface PassthroughScheme {
@@ -60,6 +75,10 @@ export interface PassthroughProps extends LoadBalancerOptions {
 export abstract class PassthroughLoadBalancer extends Construct {
   readonly name: string;
   readonly frontendPort: number;
+  /** Every frontend port (the first, then the additional ones). */
+  readonly frontendPorts: readonly number[];
+  /** True when more than 5 ports made the forwarding rule forward all ports. */
+  readonly allPorts: boolean;
   readonly healthPort: number;
   readonly connectionDrainingTimeoutSec: number;
   /** Reserved here unless `ipAddress` was given. */
@@ -75,11 +94,13 @@ export abstract class PassthroughLoadBalancer extends Construct {
     this.frontendPort = props.frontendPort ?? 443;
     this.healthPort = props.healthPort ?? DEFAULT_LISTENER_PORTS.health;
     this.connectionDrainingTimeoutSec = props.connectionDrainingTimeoutSec ?? 300;
+    this.frontendPorts = [this.frontendPort, ...(props.additionalFrontendPorts ?? [])];
+    this.allPorts = this.frontendPorts.length > MAX_FORWARDING_RULE_PORTS;
     validateLoadBalancer(this, scheme.kind, props);
 
     const name = resourceName(this.name, scheme.suffix);
     if (props.ipAddress === undefined) {
-      this.address = reserveAddress(this, 'Address', props, this.name, scheme);
+      this.address = reserveAddress(this, 'Address', props, this.name, scheme, props.labels);
     }
     this.healthCheck = readinessCheck(this, props, resourceName(this.name, `${scheme.suffix}-ready`), this.healthPort);
     this.backendService = new ComputeRegionBackendService(this, 'BackendService', {
@@ -102,7 +123,9 @@ export abstract class PassthroughLoadBalancer extends Construct {
       backendService: this.backendService.id,
       ipProtocol: 'TCP',
       ipAddress: props.ipAddress ?? this.address!.address,
-      ports: [String(this.frontendPort)],
+      ports: this.allPorts ? undefined : this.frontendPorts.map(String),
+      allPorts: this.allPorts ? true : undefined,
+      labels: props.labels ? { ...props.labels } : undefined,
       ...scheme.forwardingRule,
     });
   }
@@ -146,8 +169,15 @@ export function reserveAddress(
   props: { project: string; region: string },
   name: string,
   scheme: PassthroughScheme,
+  labels?: Readonly<Record<string, string>>,
 ): ComputeAddress {
-  return new ComputeAddress(scope, id, { project: props.project, region: props.region, name: resourceName(name, scheme.suffix), ...scheme.address });
+  return new ComputeAddress(scope, id, {
+    project: props.project,
+    region: props.region,
+    name: resourceName(name, scheme.suffix),
+    labels: labels ? { ...labels } : undefined,
+    ...scheme.address,
+  });
 }
 
 /** A regional HTTP readiness check of the gateway, for a passthrough load balancer. */
@@ -183,6 +213,13 @@ function validateLoadBalancer(lb: PassthroughLoadBalancer, kind: string, props: 
   if (!isToken(lb.frontendPort) && lb.frontendPort === lb.healthPort) {
     v.fail('frontendPort', `must differ from healthPort (${lb.healthPort}): the health listener is not for clients`);
   }
+  (props.additionalFrontendPorts ?? []).forEach((port, i) => {
+    const prop = `additionalFrontendPorts[${i}]`;
+    v.port(prop, port);
+    if (isToken(port)) return;
+    if (port === lb.healthPort) v.fail(prop, `must differ from healthPort (${lb.healthPort}): the health listener is not for clients`);
+    if (lb.frontendPorts.indexOf(port) !== i + 1) v.fail(prop, `port ${port} is listed twice`);
+  });
   v.integer('connectionDrainingTimeoutSec', lb.connectionDrainingTimeoutSec, 0, MAX_CONNECTION_DRAINING_SEC, ' s');
   v.throwIfInvalid();
   if (lb.connectionDrainingTimeoutSec === 0) {

@@ -14,9 +14,12 @@ import { GatewayInstanceGroup, type GatewayOptions } from './gateway-instance-gr
 import { PUBLIC_SCHEME, privateLinkScheme, reserveAddress } from './load-balancer-common';
 import { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 import { PublicLoadBalancer } from './public-load-balancer';
+import { GatewayObservability, validateObservability, type GatewayObservabilityOptions } from './observability';
 import { PscServiceAttachment, type ServiceAttachmentOptions } from './service-attachment';
+import { validateSharedVpc, type SharedVpcOptions } from './shared-vpc';
 
-export interface PrivateServiceConnectGatewayProps extends GatewayOptions, ServiceAttachmentOptions {
+export interface PrivateServiceConnectGatewayProps extends GatewayOptions, ServiceAttachmentOptions, SharedVpcOptions {
+  /** The project of the gateway: with Shared VPC, the service project. */
   readonly project: string;
   readonly region: string;
   /** VPC network (ID or self link) of the gateway and the load balancers. */
@@ -43,6 +46,13 @@ export interface PrivateServiceConnectGatewayProps extends GatewayOptions, Servi
    * @default 300
    */
   readonly connectionDrainingTimeoutSec?: number;
+  /**
+   * Log-based metrics from the gateway's metrics lines, alert policies (attacks, refused
+   * endpoints per tenant, capacity, config reloads / fetches / age, autohealing, no gateway) to
+   * your notification channels, and a Cloud Monitoring dashboard. On by default.
+   * @default - enabled, no notification channels (synth warns)
+   */
+  readonly observability?: GatewayObservabilityOptions;
 }
 
 export class PrivateServiceConnectGateway extends Construct {
@@ -55,6 +65,8 @@ export class PrivateServiceConnectGateway extends Construct {
   readonly privateLinkLoadBalancer: PrivateLinkLoadBalancer;
   readonly serviceAttachment: PscServiceAttachment;
   readonly publicLoadBalancer?: PublicLoadBalancer;
+  /** Undefined with `observability: { enabled: false }`. */
+  readonly observability?: GatewayObservability;
 
   constructor(scope: Construct, id: string, props: PrivateServiceConnectGatewayProps) {
     super(scope, id);
@@ -63,11 +75,14 @@ export class PrivateServiceConnectGateway extends Construct {
     const v = new PropValidator(this, 'PrivateServiceConnectGateway');
     v.name(this.name);
     v.ipv4Cidr('pscNatSubnetCidr', props.pscNatSubnetCidr, 8, 29);
+    validateSharedVpc(v, props, { network: props.network, subnetwork: props.subnetwork });
+    validateObservability(v, props.observability, props.metricsLogIntervalSec ?? 60);
     v.throwIfInvalid();
 
-    const { project, region, network, subnetwork } = props;
-    this.privateLinkAddress = reserveAddress(this, 'PrivateLinkAddress', props, this.name, privateLinkScheme(network, subnetwork));
-    this.publicAddress = this.publicAccess ? reserveAddress(this, 'PublicAddress', props, this.name, PUBLIC_SCHEME) : undefined;
+    const { project, region, network, subnetwork, labels } = props;
+    // Addresses, load balancers and the attachment stay in the service project, even on a shared subnet.
+    this.privateLinkAddress = reserveAddress(this, 'PrivateLinkAddress', props, this.name, privateLinkScheme(network, subnetwork), labels);
+    this.publicAddress = this.publicAccess ? reserveAddress(this, 'PublicAddress', props, this.name, PUBLIC_SCHEME, labels) : undefined;
 
     this.gateway = new GatewayInstanceGroup(this, 'Gateway', {
       ...props,
@@ -88,6 +103,8 @@ export class PrivateServiceConnectGateway extends Construct {
       frontendPort: this.gateway.privateLinkFrontendPort,
       healthPort: this.gateway.healthPort,
       connectionDrainingTimeoutSec: props.connectionDrainingTimeoutSec,
+      additionalFrontendPorts: this.gateway.additionalPrivateLinkPorts.map((p) => p.port),
+      labels,
     });
     this.serviceAttachment = new PscServiceAttachment(this, 'ServiceAttachment', {
       project,
@@ -99,6 +116,11 @@ export class PrivateServiceConnectGateway extends Construct {
       natSubnetCidr: props.pscNatSubnetCidr,
       domainName: props.domainName,
       reconcileConnections: props.reconcileConnections,
+      connectionPreference: props.connectionPreference,
+      consumerRejectLists: props.consumerRejectLists,
+      propagatedConnectionLimit: props.propagatedConnectionLimit,
+      networkProject: props.networkProject,
+      ipv6: props.ipv6,
     });
     if (this.publicAccess) {
       this.publicLoadBalancer = new PublicLoadBalancer(this, 'PublicLoadBalancer', {
@@ -110,8 +132,23 @@ export class PrivateServiceConnectGateway extends Construct {
         frontendPort: this.gateway.publicFrontendPort,
         healthPort: this.gateway.healthPort,
         connectionDrainingTimeoutSec: props.connectionDrainingTimeoutSec,
+        labels,
       });
     }
+    this.observability = this.observe(props);
+  }
+
+  private observe(props: PrivateServiceConnectGatewayProps): GatewayObservability | undefined {
+    if (props.observability?.enabled === false) return undefined;
+    return new GatewayObservability(this, 'Observability', {
+      ...props.observability,
+      project: props.project,
+      name: this.name,
+      metricsService: this.gateway.metricsService,
+      baseInstanceName: this.gateway.baseInstanceName,
+      objectStore: this.gateway.configDelivery === 'objectStore',
+      labels: props.labels,
+    });
   }
 
   /** What consumers point their PSC endpoint at. */

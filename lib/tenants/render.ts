@@ -132,6 +132,72 @@ export interface GatewayListenerPorts {
   readonly healthPort: number;
   /** Present when a public path is deployed. */
   readonly publicPort?: number;
+  /** Further private-link listeners (gateway config `listeners.additionalPrivateLink`). */
+  readonly additionalPrivateLink?: readonly ResolvedPrivateLinkPort[];
+}
+
+/**
+ * A further port customers reach through their endpoint (e.g. 5432 next to 443), with PROXY v2
+ * like the first, sending every allowed connection on it to one upstream. The constructs take a
+ * list of these as `additionalPrivateLinkPorts`.
+ */
+export interface AdditionalPrivateLinkPort {
+  /** Names the port in the gateway's metrics and logs and in construct IDs: lowercase, digits, "-". */
+  readonly name: string;
+  /** The port customers connect to on their endpoint (the load balancer's frontend port). */
+  readonly port: number;
+  /** Upstream (a key of `upstreams`) every allowed connection on this port goes to. */
+  readonly upstream: string;
+  /**
+   * The gateway's listener port behind it.
+   *
+   * @default - the private-link listener port plus 1 + the entry's index (8444, 8445, ...)
+   */
+  readonly gatewayPort?: number;
+}
+
+/** An `AdditionalPrivateLinkPort` with its gateway port resolved. */
+export interface ResolvedPrivateLinkPort {
+  readonly name: string;
+  readonly port: number;
+  readonly gatewayPort: number;
+  readonly upstream: string;
+}
+
+/**
+ * Resolves the constructs' `additionalPrivateLinkPorts`: default gateway ports, and every clash
+ * (two entries on one frontend port or one gateway port, or on the first private-link port) as an
+ * issue whose path is the prop's. Names and upstreams are checked with the rendered config.
+ */
+export function resolveAdditionalPrivateLinkPorts(
+  ports: readonly AdditionalPrivateLinkPort[] | undefined,
+  first: { readonly port: number; readonly gatewayPort: number },
+  reservedGatewayPorts: readonly number[] = [],
+): { readonly ports: ResolvedPrivateLinkPort[]; readonly issues: ValidationIssue[] } {
+  const issues: ValidationIssue[] = [];
+  const resolved = (ports ?? []).map((p, i) => ({
+    name: p.name,
+    port: p.port,
+    upstream: p.upstream,
+    gatewayPort: p.gatewayPort ?? first.gatewayPort + 1 + i,
+  }));
+  const frontends = new Map<number, string>([[first.port, 'the private-link port']]);
+  const backends = new Map<number, string>([[first.gatewayPort, 'the private-link listener']]);
+  for (const reserved of reservedGatewayPorts) backends.set(reserved, 'another gateway listener');
+  resolved.forEach((p, i) => {
+    const path = `additionalPrivateLinkPorts[${i}]`;
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
+      issues.push({ path: `${path}.port`, message: `must be a port from 1 to 65535, got ${showValue(p.port)}` });
+    } else if (frontends.has(p.port)) {
+      issues.push({ path: `${path}.port`, message: `port ${p.port} is already used by ${frontends.get(p.port)}` });
+    } else frontends.set(p.port, path);
+    if (!Number.isInteger(p.gatewayPort) || p.gatewayPort < 1 || p.gatewayPort > 65535) {
+      issues.push({ path: `${path}.gatewayPort`, message: `must be a port from 1 to 65535, got ${showValue(p.gatewayPort)}` });
+    } else if (backends.has(p.gatewayPort)) {
+      issues.push({ path: `${path}.gatewayPort`, message: `gateway port ${p.gatewayPort} is already used by ${backends.get(p.gatewayPort)}` });
+    } else backends.set(p.gatewayPort, path);
+  });
+  return { ports: resolved, issues };
 }
 
 export interface ResolveGatewaySettingsOptions {
@@ -261,6 +327,15 @@ export function renderGatewayConfig(
       privateLink: { port: options.privateLinkPort },
       ...(options.publicPort !== undefined ? { public: { port: options.publicPort } } : {}),
       health: { port: options.healthPort },
+      ...(options.additionalPrivateLink?.length
+        ? {
+            additionalPrivateLink: options.additionalPrivateLink.map((p) => ({
+              name: p.name,
+              port: p.gatewayPort,
+              upstream: p.upstream,
+            })),
+          }
+        : {}),
     },
     upstreams: options.upstreams,
     tenants: tenants.map(({ consumers: _cloudSideOnly, ...gatewaySide }) => gatewaySide),

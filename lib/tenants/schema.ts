@@ -54,6 +54,33 @@ const listener = (description: string) =>
     })
     .describe(description);
 
+/** The clouds' load balancers take a handful of ports per private-link frontend (GCP: 5 per forwarding rule). */
+export const MAX_ADDITIONAL_PRIVATE_LINK_LISTENERS = 4;
+
+const additionalPrivateLinkListener = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,30}$/, {
+        error: (iss) => `listener name must be lowercase letters, digits or "-" (at most 31, starting with a letter), got ${show(iss.input)}`,
+      })
+      .describe('Names the listener in metrics and logs (`listener` label).'),
+    port: listenPort,
+    host: bindHost.default('0.0.0.0').describe('Address to bind. Default 0.0.0.0.'),
+    upstream: z
+      .string()
+      .describe('Upstream every allowed connection on this port goes to, whatever the tenant\'s own `upstream`.'),
+  })
+  .describe('A further private-link port: same PROXY v2 and tenant rules as `privateLink`, its own upstream.');
+/** Private-link and public listeners also say how they treat traffic: bytes (tcp) or requests (http). */
+const trafficListener = (description: string) =>
+  listener(description).extend({
+    mode: z
+      .enum(['tcp', 'http'], { error: (iss) => `mode must be "tcp" or "http", got ${show(iss.input)}` })
+      .default('tcp')
+      .describe('tcp: decide once per connection on the SNI, forward the TLS stream untouched. http: terminate TLS (`http.certificates`) and decide per request. Default tcp.'),
+  });
+
 export const hostnameSchema = z
   .string({ error: (iss) => `hostname must be a string, got ${show(iss.input)}` })
   .max(254, { error: (iss) => `hostname is longer than 253 characters: ${show(iss.input)}` })
@@ -350,6 +377,20 @@ function checkOpenness(tenant: { name?: unknown; open?: unknown; allow?: unknown
   }
 }
 
+/** How an `http`-mode listener talks to an upstream (tcp mode ignores it). */
+export const upstreamHttpSchema = z
+  .strictObject({
+    protocol: z
+      .enum(['http1', 'http2'], { error: (iss) => `protocol must be "http1" or "http2", got ${show(iss.input)}` })
+      .default('http1')
+      .describe('HTTP/1.1 or HTTP/2 to the upstream (with tls: ALPN h2; without: prior knowledge, h2c). Default http1.'),
+    tls: z.boolean().default(false).describe('Connect with TLS. Default false.'),
+    caFile: z.string().min(1).optional().describe('With tls: PEM file of the CAs to trust instead of the system\'s.'),
+    servername: hostnameSchema.optional().describe('With tls: the SNI and the name the certificate must cover. Default: the upstream host.'),
+    maxConnections: z.number().int().min(1).max(10_000).default(64).describe('Pooled connections to this upstream per worker. Default 64.'),
+  })
+  .describe('Upstream protocol for http-mode listeners.');
+
 export const upstreamSchema = z.strictObject({
   host: z
     .string()
@@ -375,6 +416,7 @@ export const upstreamSchema = z.strictObject({
     .default(DEFAULT_TENANT_TLV_TYPE)
     .describe('With proxyProtocol: the custom TLV type (0xE0-0xEF, not a cloud\'s) carrying the tenant name. Default 0xE1 (225).'),
   connectTimeoutMs: positiveMs('connectTimeoutMs', 120_000).default(5_000).describe('Default 5000.'),
+  http: upstreamHttpSchema.optional(),
 });
 
 export const limitsSchema = z.strictObject({
@@ -553,14 +595,71 @@ export const ownershipSchema = z
       .describe('GCP: read the service attachment\'s connected endpoints.'),
   })
   .describe('Owner rules: where the gateway learns who owns each endpoint connection to this service.');
+export const diagnosticsSchema = z.strictObject({
+  enabled: z
+    .boolean()
+    .default(false)
+    .describe('Answer `linkgate doctor` requests on the private-link listener (cloud, link ID, verdict for the hostname asked). Default false: a doctor request is decided like any connection.'),
+  maxPerMinutePerLinkId: z.number().int().min(1).max(10_000).default(10).describe('Doctor answers per minute and worker to one endpoint (link ID); above it: diagnostic_rate_limited.'),
+  maxPerMinute: z.number().int().min(1).max(100_000).default(120).describe('Doctor answers per minute and worker in all; above it: diagnostic_rate_limited.'),
+});
+/** An HTTP header name (RFC 9110 token), lowercased. */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, { error: (iss) => `expected an HTTP header name like x-tenant, got ${show(iss.input)}` })
+  .transform((h) => h.toLowerCase());
+
+export const httpSchema = z
+  .strictObject({
+    certificates: z
+      .array(
+        z.strictObject({
+          certFile: z.string().min(1).describe('PEM certificate chain, leaf first.'),
+          keyFile: z.string().min(1).describe('PEM private key of that certificate.'),
+        }),
+        { error: (iss) => `certificates must be a list, got ${show(iss.input)}` },
+      )
+      .min(1, { error: 'http needs at least one certificate' })
+      .describe('Chosen by SNI from each certificate\'s DNS SANs; re-read on every reload.'),
+    tenantFrom: z
+      .union([z.enum(['host', 'pathPrefix']), z.strictObject({ header: headerName })], {
+        error: (iss) => `tenantFrom must be "host", "pathPrefix" or { header: NAME }, got ${show(iss.input)}`,
+      })
+      .default('host')
+      .describe('host: the tenant owning Host / :authority. { header: NAME }: the tenant named by that header. pathPrefix: the tenant named by the first path segment (removed before forwarding). Default host.'),
+    timeouts: z
+      .strictObject({
+        headersMs: positiveMs('headersMs', 600_000).default(10_000).describe('TLS handshake and request headers, from accept or the previous response.'),
+        idleMs: positiveMs('idleMs', 3_600_000).default(60_000).describe('A connection with no traffic this long is closed.'),
+        requestMs: positiveMs('requestMs', 86_400_000).default(300_000).describe('One request, first byte to last of its response.'),
+      })
+      .prefault({}),
+    revokeGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(5_000)
+      .describe('After a reload revokes a connection: GOAWAY / Connection: close at once, destroyed after this long.'),
+  })
+  .describe('Settings of listeners in http mode.');
 
 export const gatewayConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
     listeners: z.strictObject({
-      privateLink: listener('Receives Private Link traffic; a PROXY v2 header is required.'),
-      public: listener('Receives internet traffic; a PROXY header is forbidden, CIDR rules apply.').optional(),
+      privateLink: trafficListener('Receives Private Link traffic; a PROXY v2 header is required.'),
+      public: trafficListener('Receives internet traffic; a PROXY header is forbidden, CIDR rules apply.').optional(),
       health: listener('HTTP /healthz /readyz /metrics; tolerates a leading PROXY v2 header.'),
+      additionalPrivateLink: z
+        .array(additionalPrivateLinkListener, {
+          error: (iss) => `additionalPrivateLink must be a list of listeners, got ${show(iss.input)}`,
+        })
+        .max(MAX_ADDITIONAL_PRIVATE_LINK_LISTENERS, {
+          error: `at most ${MAX_ADDITIONAL_PRIVATE_LINK_LISTENERS} additional private-link listeners`,
+        })
+        .optional()
+        .describe('More private-link ports (PROXY v2 required on each), each sending every tenant to one upstream.'),
     }),
     upstreams: z.record(
       z.string().regex(UPSTREAM_NAME_PATTERN, {
@@ -577,6 +676,8 @@ export const gatewayConfigSchema = z
     shutdown: shutdownSchema.prefault({}),
     log: logSchema.prefault({}),
     ownership: ownershipSchema.optional(),
+    diagnostics: diagnosticsSchema.prefault({}),
+    http: httpSchema.optional(),
   })
   .describe('linkgate gateway configuration');
 
@@ -590,11 +691,16 @@ export type TenantAllow = z.output<typeof allowSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
 export type Limits = z.output<typeof limitsSchema>;
 export type OwnershipConfig = z.output<typeof ownershipSchema>;
+export type HttpSettings = z.output<typeof httpSchema>;
+export type UpstreamHttp = z.output<typeof upstreamHttpSchema>;
 
 // ---- Construct-side declarations: a tenant plus who may create an endpoint (never sent to the gateway).
 
 const AWS_PRINCIPAL_PATTERN = /^(?:\*|arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:(?:root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+))$/;
 const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const GCP_NETWORK_URL_PATTERN =
+  /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/(?:v1|beta)\/)?projects\/(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]\/global\/networks\/[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 export const consumersSchema = z
   .strictObject({
     aws: z
@@ -638,10 +744,28 @@ export const consumersSchema = z
               .max(10_000, { error: (iss) => `connectionLimit must be at most 10000, got ${show(iss.input)}` })
               .default(10),
           }),
-        ),
+        ).default([]),
+        // A service attachment accepts by project or by network, never both (GCP refuses the mix).
+        networks: z
+          .array(
+            z.strictObject({
+              url: z.string().regex(GCP_NETWORK_URL_PATTERN, {
+                error: (iss) =>
+                  `expected a VPC network URL like projects/PROJECT/global/networks/NAME, got ${show(iss.input)}`,
+              }),
+              connectionLimit: z
+                .number()
+                .int({ error: (iss) => `connectionLimit must be a whole number, got ${show(iss.input)}` })
+                .min(1, { error: (iss) => `connectionLimit must be at least 1, got ${show(iss.input)}` })
+                .max(10_000, { error: (iss) => `connectionLimit must be at most 10000, got ${show(iss.input)}` })
+                .default(10),
+            }),
+          )
+          .optional()
+          .describe('Accept by consumer VPC network instead of project.'),
       })
       .optional()
-      .describe('Service attachment consumer accept list.'),
+      .describe('Service attachment consumer accept list (by project, or by network).'),
   })
   .describe('Who may create an endpoint to the service; enforced by the cloud, never by the gateway.');
 

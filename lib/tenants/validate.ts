@@ -303,9 +303,30 @@ function checkReferences(config: GatewayConfig): ValidationIssue[] {
   if (config.defaultTenant !== undefined && !config.tenants.some((t) => t.name === config.defaultTenant)) {
     issues.push({ path: 'defaultTenant', message: `no tenant is named "${config.defaultTenant}"` });
   }
+  const { additionalPrivateLink = [], ...single } = config.listeners;
+  const listeners: [string, { port: number }][] = [
+    ...Object.entries(single).flatMap(([name, l]): [string, { port: number }][] => (l ? [[name, l]] : [])),
+    ...additionalPrivateLink.map((l, i): [string, { port: number }] => [`additionalPrivateLink[${i}]`, l]),
+  ];
+  const names = new Map<string, number>();
+  additionalPrivateLink.forEach((l, i) => {
+    const first = names.get(l.name);
+    if (first !== undefined) {
+      issues.push({
+        path: `listeners.additionalPrivateLink[${i}].name`,
+        message: `listener name "${l.name}" is already used by listeners.additionalPrivateLink[${first}]`,
+      });
+    } else names.set(l.name, i);
+    if (!Object.hasOwn(config.upstreams, l.upstream)) {
+      issues.push({
+        path: `listeners.additionalPrivateLink[${i}].upstream`,
+        message: `upstream "${l.upstream}" is not defined in upstreams (defined: ${upstreamNames.join(', ') || 'none'})`,
+      });
+    }
+  });
   const seen = new Map<string, string>();
-  for (const [name, listener] of Object.entries(config.listeners)) {
-    if (!listener || listener.port === 0) continue;
+  for (const [name, listener] of listeners) {
+    if (listener.port === 0) continue;
     const clash = [...seen].find(([, other]) => other === String(listener.port));
     if (clash) {
       issues.push({
@@ -314,6 +335,10 @@ function checkReferences(config: GatewayConfig): ValidationIssue[] {
       });
     }
     seen.set(name, String(listener.port));
+  }
+  const httpListeners = (['privateLink', 'public'] as const).filter((k) => config.listeners[k]?.mode === 'http');
+  if (httpListeners.length && !config.http) {
+    issues.push({ path: 'http', message: `listeners.${httpListeners[0]}.mode is "http": an \`http\` section with certificates is required` });
   }
   return issues;
 }

@@ -82,14 +82,15 @@ describe('LinkgateConsumerEndpoint', () => {
       });
     });
 
-    test('THEN the endpoint ID to send to the provider is the output EndpointId', () => {
+    test('THEN the endpoint ID to send to the provider is the output EndpointId, and DoctorCommand checks the setup', () => {
       const { create, template } = given();
       const endpoint = create();
-      expect(Object.keys(template().findOutputs('*'))).toEqual(['EndpointId']);
+      expect(Object.keys(template().findOutputs('*'))).toEqual(['EndpointId', 'DoctorCommand']);
       template().hasOutput('EndpointId', {
         Description: Match.stringLikeRegexp('Send this endpoint ID to the provider'),
         Value: { Ref: logicalIdOf(endpoint.endpoint) },
       });
+      template().hasOutput('DoctorCommand', { Value: 'linkgate doctor megacorp.api.example.com --port 443' });
     });
 
     test('THEN no warning is raised', () => {

@@ -69,9 +69,10 @@ describe('PrivateLinkConsumer', () => {
       expect(records.sort()).toEqual(['*', '@', '@']);
     });
 
-    it('THEN it outputs what the customer registers with the provider under fixed names: private_endpoint_id and private_ip_address', () => {
-      expect(Object.keys(doc.output ?? {})).toEqual(['private_endpoint_id', 'private_ip_address']);
+    it('THEN it outputs what the customer registers with the provider under fixed names: private_endpoint_id and private_ip_address, and the doctor command', () => {
+      expect(Object.keys(doc.output ?? {})).toEqual(['doctor_command', 'private_endpoint_id', 'private_ip_address']);
       expect(Object.values(doc.output ?? {}).map((o) => o.value)).toEqual([
+        'linkgate doctor megacorp.api.example.com --port 443',
         expect.stringMatching(/^\$\{azurerm_private_endpoint\.Megacorp_[0-9A-F]+\.id\}$/),
         expect.stringMatching(/\.private_service_connection\[0\]\.private_ip_address\}$/),
       ]);
@@ -86,7 +87,14 @@ describe('PrivateLinkConsumer', () => {
     });
 
     it('THEN their outputs carry the prefixes', () => {
-      expect(Object.keys(doc.output ?? {}).sort()).toEqual(['other_private_endpoint_id', 'other_private_ip_address', 'saas_private_endpoint_id', 'saas_private_ip_address']);
+      expect(Object.keys(doc.output ?? {}).sort()).toEqual([
+        'other_doctor_command',
+        'other_private_endpoint_id',
+        'other_private_ip_address',
+        'saas_doctor_command',
+        'saas_private_endpoint_id',
+        'saas_private_ip_address',
+      ]);
     });
   });
 

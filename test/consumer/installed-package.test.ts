@@ -119,7 +119,7 @@ const cdktfApp = join(work, 'cdktf-app');
 const jobs = new Map<string, Promise<RunResult>>();
 const job = (name: string): Promise<RunResult> => jobs.get(name)!;
 const AWS_EXAMPLES = ['aws-provider', 'aws-consumer'];
-const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer'];
+const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer', 'gcp-shared-vpc'];
 
 beforeAll(() => {
   packed = packFreshCopy(work);
@@ -228,7 +228,7 @@ describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installe
         'AWS::Route53::HostedZone',
         'AWS::Route53::HostedZone',
       ]);
-      expect(Object.keys(template.Outputs)).toEqual(['EndpointId']);
+      expect(Object.keys(template.Outputs)).toEqual(['EndpointId', 'DoctorCommand']);
     }
   });
 
@@ -312,10 +312,11 @@ describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with th
   });
 
   const expected: Record<string, { stack: string; resource: string; outputs: string[] }> = {
+    'gcp-shared-vpc': { stack: 'linkgate-gcp-shared-vpc', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
     'azure-provider': { stack: 'saas-private-link', resource: 'azurerm_private_link_service', outputs: ['service_alias', 'service_id'] },
-    'azure-consumer': { stack: 'megacorp-linkgate', resource: 'azurerm_private_endpoint', outputs: ['private_endpoint_id', 'private_ip_address'] },
+    'azure-consumer': { stack: 'megacorp-linkgate', resource: 'azurerm_private_endpoint', outputs: ['doctor_command', 'private_endpoint_id', 'private_ip_address'] },
     'gcp-provider': { stack: 'linkgate-gcp', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
-    'gcp-consumer': { stack: 'megacorp-linkgate', resource: 'google_compute_forwarding_rule', outputs: ['psc_connection_id'] },
+    'gcp-consumer': { stack: 'megacorp-linkgate', resource: 'google_compute_forwarding_rule', outputs: ['doctor_command', 'psc_connection_id'] },
   };
 
   test.each(CDKTF_EXAMPLES)('GIVEN the README block %s WHEN cdktf synth runs offline THEN it synthesizes, outputs under fixed names', async (name) => {

@@ -69,6 +69,10 @@ describe('PscConsumerEndpoint', () => {
     test('THEN psc_connection_id is output as the forwarding rule’s string attribute, never converted', () => {
       expect(s.json.output?.psc_connection_id?.value).toMatch(/^\$\{google_compute_forwarding_rule\.Endpoint_\w+\.psc_connection_id\}$/);
     });
+
+    test('THEN doctor_command is the linkgate doctor command for the first exact hostname', () => {
+      expect(s.json.output?.doctor_command?.value).toBe('linkgate doctor megacorp.api.example.com --port 443');
+    });
   });
 
   describe('GIVEN an aliased provider, a fixed address and another output name', () => {
@@ -84,7 +88,7 @@ describe('PscConsumerEndpoint', () => {
       expect(s.text).toHaveResourceWithProperties(ComputeAddress, { address: '10.20.0.9' });
       expect(s.text).toHaveResourceWithProperties(ComputeForwardingRule, { allow_psc_global_access: true });
       expect(s.text).toHaveResourceWithProperties(DnsRecordSet, { ttl: 60 });
-      expect(Object.keys(s.json.output ?? {})).toEqual(['megacorp_psc_id']);
+      expect(Object.keys(s.json.output ?? {})).toEqual(['megacorp_psc_id', 'megacorp_psc_id_doctor_command']);
     });
   });
 

@@ -34,7 +34,7 @@ describe('examples/gcp GcpExampleStack', () => {
 
   test('THEN the consumer side runs under the consumer provider and outputs psc_connection_id', () => {
     expect(text).toHaveResourceWithProperties(ComputeForwardingRule, { provider: 'google.consumer', load_balancing_scheme: '' });
-    expect(Object.keys(s.json.output ?? {}).sort()).toEqual(['psc_connection_id', 'public_ip', 'service_attachment']);
+    expect(Object.keys(s.json.output ?? {}).sort()).toEqual(['doctor_command', 'psc_connection_id', 'public_ip', 'service_attachment']);
   });
 
   test('THEN the gateway config on the VMs keeps the example’s IDs exactly', () => {

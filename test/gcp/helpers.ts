@@ -19,6 +19,7 @@ export const NETWORK = 'projects/saas-provider-prod/global/networks/linkgate';
 export const SUBNETWORK = 'projects/saas-provider-prod/regions/europe-west1/subnetworks/gateway';
 export const NAT_CIDR = '10.100.0.0/24';
 export const IMAGE = `europe-west1-docker.pkg.dev/saas-provider-prod/linkgate/gateway@sha256:${'ab'.repeat(32)}`;
+export const CHANNEL = 'projects/saas-provider-prod/notificationChannels/1234567890';
 export const UPSTREAMS = { default: { host: 'app.internal.example.com', port: 443 } };
 
 export const TENANTS: TenantDeclarations = [

@@ -8,7 +8,7 @@ import type { Construct } from 'constructs';
 import { PrivateServiceConnectGateway, type PrivateServiceConnectGatewayProps } from '../../lib/gcp';
 import { HOST_CONFIG_PATH } from '../../lib/gcp/cloud-init';
 import { parseConfigText } from '../../lib/tenants';
-import { GCP_ID, IMAGE, NAT_CIDR, NETWORK, PROJECT, REGION, SUBNETWORK, TENANTS, UPSTREAMS, errorOf, file, resources, synth } from './helpers';
+import { CHANNEL, GCP_ID, IMAGE, NAT_CIDR, NETWORK, PROJECT, REGION, SUBNETWORK, TENANTS, UPSTREAMS, errorOf, file, resources, synth } from './helpers';
 
 const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) => (scope: Construct) =>
   new PrivateServiceConnectGateway(scope, 'Linkgate', {
@@ -20,6 +20,7 @@ const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) =>
     image: IMAGE,
     tenants: TENANTS,
     upstreams: UPSTREAMS,
+    observability: { notificationChannels: [CHANNEL] },
     ...overrides,
   });
 

@@ -181,10 +181,12 @@ describe('the startup config in the instance template', () => {
       expect(config.tenants.every((t) => BigInt(t.allow!.gcp![0]!) > 2n ** 53n)).toBe(true);
     });
 
-    test('GIVEN more IDs than fit THEN synth fails with the sizes and the limit', () => {
-      const error = errorOf((scope) => new GatewayInstanceGroup(scope, 'Gateway', instanceGroupProps({ tenants: manyTenants(4000, 10) })));
+    test('GIVEN more IDs than fit and configDelivery inline THEN synth fails with the sizes, the limit and the way out', () => {
+      const error = errorOf(
+        (scope) => new GatewayInstanceGroup(scope, 'Gateway', instanceGroupProps({ tenants: manyTenants(4000, 10), configDelivery: 'inline' })),
+      );
       expect(error).toMatch(
-        /^GatewayInstanceGroup at stack\/Gateway: the rendered user-data is \d+ bytes \(4000 tenants; config \d+ bytes as JSON, \d+ as delivered\); a GCE metadata value holds at most 262144 bytes \(256 KiB\)\. Split the tenants across gateways\.$/,
+        /^GatewayInstanceGroup at stack\/Gateway: the rendered user-data is \d+ bytes \(4000 tenants; config \d+ bytes as JSON, \d+ as delivered\); a GCE metadata value holds at most 262144 bytes \(256 KiB\)\. Use configDelivery 'auto' or 'objectStore'\.$/,
       );
     });
   });

@@ -1,5 +1,5 @@
 /** Runs the built CLI (dist/, produced by `npm run build` before Jest) as a real process. */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CLI, startProc } from '../../bench/harness';
 
@@ -53,4 +53,25 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, options: {
     exited,
     kill: (signal = 'SIGTERM') => child.kill(signal),
   };
+}
+
+/**
+ * Like runCli, without blocking this process: for a CLI that talks to a gateway or simulator
+ * running in the test's own event loop (spawnSync would stall them).
+ */
+export function runCliAsync(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }

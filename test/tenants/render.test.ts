@@ -6,6 +6,7 @@ import {
   parseConfigText,
   parseTenantDeclarations,
   renderGatewayConfig,
+  resolveAdditionalPrivateLinkPorts,
   resolveGatewaySettings,
 } from '../../lib/tenants';
 
@@ -51,6 +52,42 @@ describe('rendering from tenant declarations', () => {
     expect(() =>
       renderGatewayConfig(tenants, { privateLinkPort: 8443, healthPort: 8443, upstreams: { default: { host: 'a', port: 1 } } }, 'Stack/Gw'),
     ).toThrow(/^Stack\/Gw: the rendered gateway config is invalid:\n {2}listeners.health.port: port 8443 is already used/);
+  });
+
+  test('GIVEN additional private-link ports THEN gateway ports default after the first and the config carries them', () => {
+    const { ports, issues } = resolveAdditionalPrivateLinkPorts(
+      [{ name: 'postgres', port: 5432, upstream: 'db' }, { name: 'admin', port: 8443, upstream: 'default', gatewayPort: 9000 }],
+      { port: 443, gatewayPort: 8443 },
+    );
+    expect(issues).toEqual([]);
+    expect(ports).toEqual([
+      { name: 'postgres', port: 5432, gatewayPort: 8444, upstream: 'db' },
+      { name: 'admin', port: 8443, gatewayPort: 9000, upstream: 'default' },
+    ]);
+    const { config } = renderGatewayConfig(tenants, {
+      privateLinkPort: 8443,
+      healthPort: 8080,
+      additionalPrivateLink: ports,
+      upstreams: { default: { host: 'app.internal', port: 443 }, db: { host: 'db.internal', port: 5432 } },
+    });
+    expect(config.listeners.additionalPrivateLink).toEqual([
+      { name: 'postgres', port: 8444, host: '0.0.0.0', upstream: 'db' },
+      { name: 'admin', port: 9000, host: '0.0.0.0', upstream: 'default' },
+    ]);
+  });
+
+  test('GIVEN additional ports that clash with the first port or each other THEN each clash is an issue on the prop', () => {
+    const { issues } = resolveAdditionalPrivateLinkPorts(
+      [{ name: 'a', port: 443, upstream: 'default', gatewayPort: 8080 }, { name: 'b', port: 70000, upstream: 'default', gatewayPort: 8443 }],
+      { port: 443, gatewayPort: 8443 },
+      [8080],
+    );
+    expect(issues).toEqual([
+      { path: 'additionalPrivateLinkPorts[0].port', message: 'port 443 is already used by the private-link port' },
+      { path: 'additionalPrivateLinkPorts[0].gatewayPort', message: 'gateway port 8080 is already used by another gateway listener' },
+      { path: 'additionalPrivateLinkPorts[1].port', message: 'must be a port from 1 to 65535, got 70000' },
+      { path: 'additionalPrivateLinkPorts[1].gatewayPort', message: 'gateway port 8443 is already used by the private-link listener' },
+    ]);
   });
 
   test('GIVEN consumers across tenants THEN allow-lists are merged, deduplicated and sorted', () => {

@@ -121,6 +121,35 @@ describe('gateway config validation', () => {
     expect(issues[3]!.message).toMatch(/port 8443 is already used by listeners.privateLink/);
   });
 
+  test('GIVEN additional private-link listeners with a reused name, an unknown upstream and a clashing port THEN each is reported', () => {
+    const issues = issuesOf({
+      ...base,
+      listeners: {
+        privateLink: { port: 8443 },
+        health: { port: 8080 },
+        additionalPrivateLink: [
+          { name: 'postgres', port: 8444, upstream: 'default' },
+          { name: 'postgres', port: 8443, upstream: 'db' },
+        ],
+      },
+      tenants: [{ name: 'a', hostnames: ['a.example.com'], open: true }],
+    });
+    expect(issues).toEqual([
+      { path: 'listeners.additionalPrivateLink[1].name', message: expect.stringMatching(/name "postgres" is already used by listeners.additionalPrivateLink\[0\]/) },
+      { path: 'listeners.additionalPrivateLink[1].upstream', message: expect.stringMatching(/upstream "db" is not defined/) },
+      { path: 'listeners.additionalPrivateLink[1].port', message: expect.stringMatching(/port 8443 is already used by listeners.privateLink/) },
+    ]);
+  });
+
+  test('GIVEN an additional private-link listener with a name that is not a label THEN the name is refused', () => {
+    const issues = issuesOf({
+      ...base,
+      listeners: { privateLink: { port: 8443 }, health: { port: 8080 }, additionalPrivateLink: [{ name: 'Post Gres', port: 8444, upstream: 'default' }] },
+      tenants: [{ name: 'a', hostnames: ['a.example.com'], open: true }],
+    });
+    expect(issues[0]).toEqual({ path: 'listeners.additionalPrivateLink[0].name', message: expect.stringMatching(/lowercase letters.*got "Post Gres"/) });
+  });
+
   test.each([
     [{ name: 'Bad Name', hostnames: ['a.example.com'], open: true }, 'tenants[0].name', /lowercase letters/],
     [{ name: 'a', hostnames: [], open: true }, 'tenants[0].hostnames', /at least one hostname/],
