@@ -192,7 +192,8 @@ describe('AWS, cluster of 2 workers (poller in the primary)', () => {
   test('GIVEN admitted connections WHEN the API stops answering THEN the last map is kept and failures counted; after staleAfterSec owner admissions stop, explicit IDs go on', async () => {
     api.connections.push({ vpcEndpointId: A, vpcEndpointOwner: '111122223333', vpcEndpointState: 'available' });
     api.connections.push({ vpcEndpointId: LISTED, vpcEndpointOwner: '999999999999', vpcEndpointState: 'available' });
-    const gw = await serve(2, { aws: { serviceId: SERVICE, region: 'eu-west-1' } }, tenants, awsTestEnv(api));
+    // A wider bound here, so the check that the last map is kept cannot race the bound on a loaded machine.
+    const gw = await serve(2, { staleAfterSec: 8, aws: { serviceId: SERVICE, region: 'eu-west-1' } }, tenants, awsTestEnv(api));
     const byOwner = (await admitted(await edge('aws', A, gw.privateLink), 15_000)).client;
     const byId = (await admitted(await edge('aws', LISTED, gw.privateLink), 15_000)).client;
 
@@ -200,20 +201,20 @@ describe('AWS, cluster of 2 workers (poller in the primary)', () => {
     api.mode = 'reset';
     const down = performance.now();
     await waitFor(
-      async () => metric((await get(gw.health, '/metrics')).body, 'linkgate_ownership_poll_failures_total', 'reason="unreachable"') >= 2,
+      async () => metric((await get(gw.health, '/metrics')).body, 'linkgate_ownership_poll_failures_total', 'reason="unreachable"') >= 1,
       15_000,
-      'two counted failures',
+      'a counted failure',
     );
     // THEN the last map is kept: the owner-admitted connection still works
     expect(await byOwner.ping()).toBe(true);
     expect(gw.proc.lines.some((l) => l.msg === 'ownership poll failed; keeping the last good map' && l.reason === 'unreachable')).toBe(true);
 
-    // WHEN the last good read is older than staleAfterSec (4 s) THEN the owner-admitted connection is cut
+    // WHEN the last good read is older than staleAfterSec (8 s) THEN the owner-admitted connection is cut
     await byOwner.closed;
-    figures.push(`AWS: API down → owner admissions stopped after ${Math.round(performance.now() - down)} ms (staleAfterSec 4)`);
+    figures.push(`AWS: API down → owner admissions stopped after ${Math.round(performance.now() - down)} ms (staleAfterSec 8)`);
     const metrics = (await get(gw.health, '/metrics')).body;
     expect(metric(metrics, 'linkgate_ownership_stale', 'cloud="aws"')).toBe(1);
-    expect(metric(metrics, 'linkgate_ownership_map_age_seconds', 'cloud="aws"')).toBeGreaterThan(4);
+    expect(metric(metrics, 'linkgate_ownership_map_age_seconds', 'cloud="aws"')).toBeGreaterThan(8);
     expect(gw.proc.lines.some((l) => l.msg === 'ownership map stale: owner rules admit nobody until a read succeeds')).toBe(true);
     // AND the explicitly listed endpoint is unaffected
     expect(await byId.ping()).toBe(true);
