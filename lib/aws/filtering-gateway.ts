@@ -41,6 +41,7 @@ import {
   warn,
   warnIfSingleAz,
 } from './internal/validate';
+import { grantOwnership, resolveAwsOwnership, type AwsOwnershipSource } from './ownership';
 import type { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 
 /** Name of the gateway container in the task definition. */
@@ -197,6 +198,14 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
 
 export interface FilteringGatewayProps extends FilteringGatewayOptions {
   readonly vpc: ec2.IVpc;
+  /**
+   * The endpoint service whose connections owner rules (`allow.awsAccounts`) are read from; the
+   * task role gets the read (and, with `ownership.accept`, accept) permission. Needed when a tenant
+   * has owner rules.
+   *
+   * @default - none: owner rules are refused (LinkgateProvider passes its endpoint service)
+   */
+  readonly ownershipSource?: AwsOwnershipSource;
   /** Tenants: rendered into the gateway config (hostnames, upstream, allow lists). */
   readonly tenants: TenantDeclarations;
   /** The private-link load balancer the tasks register behind. */
@@ -338,7 +347,8 @@ export class FilteringGateway extends Construct {
 
     // ---- the config the tasks run with
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
-    const rendered = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
+    const ownership = resolveAwsOwnership(this, tenants, props.ownership, props.ownershipSource);
+    const rendered = renderGatewayConfig(tenants, { ...settings.configOptions, ownership }, this.node.path, { isUnresolved });
     this.config = rendered.config;
     if (Token.isUnresolved(rendered.json)) {
       // An upstream host known only at deploy (e.g. an internal load balancer's DNS name): the
@@ -383,6 +393,8 @@ export class FilteringGateway extends Construct {
       memoryLimitMiB: this.memoryLimitMiB,
       runtimePlatform: { cpuArchitecture: this.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
+    // Owner rules: the task role reads the endpoint service's connections (lib/aws/ownership.ts).
+    if (ownership && props.ownershipSource) grantOwnership(this, this.taskDefinition.taskRole, props.ownershipSource, props.ownership);
     const image =
       props.image ??
       ecs.ContainerImage.fromAsset(linkgatePackageRoot(), {

@@ -18,3 +18,4 @@ export {
   FARGATE_MAX_STOP_TIMEOUT_SEC,
   MAX_INLINE_CONFIG_BYTES,
 } from './defaults';
+export * from './ownership';

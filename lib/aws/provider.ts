@@ -1,7 +1,7 @@
 /**
  * The provider side in one construct: drop it into a stack with a VPC and a tenant list.
  */
-import { Fn } from 'aws-cdk-lib';
+import { Fn, Lazy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
@@ -85,7 +85,12 @@ export class LinkgateProvider extends Construct {
       targetPort: props.privateLinkPort,
       healthCheckPort: props.healthPort,
     });
-    this.gateway = new FilteringGateway(this, 'Gateway', { ...props, loadBalancer: this.loadBalancer });
+    this.gateway = new FilteringGateway(this, 'Gateway', {
+      ...props,
+      loadBalancer: this.loadBalancer,
+      // Owner rules read this provider's endpoint service, created below: its ID is filled in lazily.
+      ownershipSource: { serviceId: Lazy.string({ produce: () => this.endpointService.serviceId }) },
+    });
     this.endpointService = new LinkgateEndpointService(this, 'Resource', {
       ...props,
       loadBalancer: this.loadBalancer.loadBalancer,

@@ -34,6 +34,7 @@ import {
   type RenderedCloudInit,
 } from './cloud-init';
 import type { PrivateLinkLoadBalancer } from './load-balancer';
+import { OwnershipRole, resolveAzureOwnership, type AzureOwnershipSource } from './ownership';
 import type { GatewayPublicLoadBalancer } from './public-load-balancer';
 import { resolveSubnet, sameSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName, isUnresolved } from './validation';
@@ -43,6 +44,13 @@ import { PropIssues, defaultName, isUnresolved } from './validation';
  * log, drainDelaySec, drainTimeoutSec) and the scale set's own.
  */
 export interface GatewayScaleSetProps extends GatewaySettingsProps {
+  /**
+   * The Private Link Service whose connections owner rules (`allow.azureSubscriptions`) are read
+   * from; the scale set's identity gets a custom role on it (lib/azure/ownership.ts).
+   *
+   * @default - none: owner rules are refused
+   */
+  readonly ownershipSource?: AzureOwnershipSource;
   readonly resourceGroupName: string;
   readonly location: string;
   /** Subnet of the gateway NICs. It needs outbound access (e.g. a NAT gateway) for apt and image pulls. */
@@ -271,7 +279,10 @@ export class GatewayScaleSet extends Construct {
     issues.throwIfAny(this, 'GatewayScaleSet');
 
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
-    this.config = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
+    const owners = resolveAzureOwnership(tenants, props.ownership, props.ownershipSource);
+    if (owners.problem) issues.add('ownershipSource', owners.problem);
+    issues.throwIfAny(this, 'GatewayScaleSet');
+    this.config = renderGatewayConfig(tenants, { ...settings.configOptions, ownership: owners.ownership }, this.node.path);
     this.cloudInit = renderGatewayCloudInit({
       image: this.image,
       configJson: this.config.json,
@@ -351,6 +362,14 @@ export class GatewayScaleSet extends Construct {
       dependsOn: [pl.rule, ...(pub ? [pub.rule] : [])],
     });
     this.identityPrincipalId = this.resource.identity.principalId;
+    if (owners.ownership && props.ownershipSource) {
+      new OwnershipRole(this, 'OwnershipReader', {
+        source: props.ownershipSource,
+        principalId: this.identityPrincipalId,
+        accept: props.ownership?.accept,
+        roleName: `${this.name}-ownership-reader`,
+      });
+    }
 
     if (props.acrId !== undefined) {
       this.acrPull = new RoleAssignment(this, 'AcrPull', {

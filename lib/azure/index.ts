@@ -11,3 +11,4 @@ export * from './gateway';
 export * from './private-link-service';
 export * from './private-link-gateway';
 export * from './consumer';
+export * from './ownership';

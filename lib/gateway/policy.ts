@@ -7,6 +7,7 @@ import { lookupHostname } from '../tenants/hostnames';
 import { isOpenTenant } from '../tenants/rules';
 import { parseCidr, type GatewayConfig, type UpstreamConfig, type UpstreamHttp } from '../tenants/schema';
 import { indexTenants, type TenantIndex } from '../tenants/validate';
+import type { OwnershipLookup } from './ownership/map';
 import type { LinkIdentity } from './proxy-protocol/cloud-tlv';
 
 /** Why a connection was not forwarded. Every drop has exactly one. */
@@ -104,6 +105,11 @@ export class Policy {
   private readonly fallback: CompiledTenant | null;
   /** Compiled upstreams by name (additional private-link listeners send to one of them). */
   readonly upstreams: ReadonlyMap<string, CompiledUpstream>;
+  /**
+   * Who owns each endpoint, as the cloud last said (ownership/). Null until the first read: owner
+   * rules admit nobody before it. Explicit link IDs never depend on it.
+   */
+  ownership: OwnershipLookup | null = null;
 
   constructor(config: GatewayConfig, index?: TenantIndex) {
     this.index = index ?? indexTenants(config.tenants, 'tenants').index;
@@ -131,6 +137,11 @@ export class Policy {
     this.fallback = fallback;
   }
 
+  /** The hostname, link-ID and owner tables this policy decides with. */
+  get tenantIndex(): TenantIndex {
+    return this.index;
+  }
+
   /** Exact hostname beats wildcard ("*." matches exactly one more label); else the default tenant. */
   tenantFor(serverName: string | null): CompiledTenant | null {
     if (serverName !== null) {
@@ -151,10 +162,14 @@ export class Policy {
     if (tenant.open) return { verdict: 'forward', tenant };
     if (facts.listener === 'privateLink') {
       if (!facts.link) return { verdict: 'drop', reason: 'no_link_id', tenant };
-      // A link ID belongs to one tenant: allowed when this tenant is its owner.
-      return this.index.linkIds[facts.link.cloud].get(facts.link.linkId) === tenant.index
-        ? { verdict: 'forward', tenant }
-        : { verdict: 'drop', reason: 'link_id_not_allowed', tenant };
+      // A link ID belongs to one tenant: allowed when this tenant is its owner. One listed
+      // explicitly is that tenant's alone; owner rules apply only to link IDs nobody lists.
+      const listed = this.index.linkIds[facts.link.cloud].get(facts.link.linkId);
+      if (listed === tenant.index) return { verdict: 'forward', tenant };
+      if (listed === undefined && this.ownership?.ownerTenant(facts.link.cloud, facts.link.linkId, this.index) === tenant.index) {
+        return { verdict: 'forward', tenant };
+      }
+      return { verdict: 'drop', reason: 'link_id_not_allowed', tenant };
     }
     const address = facts.sourceAddress;
     if (tenant.cidrs && address !== null && tenant.cidrs.check(address, isIPv4(address) ? 'ipv4' : 'ipv6')) {

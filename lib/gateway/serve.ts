@@ -21,6 +21,8 @@ import { GatewayMetrics } from './metrics';
 import { startMetricsLog } from './metrics-log';
 import { createConfigCache, storeWatcher, waitForFirstConfig, type StoreStart } from './config-source/store-start';
 import { missingListenerUpstreams } from './listeners';
+import type { OwnershipSnapshot } from './ownership/map';
+import { startOwnership } from './ownership/scheduler';
 import { sha256, watchConfig, type ConfigWatcher } from './reload';
 import { Gateway } from './server';
 
@@ -38,7 +40,11 @@ export interface ServeOptions {
   readonly listenerMode?: ListenerMode;
 }
 
-type ToWorker = { type: 'reload'; sha256?: string } | { type: 'shutdown' } | { type: 'metrics'; id: number };
+type ToWorker =
+  | { type: 'reload'; sha256?: string }
+  | { type: 'shutdown' }
+  | { type: 'metrics'; id: number }
+  | { type: 'ownership'; snapshot: OwnershipSnapshot };
 type FromWorker =
   | { type: 'ready' }
   | { type: 'reloaded'; shutdown: GatewayConfig['shutdown']; changedSinceSettled: boolean }
@@ -84,7 +90,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   // for new connections here, with a 45/55 split between two workers without it (bench/).
   if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
   // The primary keeps only what it uses, not the tenant list.
-  return runPrimary(options.source, { health: loaded.value.listeners.health, shutdown: loaded.value.shutdown }, options.workers, logger);
+  const { ownership } = loaded.value;
+  return runPrimary(
+    options.source,
+    // The tenant tables only when the primary accepts connections for them (ownership.accept).
+    { health: loaded.value.listeners.health, shutdown: loaded.value.shutdown, ownership, index: ownership && ownership.accept !== 'none' ? loaded.index : null },
+    options.workers,
+    logger,
+  );
 }
 
 /** A worker's gateway serves traffic only; the primary answers health checks for all of them. */
@@ -126,8 +139,9 @@ async function serveFromStore(source: Extract<ConfigSource, { kind: 'url' }>, wo
   const start = await waitForFirstConfig(source.url, registry, sourceMetrics, logger);
   const cache = createConfigCache();
   cache.write(start.firstBytes);
-  const { listeners, shutdown } = start.first.value;
-  return runPrimary(source, { health: listeners.health, shutdown }, workers, logger, { start, registry, cache, listeners });
+  const { listeners, shutdown, ownership } = start.first.value;
+  const index = ownership && ownership.accept !== 'none' ? start.first.index : null;
+  return runPrimary(source, { health: listeners.health, shutdown, ownership, index }, workers, logger, { start, registry, cache, listeners });
 }
 
 interface SingleStore {
@@ -165,8 +179,16 @@ async function runSingle(source: ConfigSource, loaded: LoadedConfig, logger: Log
             return outcome.ok ? null : (outcome.errors ?? 'refused');
           })
         : ignoreHangups(source, logger);
+  // Single process: the ownership poller runs here and hands its reads straight to the gateway.
+  const ownership = startOwnership(loaded.value, {
+    registry: gateway.metrics.registry,
+    logger,
+    publish: (snapshot) => logOwnershipRevocations(logger, gateway.applyOwnership(snapshot).revoked),
+    tenantIndex: () => gateway.tenantIndex,
+  });
   onTermination(async (signal) => {
     logger.info('signal received', { signal });
+    ownership?.stop();
     watcher?.close();
     await gateway.shutdown();
     process.exit(0);
@@ -207,6 +229,9 @@ async function runWorker(source: ConfigSource, mode: ListenerMode): Promise<void
       case 'metrics':
         void gateway.metrics.registry.getMetricsAsJSON().then((data) => send({ type: 'metrics', id: raw.id, data }));
         return;
+      case 'ownership':
+        logOwnershipRevocations(logger, gateway.applyOwnership(raw.snapshot).revoked);
+        return;
     }
   });
   send({ type: 'ready' });
@@ -226,6 +251,10 @@ function fatal(message: string): void {
 interface PrimarySettings {
   readonly health: GatewayConfig['listeners']['health'];
   shutdown: GatewayConfig['shutdown'];
+  /** Read at start; a change takes effect at the next restart. */
+  readonly ownership: GatewayConfig['ownership'];
+  /** Tenant tables for ownership.accept (null when acceptance is off), refreshed on reload. */
+  index: LoadedConfig['index'] | null;
 }
 
 async function runPrimary(source: ConfigSource, settings: PrimarySettings, count: number, logger: Logger, store?: PrimaryStore): Promise<void> {
@@ -252,6 +281,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
     switch (msg.type) {
       case 'ready':
         ready.add(worker.id);
+        if (ownershipSnapshot) worker.send({ type: 'ownership', snapshot: ownershipSnapshot } satisfies ToWorker);
         if (ready.size === count) logger.info('all workers ready', { workers: count });
         return;
       case 'fatal':
@@ -323,6 +353,18 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
   });
   for (let i = 0; i < count; i++) fork();
 
+  // One ownership poller for the cluster: its reads go to every worker (and to each new one).
+  let ownershipSnapshot: OwnershipSnapshot | null = null;
+  const ownership = startOwnership(settings, {
+    registry: primaryRegistry,
+    logger,
+    publish: (snapshot) => {
+      ownershipSnapshot = snapshot;
+      for (const w of Object.values(cluster.workers ?? {})) if (w && ready.has(w.id)) w.send({ type: 'ownership', snapshot } satisfies ToWorker);
+    },
+    tenantIndex: () => settings.index,
+  });
+
   // Workers reload one after another: a large policy keeps a worker busy for a moment, and the
   // others go on accepting meanwhile. A change noticed during a round starts another round after it.
   let reloading = false;
@@ -361,6 +403,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
       ? watchConfig(source.path, (cause, sha256) => {
           settledSha256 = sha256;
           logger.info('config change noticed; reloading workers one at a time', { cause });
+          if (settings.index) refreshIndex(source, settings);
           void reloadWorkers();
         })
       : store
@@ -369,6 +412,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
             if (refusal !== null) return refusal;
             store.cache.write(bytes);
             settledSha256 = sha256(bytes);
+            if (settings.index) settings.index = next.index;
             logger.info('config object changed; reloading workers one at a time', { source: describeSource(source) });
             void reloadWorkers();
             return null;
@@ -378,6 +422,7 @@ async function runPrimary(source: ConfigSource, settings: PrimarySettings, count
   onTermination(async (signal) => {
     draining = true; // /readyz fails from now on
     logger.info('signal received; draining workers', { signal });
+    ownership?.stop();
     watcher?.close();
     const bound = settings.shutdown.drainDelayMs + settings.shutdown.drainTimeoutMs + SHUTDOWN_EXIT_MARGIN_MS;
     const exited = new Promise<void>((resolve) => {
@@ -424,6 +469,16 @@ const MAX_FAILED_STARTS = 3;
 
 function trafficPorts(config: GatewayConfig): number[] {
   return [config.listeners.privateLink.port, ...(config.listeners.public ? [config.listeners.public.port] : [])];
+}
+
+/** Acceptance needs the tenants' owners in the primary: re-read on reload (an invalid file keeps the last). */
+function refreshIndex(source: ConfigSource, settings: PrimarySettings): void {
+  const loaded = loadSource(source);
+  if (loaded.ok) settings.index = loaded.index;
+}
+
+function logOwnershipRevocations(logger: Logger, revoked: number): void {
+  if (revoked) logger.info('ownership change revoked live connections', { revoked });
 }
 
 export function resolveWorkers(value: string | undefined): number {

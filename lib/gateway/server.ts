@@ -21,6 +21,7 @@ import { Diagnostics, isDoctorHello } from './diagnostic';
 import { splitAfterHello, watchHandshake, type HandshakeWatch, type HandshakeWatchHost } from './handshake-watch';
 import { HealthServer } from './health';
 import { HttpFront } from './http/front';
+import { OwnershipView, type OwnershipSnapshot } from './ownership/map';
 import { DropLogLimiter, Logger } from './log';
 import { GatewayMetrics } from './metrics';
 import {
@@ -179,6 +180,8 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
   private config: GatewayConfig;
   private decodeOptions: DecodeOptions;
   private policy: Policy;
+  /** Endpoint owners from the cloud's API (ownership/), kept across config reloads. */
+  private ownership: OwnershipView | null = null;
   private readonly configPath: string | undefined;
   private readonly reusePort: boolean;
   private readonly servers = new Map<string, Server>();
@@ -789,25 +792,52 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.quotas.setLimits(this.limits);
     this.closedTenants = closedTenants(next);
     this.diagnostics.configure(next.diagnostics);
+    policy.ownership = this.ownership;
     this.policy = policy;
     commitHttp?.();
-    let revoked = this.http?.revoke(policy) ?? 0;
-    for (const conn of this.live) {
-      if (conn.state !== 'forwarding' && conn.state !== 'connecting') continue;
-      const decision = policy.decide(conn.facts());
-      if (decision.verdict === 'forward') continue;
-      revoked++;
-      if (conn.state === 'connecting') {
-        conn.tenant = decision.tenant ?? conn.tenant;
-        this.drop(conn, decision.reason, 'revoked by a config reload before the upstream answered');
-      } else {
-        this.endForwarded(conn, 'revoked', `now ${decision.reason}`, false);
-      }
-    }
+    const revoked = (this.http?.revoke(policy) ?? 0) + this.revokeDisallowed('a config reload');
     this.metrics.tenants.set(next.tenants.length);
     this.metrics.lastReloadSuccess.setToCurrentTime();
     this.warnClosedTenants();
     return { revoked };
+  }
+
+  /**
+   * Live connections decided again against the running policy: those no longer allowed are
+   * closed (reason `revoked`). Shared by config reloads and ownership changes.
+   */
+  private revokeDisallowed(cause: string): number {
+    let revoked = 0;
+    for (const conn of this.live) {
+      if (conn.state !== 'forwarding' && conn.state !== 'connecting') continue;
+      const decision = this.policy.decide(conn.facts());
+      if (decision.verdict === 'forward') continue;
+      revoked++;
+      if (conn.state === 'connecting') {
+        conn.tenant = decision.tenant ?? conn.tenant;
+        this.drop(conn, decision.reason, `revoked by ${cause} before the upstream answered`);
+      } else {
+        this.endForwarded(conn, 'revoked', `now ${decision.reason}${cause === 'a config reload' ? '' : ` (${cause})`}`, false);
+      }
+    }
+    return revoked;
+  }
+
+  /**
+   * A new read of who owns which endpoint (ownership/scheduler.ts): owner rules decide with it
+   * from now on, and live connections it no longer admits are cut (deleted, rejected, moved).
+   */
+  applyOwnership(snapshot: OwnershipSnapshot): { revoked: number } {
+    const same = this.ownership?.revision === snapshot.revision;
+    this.ownership = new OwnershipView(snapshot);
+    this.policy.ownership = this.ownership;
+    // The same revision only says the map is still current: nothing to decide again.
+    return { revoked: same ? 0 : (this.http?.revoke(this.policy) ?? 0) + this.revokeDisallowed('an ownership change') };
+  }
+
+  /** The running policy's tenant tables (owner rules, link IDs), for the ownership scheduler's acceptance. */
+  get tenantIndex(): TenantIndex {
+    return this.policy.tenantIndex;
   }
 
   /** Tenants whose allow lists are all empty admit nobody: legal (an offboarded customer), but say so. */

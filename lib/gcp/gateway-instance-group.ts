@@ -34,6 +34,7 @@ import { renderGatewayUserData, type HostPortRule, type PortRedirect } from './c
 import { CONFIG_DELIVERIES, GatewayConfigBucket, INLINE_USER_DATA_MAX_BYTES, type ConfigDelivery } from './config-delivery';
 import { createFirewallRules, gatewayFirewallRules, type FirewallRuleSpec } from './gateway-firewall';
 import { networkProjectOf, validateSharedVpc, type SharedVpcOptions } from './shared-vpc';
+import { OwnershipReader, resolveGcpOwnership, type GcpOwnershipSource } from './ownership';
 import {
   EXTERNAL_HEALTH_CHECK_RANGES,
   GCE_SHUTDOWN_WINDOW_SEC,
@@ -183,6 +184,14 @@ export interface GatewayOptions extends GatewaySettingsProps {
 }
 
 export interface GatewayInstanceGroupProps extends GatewayOptions, SharedVpcOptions {
+  /**
+   * The service attachment whose connected endpoints owner rules (`allow.gcpProjects`,
+   * `allow.gcpNetworks`) are read from; the VMs' service account gets a custom role with only
+   * `compute.serviceAttachments.get`, conditioned on that attachment (lib/gcp/ownership.ts).
+   *
+   * @default - none: owner rules are refused
+   */
+  readonly ownershipSource?: GcpOwnershipSource;
   /** Project of the gateway (IAM grants are made in it). */
   readonly project: string;
   readonly region: string;
@@ -334,7 +343,9 @@ export class GatewayInstanceGroup extends Construct {
 
     // The one tenant model: validation (errors name this construct) and rendering.
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
-    this.config = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
+    const owners = resolveGcpOwnership(tenants, props.ownership, props.ownershipSource);
+    if (owners.problem) throw new Error(`GatewayInstanceGroup at ${this.node.path}: invalid props:\n  ownershipSource: ${owners.problem}`);
+    this.config = renderGatewayConfig(tenants, { ...settings.configOptions, ownership: owners.ownership }, this.node.path);
     const configText = encodeInlineConfig(this.config.json);
     this.configBytes = Buffer.byteLength(this.config.json);
     this.encodedConfigBytes = Buffer.byteLength(configText);
@@ -424,6 +435,14 @@ export class GatewayInstanceGroup extends Construct {
     // Least privilege: logs and metrics in the project, read access to the image's repository only.
     new ProjectIamMember(this, 'LogWriter', { project: props.project, role: 'roles/logging.logWriter', member: this.serviceAccount.member });
     new ProjectIamMember(this, 'MetricWriter', { project: props.project, role: 'roles/monitoring.metricWriter', member: this.serviceAccount.member });
+    if (owners.ownership && props.ownershipSource) {
+      new OwnershipReader(this, 'OwnershipReader', {
+        project: props.project,
+        source: props.ownershipSource,
+        member: this.serviceAccount.member,
+        roleId: `${this.name.replace(/-/g, '_')}_ownership_reader`,
+      });
+    }
     if (registry) {
       new ArtifactRegistryRepositoryIamMember(this, 'ImagePull', {
         project: registry.project,

@@ -11,6 +11,7 @@ export * from './service-attachment';
 export * from './consumer-endpoint';
 export { EXTERNAL_HEALTH_CHECK_RANGES, INTERNAL_HEALTH_CHECK_RANGES, METADATA_VALUE_MAX_BYTES } from './common';
 export { CONTAINER_CONFIG_PATH, HOST_CONFIG_PATH, renderGatewayUserData, type GatewayUserDataOptions } from './cloud-init';
+export * from './ownership';
 export { GatewayObservability, CONFIG_FETCH_FAILURES_THRESHOLD, type AlertSpec, type GatewayObservabilityOptions, type GatewayObservabilityProps } from './observability';
 export { GatewayConfigBucket, CONFIG_OBJECT_NAME, INLINE_USER_DATA_MAX_BYTES, type ConfigBucketProps, type ConfigDelivery } from './config-delivery';
 export type { SharedVpcOptions } from './shared-vpc';

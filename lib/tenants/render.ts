@@ -35,6 +35,32 @@ export interface GatewayConfigOptions extends GatewayListenerPorts {
   readonly limits?: DeepReadonly<GatewayConfigInput['limits']>;
   readonly shutdown?: DeepReadonly<GatewayConfigInput['shutdown']>;
   readonly log?: DeepReadonly<GatewayConfigInput['log']>;
+  /** Where owner rules learn endpoint owners (gateway config `ownership`); the cloud's construct fills in the source. */
+  readonly ownership?: DeepReadonly<NonNullable<GatewayConfigInput['ownership']>>;
+}
+
+/** How the gateway reads endpoint owners (gateway config `ownership`), minus the source the construct knows. */
+export interface OwnershipSettings {
+  /**
+   * Seconds between two reads of the endpoint connections: a deleted, rejected or re-owned
+   * endpoint is cut within about this long.
+   *
+   * @default 15
+   */
+  readonly intervalSec?: number;
+  /**
+   * With no good read for this long, owner rules admit nobody (explicit link IDs are unaffected).
+   *
+   * @default 300
+   */
+  readonly staleAfterSec?: number;
+  /**
+   * Pending connections: `matching` accepts those a tenant names (owner or link ID),
+   * `matching-reject-others` also rejects the rest. Grants the accept/reject permissions too.
+   *
+   * @default 'none' - pending connections are left to you
+   */
+  readonly accept?: 'none' | 'matching' | 'matching-reject-others';
 }
 
 /**
@@ -83,6 +109,15 @@ export interface GatewaySettingsProps {
    * @default 25
    */
   readonly drainTimeoutSec?: number;
+  /**
+   * Owner rules (`allow.awsAccounts`, `azureSubscriptions`, `gcpProjects`, `gcpNetworks`): how
+   * often the gateway reads who owns each endpoint, and whether it accepts pending ones. The
+   * construct adds the source (its endpoint service, Private Link Service or service attachment)
+   * and the read permission whenever a tenant has owner rules.
+   *
+   * @default - read every 15 s when a tenant has owner rules, stale after 300 s, no acceptance
+   */
+  readonly ownership?: OwnershipSettings;
 }
 
 /**
@@ -282,7 +317,11 @@ export function renderGatewayConfig(
   tenants: readonly TenantDeclaration[],
   options: GatewayConfigOptions,
   context = 'gateway config',
+  render: { readonly isUnresolved?: (value: unknown) => boolean } = {},
 ): RenderedGatewayConfig {
+  // A deploy-time ownership source (an endpoint service ID, a Region) is checked as a placeholder
+  // and put back after validation; the deploy tool fills it in.
+  const { ownership, restore } = placeholdOwnership(options.ownership, render.isUnresolved);
   const document = {
     listeners: {
       privateLink: { port: options.privateLinkPort },
@@ -304,10 +343,41 @@ export function renderGatewayConfig(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(ownership ? { ownership } : {}),
   };
   const result = validateGatewayConfig(document);
   if (!result.ok) throw new ConfigValidationError(result.issues, `${context}: the rendered gateway config is invalid`);
-  return { config: result.value, json: JSON.stringify(result.value) };
+  const config = restore(result.value);
+  return { config, json: JSON.stringify(config) };
+}
+
+const OWNERSHIP_PLACEHOLDERS = { serviceId: 'vpce-svc-00000000000000000', region: 'us-east-1' } as const;
+
+function placeholdOwnership(
+  ownership: GatewayConfigOptions['ownership'],
+  isUnresolved: ((value: unknown) => boolean) | undefined,
+): { ownership: GatewayConfigOptions['ownership']; restore: (config: GatewayConfig) => GatewayConfig } {
+  const aws = ownership?.aws;
+  if (!aws || !isUnresolved) return { ownership, restore: (c) => c };
+  const tokens = (['serviceId', 'region'] as const).filter((k) => isUnresolved(aws[k]));
+  if (!tokens.length) return { ownership, restore: (c) => c };
+  const checked = { ...aws };
+  for (const k of tokens) checked[k] = OWNERSHIP_PLACEHOLDERS[k];
+  return {
+    ownership: { ...ownership, aws: checked },
+    restore: (c) => ({ ...c, ownership: { ...c.ownership!, aws: { ...c.ownership!.aws!, ...Object.fromEntries(tokens.map((k) => [k, aws[k]])) } } }),
+  };
+}
+
+/** Whether any tenant names owners of this cloud (then its construct configures `ownership`). */
+export function usesOwnerRules(tenants: readonly TenantDeclaration[], cloud: 'aws' | 'azure' | 'gcp'): boolean {
+  return tenants.some((t) => {
+    const a = t.allow;
+    if (!a) return false;
+    if (cloud === 'aws') return a.awsAccounts !== undefined;
+    if (cloud === 'azure') return a.azureSubscriptions !== undefined;
+    return a.gcpProjects !== undefined || a.gcpNetworks !== undefined;
+  });
 }
 
 export interface ConsumerAllowLists {
@@ -320,6 +390,9 @@ export interface ConsumerAllowLists {
   /** GCP service attachment accept list; a project named twice gets the larger limit. */
   readonly gcpProjects: { readonly id: string; readonly connectionLimit: number }[];
 }
+
+/** The accept-list limit of a project named only by an owner rule (the `consumers.gcp` default). */
+const DEFAULT_GCP_CONNECTION_LIMIT = 10;
 
 export function collectConsumers(tenants: readonly TenantDeclaration[]): ConsumerAllowLists {
   const aws = new Set<string>();
@@ -336,6 +409,13 @@ export function collectConsumers(tenants: readonly TenantDeclaration[]): Consume
     for (const project of c?.gcp?.projects ?? []) {
       gcp.set(project.id, Math.max(gcp.get(project.id) ?? 0, project.connectionLimit));
     }
+    // Owner rules name who may connect, so they may also create the endpoint: the cloud-side list
+    // follows from the same declaration (an account named only in allow.awsAccounts could not
+    // create an endpoint to admit otherwise).
+    const allow = tenant.allow;
+    allow?.awsAccounts?.forEach((account) => aws.add(`arn:aws:iam::${account}:root`));
+    allow?.azureSubscriptions?.forEach((sub) => visibility.add(sub));
+    for (const project of allow?.gcpProjects ?? []) if (!gcp.has(project)) gcp.set(project, DEFAULT_GCP_CONNECTION_LIMIT);
   }
   const sorted = (s: Iterable<string>) => [...s].sort();
   return {

@@ -219,6 +219,80 @@ export function parseCidr(text: string): ParsedCidr | undefined {
   return { address: address.toLowerCase(), prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
+// ---- Owner rules: who owns an endpoint, as the cloud's own record of the connection names it.
+
+const AWS_ACCOUNT_PATTERN = /^[0-9]{12}$/;
+const SUBSCRIPTION_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** A GCP project ID (6-30 lowercase letters, digits, hyphens) or project number. */
+export const GCP_PROJECT_PATTERN = /^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$/;
+/** `projects/P/global/networks/N`, optionally behind a Compute API URL prefix, as `consumerNetwork` spells it. */
+const GCP_NETWORK_PATTERN =
+  /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/(?:v1|beta|alpha)\/)?(projects\/(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})\/global\/networks\/[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)$/;
+
+/** The owner-rule lists of `allow`, in one place for validation, policy and rendering. */
+export const OWNER_RULES = ['awsAccounts', 'azureSubscriptions', 'gcpProjects', 'gcpNetworks'] as const;
+export type OwnerRule = (typeof OWNER_RULES)[number];
+
+const awsAccountId = z
+  .unknown()
+  .transform((v, ctx) => {
+    // A number loses an account ID's leading zeros (012345678901): only the string is the ID.
+    if (typeof v === 'string' && AWS_ACCOUNT_PATTERN.test(v)) return v;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        typeof v === 'number'
+          ? `AWS account IDs must be quoted 12-digit strings ("${v}"): a number drops leading zeros`
+          : `expected an AWS account ID (12 digits, quoted), got ${show(v)}`,
+      input: v,
+    });
+    return z.NEVER;
+  })
+  .pipe(z.string())
+  .describe('AWS account ID, 12 digits as a string.');
+
+const azureSubscriptionId = z
+  .string({ error: (iss) => `expected an Azure subscription ID GUID, got ${show(iss.input)}` })
+  .regex(SUBSCRIPTION_PATTERN, {
+    error: (iss) => `expected an Azure subscription ID GUID like 00000000-0000-0000-0000-000000000000, got ${show(iss.input)}`,
+  })
+  // ARM resource IDs are case-insensitive; compared in lowercase.
+  .transform((v) => v.toLowerCase())
+  .describe('Azure subscription ID (GUID).');
+
+const gcpProjectId = z
+  .union([z.string(), z.number()], { error: (iss) => `expected a GCP project ID or number, got ${show(iss.input)}` })
+  .transform((v, ctx) => {
+    const text = typeof v === 'number' ? (Number.isSafeInteger(v) && v >= 0 ? String(v) : '') : v;
+    if (GCP_PROJECT_PATTERN.test(text)) return text;
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a GCP project ID (6-30 lowercase letters, digits, hyphens) or project number, got ${show(v)}`,
+      input: v,
+    });
+    return z.NEVER;
+  })
+  .describe('GCP project ID or number, as the consumer network URL names it.');
+
+const gcpNetworkUrl = z
+  .string({ error: (iss) => `expected a VPC network like projects/P/global/networks/N, got ${show(iss.input)}` })
+  .transform((v, ctx) => {
+    const m = GCP_NETWORK_PATTERN.exec(v);
+    if (m) return m[1]!;
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a VPC network like projects/megacorp-prod/global/networks/default (or its https://www.googleapis.com/compute/v1/ URL), got ${show(v)}`,
+      input: v,
+    });
+    return z.NEVER;
+  })
+  .describe('GCP VPC network, projects/P/global/networks/N (a Compute API URL is accepted and shortened).');
+
+/** The network path of a `consumerNetwork` URL, or undefined when it is not one. */
+export function gcpNetworkPath(url: string): string | undefined {
+  return GCP_NETWORK_PATTERN.exec(url)?.[1];
+}
+
 const list = <T extends z.ZodType>(item: T, what: string) =>
   z.array(item, { error: (iss) => `${what} must be a list, got ${show(iss.input)}` });
 
@@ -228,13 +302,26 @@ export const allowSchema = z
     azure: list(azureLinkId, 'allow.azure').optional().describe('Private Link LinkIDs allowed in.'),
     gcp: list(gcpConnectionId, 'allow.gcp').optional().describe('PSC connection IDs allowed in.'),
     cidrs: list(cidrSchema, 'allow.cidrs').optional().describe('Source ranges allowed on the public listener.'),
+    // Owner rules (ownership.ts): every endpoint the cloud records as this owner's, while accepted.
+    awsAccounts: list(awsAccountId, 'allow.awsAccounts')
+      .optional()
+      .describe('AWS account IDs: every accepted VPC endpoint they own is allowed in (needs `ownership.aws`).'),
+    azureSubscriptions: list(azureSubscriptionId, 'allow.azureSubscriptions')
+      .optional()
+      .describe('Azure subscription IDs: every approved private endpoint in them is allowed in (needs `ownership.azure`).'),
+    gcpProjects: list(gcpProjectId, 'allow.gcpProjects')
+      .optional()
+      .describe('GCP projects: every accepted PSC endpoint whose consumer network is in them is allowed in (needs `ownership.gcp`).'),
+    gcpNetworks: list(gcpNetworkUrl, 'allow.gcpNetworks')
+      .optional()
+      .describe('GCP VPC networks: every accepted PSC endpoint in them is allowed in (needs `ownership.gcp`).'),
   })
   .describe(
     'Sources allowed to reach the tenant: only what the named lists hold is allowed, so an emptied list admits nobody. A tenant needs `allow` lists or `open: true`.',
   );
 
 /** The lists `allow` may name; a tenant that names none of them has said nothing about who may connect. */
-const ALLOW_LISTS = ['aws', 'azure', 'gcp', 'cidrs'] as const satisfies readonly (keyof z.input<typeof allowSchema>)[];
+const ALLOW_LISTS = ['aws', 'azure', 'gcp', 'cidrs', ...OWNER_RULES] as const satisfies readonly (keyof z.input<typeof allowSchema>)[];
 
 export const tenantSchema = z.strictObject({
   name: z
@@ -426,6 +513,88 @@ export const logSchema = z.strictObject({
     .describe('Drop log lines per second and worker; the rest are counted and summarized.'),
 });
 
+/** Bounds of the ownership poller (`ownership`); the constructs render the same defaults. */
+export const OWNERSHIP_DEFAULTS = { intervalSec: 15, staleAfterSec: 300, timeoutMs: 5_000, maxResponseBytes: 8 * 1024 * 1024 } as const;
+const AWS_SERVICE_ID_PATTERN = /^vpce-svc-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const AWS_REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-[0-9]+$/;
+const AZURE_PLS_ID_PATTERN =
+  /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[-\w.()]{1,90}\/providers\/Microsoft\.Network\/privateLinkServices\/[-\w.]{1,80}$/i;
+const GCP_ATTACHMENT_PATTERN =
+  /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/v1\/)?(projects\/[a-z0-9-]{1,30}\/regions\/[a-z0-9-]{1,63}\/serviceAttachments\/[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)$/;
+
+export const ownershipSchema = z
+  .strictObject({
+    intervalSec: z
+      .number()
+      .int()
+      .min(1, { error: (iss) => `ownership.intervalSec must be at least 1, got ${show(iss.input)}` })
+      .max(3_600, { error: (iss) => `ownership.intervalSec must be at most 3600, got ${show(iss.input)}` })
+      .default(OWNERSHIP_DEFAULTS.intervalSec)
+      .describe('Seconds between two reads of the cloud\'s endpoint connections. Default 15.'),
+    staleAfterSec: z
+      .number()
+      .int()
+      .min(1, { error: (iss) => `ownership.staleAfterSec must be at least 1, got ${show(iss.input)}` })
+      .max(86_400, { error: (iss) => `ownership.staleAfterSec must be at most 86400, got ${show(iss.input)}` })
+      .default(OWNERSHIP_DEFAULTS.staleAfterSec)
+      .describe('When the last good read is older than this, owner rules admit nobody (explicit link IDs still do). Default 300.'),
+    timeoutMs: positiveMs('ownership.timeoutMs', 120_000)
+      .default(OWNERSHIP_DEFAULTS.timeoutMs)
+      .describe('Bound on each API call, token requests included. Default 5000.'),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(1_024)
+      .max(256 * 1024 * 1024)
+      .default(OWNERSHIP_DEFAULTS.maxResponseBytes)
+      .describe('Largest API response read; a larger one is a failed poll. Default 8 MiB.'),
+    accept: z
+      .enum(['none', 'matching', 'matching-reject-others'])
+      .default('none')
+      .describe('Pending connections: none (leave them), matching (accept those a tenant\'s owner rule names), matching-reject-others (and reject the rest). Default none.'),
+    aws: z
+      .strictObject({
+        serviceId: z.string().regex(AWS_SERVICE_ID_PATTERN, {
+          error: (iss) => `expected an endpoint service ID like vpce-svc-0123456789abcdef0, got ${show(iss.input)}`,
+        }).describe('The VPC endpoint service whose connections are read.'),
+        region: z.string().regex(AWS_REGION_PATTERN, {
+          error: (iss) => `expected an AWS Region like eu-west-1, got ${show(iss.input)}`,
+        }).describe('Its Region.'),
+      })
+      .optional()
+      .describe('AWS: read DescribeVpcEndpointConnections for this endpoint service.'),
+    azure: z
+      .strictObject({
+        privateLinkService: z.string().regex(AZURE_PLS_ID_PATTERN, {
+          error: (iss) =>
+            `expected a Private Link Service resource ID like /subscriptions/<GUID>/resourceGroups/<rg>/providers/Microsoft.Network/privateLinkServices/<name>, got ${show(iss.input)}`,
+        }).describe('Resource ID of the Private Link Service whose connections are read.'),
+        clientId: z.string().regex(SUBSCRIPTION_PATTERN, {
+          error: (iss) => `expected the managed identity's client ID (a GUID), got ${show(iss.input)}`,
+        }).optional().describe('Client ID of a user-assigned managed identity. Default: the system-assigned identity.'),
+      })
+      .optional()
+      .describe('Azure: read the Private Link Service\'s private endpoint connections.'),
+    gcp: z
+      .strictObject({
+        serviceAttachment: z
+          .string()
+          .transform((v, ctx) => {
+            const m = GCP_ATTACHMENT_PATTERN.exec(v);
+            if (m) return m[1]!;
+            ctx.addIssue({
+              code: 'custom',
+              message: `expected a service attachment like projects/P/regions/R/serviceAttachments/N, got ${show(v)}`,
+              input: v,
+            });
+            return z.NEVER;
+          })
+          .describe('The service attachment whose connected endpoints are read, projects/P/regions/R/serviceAttachments/N.'),
+      })
+      .optional()
+      .describe('GCP: read the service attachment\'s connected endpoints.'),
+  })
+  .describe('Owner rules: where the gateway learns who owns each endpoint connection to this service.');
 export const diagnosticsSchema = z.strictObject({
   enabled: z
     .boolean()
@@ -506,6 +675,7 @@ export const gatewayConfigSchema = z
     limits: limitsSchema.prefault({}),
     shutdown: shutdownSchema.prefault({}),
     log: logSchema.prefault({}),
+    ownership: ownershipSchema.optional(),
     diagnostics: diagnosticsSchema.prefault({}),
     http: httpSchema.optional(),
   })
@@ -520,6 +690,7 @@ export type Tenant = z.output<typeof tenantSchema>;
 export type TenantAllow = z.output<typeof allowSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
 export type Limits = z.output<typeof limitsSchema>;
+export type OwnershipConfig = z.output<typeof ownershipSchema>;
 export type HttpSettings = z.output<typeof httpSchema>;
 export type UpstreamHttp = z.output<typeof upstreamHttpSchema>;
 
@@ -527,7 +698,6 @@ export type UpstreamHttp = z.output<typeof upstreamHttpSchema>;
 
 const AWS_PRINCIPAL_PATTERN = /^(?:\*|arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:(?:root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+))$/;
 const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const GCP_PROJECT_PATTERN = /^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$/;
 const GCP_NETWORK_URL_PATTERN =
   /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/(?:v1|beta)\/)?projects\/(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]\/global\/networks\/[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 

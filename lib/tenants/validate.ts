@@ -6,11 +6,13 @@
 import type { z } from 'zod';
 import type { Cloud } from './ids';
 import {
+  OWNER_RULES,
   gatewayConfigSchema,
   tenantDeclarationSchema,
   tenantDeclarationsSchema,
   tenantSchema,
   type GatewayConfig,
+  type OwnerRule,
   type Tenant,
   type TenantDeclaration,
 } from './schema';
@@ -69,7 +71,7 @@ export function validateGatewayConfig(input: unknown): GatewayConfigResult {
   }
   const config = parsed.data;
   const { index, issues } = indexTenants(config.tenants, 'tenants');
-  issues.push(...checkReferences(config));
+  issues.push(...checkReferences(config), ...checkOwnership(config));
   return issues.length ? { ok: false, issues } : { ok: true, value: config, index };
 }
 
@@ -123,6 +125,8 @@ function fromZod(error: z.ZodError, prefix: PropertyKey[] = []): ValidationIssue
 export interface TenantIndex {
   readonly hostnames: ReadonlyMap<string, number>;
   readonly linkIds: { readonly [C in Cloud]: ReadonlyMap<string, number> };
+  /** Owner rules (`allow.awsAccounts`, ...): one tenant per owner, like link IDs. */
+  readonly owners: { readonly [R in OwnerRule]: ReadonlyMap<string, number> };
 }
 
 /**
@@ -135,6 +139,12 @@ export function indexTenants(tenants: readonly (Tenant | undefined)[], basePath:
   const names = new Map<string, number>();
   const hostOwners = new Map<string, number>();
   const linkOwners = { aws: new Map<string, number>(), azure: new Map<string, number>(), gcp: new Map<string, number>() };
+  const ruleOwners = {
+    awsAccounts: new Map<string, number>(),
+    azureSubscriptions: new Map<string, number>(),
+    gcpProjects: new Map<string, number>(),
+    gcpNetworks: new Map<string, number>(),
+  };
 
   for (let t = 0; t < tenants.length; t++) {
     const tenant = tenants[t];
@@ -163,8 +173,12 @@ export function indexTenants(tenants: readonly (Tenant | undefined)[], basePath:
     if (allow.aws) claimLinkIds('aws', allow.aws, t, linkOwners.aws, tenants, basePath, issues);
     if (allow.azure) claimLinkIds('azure', allow.azure, t, linkOwners.azure, tenants, basePath, issues);
     if (allow.gcp) claimLinkIds('gcp', allow.gcp, t, linkOwners.gcp, tenants, basePath, issues);
+    // Fail closed: an owner claimed by two tenants would hand one's endpoints to the other.
+    if (allow.awsAccounts || allow.azureSubscriptions || allow.gcpProjects || allow.gcpNetworks) {
+      for (const rule of OWNER_RULES) if (allow[rule]) claimOwners(rule, allow[rule], t, ruleOwners[rule], tenants, basePath, issues);
+    }
   }
-  return { index: { hostnames: hostOwners, linkIds: linkOwners }, issues };
+  return { index: { hostnames: hostOwners, linkIds: linkOwners, owners: ruleOwners }, issues };
 }
 
 function claimLinkIds(
@@ -181,6 +195,71 @@ function claimLinkIds(
     if (owner === undefined) owners.set(ids[i]!, t);
     else issues.push(clash(`${cloud} link ID`, ids[i]!, owner, t, i, `allow.${cloud}`, (x) => x.allow?.[cloud] ?? [], tenants, basePath));
   }
+}
+
+const OWNER_WORDS: Record<OwnerRule, string> = {
+  awsAccounts: 'AWS account',
+  azureSubscriptions: 'Azure subscription',
+  gcpProjects: 'GCP project',
+  gcpNetworks: 'GCP network',
+};
+
+function claimOwners(
+  rule: OwnerRule,
+  owners: readonly string[],
+  t: number,
+  claimed: Map<string, number>,
+  tenants: readonly (Tenant | undefined)[],
+  basePath: string,
+  issues: ValidationIssue[],
+): void {
+  for (let i = 0; i < owners.length; i++) {
+    const owner = claimed.get(owners[i]!);
+    if (owner === undefined) claimed.set(owners[i]!, t);
+    else issues.push(clash(OWNER_WORDS[rule], owners[i]!, owner, t, i, `allow.${rule}`, (x) => x.allow?.[rule] ?? [], tenants, basePath));
+  }
+}
+
+/** The `ownership` source each owner rule reads from. */
+const OWNER_SOURCES: Record<OwnerRule, 'aws' | 'azure' | 'gcp'> = {
+  awsAccounts: 'aws',
+  azureSubscriptions: 'azure',
+  gcpProjects: 'gcp',
+  gcpNetworks: 'gcp',
+};
+
+/**
+ * Owner rules need somewhere to learn owners from: a tenant naming an AWS account in a gateway
+ * that reads no endpoint service would silently admit nobody, so it is an error here.
+ */
+function checkOwnership(config: GatewayConfig): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const own = config.ownership;
+  if (own) {
+    if (!own.aws && !own.azure && !own.gcp) {
+      issues.push({ path: 'ownership', message: 'names no source to read: add ownership.aws, ownership.azure or ownership.gcp, or remove ownership' });
+    }
+    if (own.staleAfterSec < 2 * own.intervalSec) {
+      issues.push({
+        path: 'ownership.staleAfterSec',
+        message: `must be at least twice intervalSec (${own.intervalSec}), got ${own.staleAfterSec}: one late poll would otherwise stop every owner-based admission`,
+      });
+    }
+  }
+  const reported = new Set<OwnerRule>();
+  config.tenants.forEach((tenant, t) => {
+    for (const rule of OWNER_RULES) {
+      if (!tenant.allow?.[rule]?.length || reported.has(rule)) continue;
+      const source = OWNER_SOURCES[rule];
+      if (own?.[source]) continue;
+      reported.add(rule);
+      issues.push({
+        path: `tenants[${t}].allow.${rule}`,
+        message: `owner rules need ownership.${source} (the service whose connections name the owners); without it they would admit nobody`,
+      });
+    }
+  });
+  return issues;
 }
 
 export function checkTenants(tenants: readonly Tenant[], basePath: string): ValidationIssue[] {
