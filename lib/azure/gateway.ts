@@ -24,8 +24,16 @@ import {
   type ValidationIssue,
 } from '../tenants';
 import {
+  GatewayBootNetwork,
+  bootNetworkWarnings,
+  resolveBootNetwork,
+  sourceImageOf,
+  validateBootNetwork,
+  type GatewayBootNetworkProps,
+  type ResolvedBootNetwork,
+} from './boot-network';
+import {
   CUSTOM_DATA_LIMIT_BYTES,
-  DEFAULT_SOURCE_IMAGE,
   IMAGE_REFERENCE_PATTERN,
   USER_DATA_LIMIT_BYTES,
   imageRegistry,
@@ -42,10 +50,13 @@ import { PropIssues, defaultName, isUnresolved } from './validation';
  * The gateway settings of every cloud (`GatewaySettingsProps`: upstreams, defaultTenant, limits,
  * log, drainDelaySec, drainTimeoutSec) and the scale set's own.
  */
-export interface GatewayScaleSetProps extends GatewaySettingsProps {
+export interface GatewayScaleSetProps extends GatewaySettingsProps, GatewayBootNetworkProps {
   readonly resourceGroupName: string;
   readonly location: string;
-  /** Subnet of the gateway NICs. It needs outbound access (e.g. a NAT gateway) for apt and image pulls. */
+  /**
+   * Subnet of the gateway NICs. With outboundAccess `none` (the default) it needs no outbound
+   * access; the private endpoints go here too unless privateEndpointSubnet says otherwise.
+   */
   readonly subnet: SubnetLike;
   /** The dedicated load balancer of the Private Link Service; its ports are the gateway's ports. */
   readonly privateLinkLoadBalancer: PrivateLinkLoadBalancer;
@@ -216,6 +227,10 @@ export class GatewayScaleSet extends Construct {
   readonly publicSourceAddressPrefixes: string[];
   /** The registry the VMs log in to with their managed identity, when the image is in an ACR. */
   readonly acrLoginServer?: string;
+  /** Outbound access, registry endpoint, and whether Docker is installed at boot. */
+  readonly boot: ResolvedBootNetwork;
+  /** NAT gateway and registry private endpoint, as chosen. */
+  readonly bootNetwork: GatewayBootNetwork;
 
   /** The rendered gateway config (validated). */
   readonly config: RenderedGatewayConfig;
@@ -265,9 +280,16 @@ export class GatewayScaleSet extends Construct {
     this.publicSourceAddressPrefixes = props.publicSourceAddressPrefixes ?? ['Internet'];
     const registry = Token.isUnresolved(props.image) ? undefined : imageRegistry(props.image);
     this.acrLoginServer = isAcrLoginServer(registry) ? registry : undefined;
+    this.boot = resolveBootNetwork(props);
 
     const issues = new PropIssues();
     this.validate(issues, props, settings.issues);
+    validateBootNetwork(issues, props, this.boot, {
+      image: props.image,
+      acrLoginServer: this.acrLoginServer,
+      acrId: props.acrId,
+      automaticOsUpgrade: this.automaticOsUpgrade,
+    });
     issues.throwIfAny(this, 'GatewayScaleSet');
 
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
@@ -278,9 +300,18 @@ export class GatewayScaleSet extends Construct {
       // docker stop outlasts the gateway's own bound by 5 s, so the gateway always ends itself.
       stopTimeoutSec: settings.stopTimeoutSec + 5,
       agentIntervalSec: this.agentIntervalSec,
+      installDocker: this.boot.installDocker,
     });
     this.checkSizes(tenants.length);
     this.warn(props, tenants);
+    for (const w of bootNetworkWarnings(props, this.boot, this.automaticOsUpgrade)) Annotations.of(this).addWarning(w);
+
+    this.bootNetwork = new GatewayBootNetwork(
+      this,
+      'Network',
+      { ...props, name: this.name, acrId: props.acrId, zones: props.zones, tags: props.tags },
+      this.boot,
+    );
 
     this.securityGroup = new NetworkSecurityGroup(this, 'SecurityGroup', {
       name: `${this.name}-nsg`,
@@ -303,7 +334,7 @@ export class GatewayScaleSet extends Construct {
       adminUsername: this.adminUsername,
       adminSshKey: [{ username: this.adminUsername, publicKey: props.adminSshPublicKey }],
       disablePasswordAuthentication: true,
-      sourceImageReference: { ...DEFAULT_SOURCE_IMAGE },
+      ...sourceImageOf(props),
       osDisk: { caching: 'ReadWrite', storageAccountType: this.osDiskType },
       customData: this.cloudInit.customData,
       // User data follows the model to running VMs (custom data does not): a tenant or image change
@@ -347,8 +378,14 @@ export class GatewayScaleSet extends Construct {
       tags: { ...props.tags, 'linkgate-config-sha256': this.cloudInit.configSha256.slice(0, 16) },
       // The autoscale setting owns the instance count after creation.
       lifecycle: { ignoreChanges: ['instances'] },
-      // Azure requires the probe to be in use by a rule before a scale set refers to it.
-      dependsOn: [pl.rule, ...(pub ? [pub.rule] : [])],
+      // Azure requires the probe to be in use by a rule before a scale set refers to it. The first
+      // boot pulls through the registry endpoint or the NAT gateway: both exist before any VM.
+      dependsOn: [
+        pl.rule,
+        ...(pub ? [pub.rule] : []),
+        ...(this.bootNetwork.registryEndpoint ? [this.bootNetwork.registryEndpoint.resource] : []),
+        ...(this.bootNetwork.natGateway ? [this.bootNetwork.natGateway.subnetAssociation] : []),
+      ],
     });
     this.identityPrincipalId = this.resource.identity.principalId;
 

@@ -31,7 +31,10 @@ export interface PrivateLinkGatewayProps extends ScaleSetOptions, GatewayProbePr
   readonly location: string;
   /** Subnet of the internal load balancer's frontend IP. */
   readonly frontendSubnet: SubnetLike;
-  /** Subnet of the gateway VMs; needs outbound access (e.g. a NAT gateway) for apt and image pulls. */
+  /**
+   * Subnet of the gateway VMs. With outboundAccess `none` (the default) it needs no outbound access:
+   * the registry and the config store are reached through private endpoints.
+   */
   readonly gatewaySubnet: SubnetLike;
   /** Subnet of the Private Link Service NAT IPs, with its network policies disabled (see PrivateLinkNatSubnet). */
   readonly natSubnet: SubnetLike;

@@ -60,10 +60,22 @@ const withPython = (title: string, body: () => void) => describeWithPeer('python
 describe('gateway cloud-init (custom data)', () => {
   const { cloudConfig, cloudInitText } = deployed();
 
-  it('GIVEN the scale set WHEN its custom data is decoded THEN it is a cloud-config that installs Docker from the Ubuntu archive', () => {
+  it('GIVEN the scale set on an image that ships Docker WHEN its custom data is decoded THEN it is a cloud-config that installs nothing', () => {
     expect(cloudInitText.split('\n')[0]).toBe('#cloud-config');
-    expect(cloudConfig.package_update).toBe(true);
-    expect(cloudConfig.packages).toEqual(['docker.io']);
+    expect(cloudConfig.package_update).toBeUndefined();
+    expect(cloudConfig.packages).toBeUndefined();
+  });
+
+  it('GIVEN the Ubuntu platform image (outboundAccess natGateway) THEN cloud-init installs Docker from the Ubuntu archive', () => {
+    const ubuntu = deployed({ sourceImageId: undefined, outboundAccess: 'natGateway' }).cloudConfig;
+    expect(ubuntu.package_update).toBe(true);
+    expect(ubuntu.packages).toEqual(['docker.io']);
+    expect(ubuntu.runcmd[0]).toEqual(['systemctl', 'daemon-reload']);
+  });
+
+  it('THEN the container logs to syslog facility local0, which journald forwards to rsyslog (where the Azure Monitor Agent collects it)', () => {
+    expect(writeFile(cloudConfig, '/etc/systemd/journald.conf.d/linkgate.conf').content).toBe('[Journal]\nForwardToSyslog=yes\n');
+    expect(writeFile(cloudConfig, GATEWAY_SCRIPT_PATH).content).toContain('--log-driver syslog --log-opt syslog-facility=local0 --log-opt tag=linkgate');
   });
 
   it('WHEN the config file it writes is read by the gateway\'s own loader THEN it is valid and holds the tenants', () => {
@@ -131,7 +143,10 @@ describe('gateway cloud-init (custom data)', () => {
 
   it('THEN it enables Docker, the agent timer and the gateway, without waiting for the first pull', () => {
     expect(cloudConfig.runcmd).toEqual([
+      // Nothing is installed: an image without Docker says so in the journal.
+      ['sh', '-c', expect.stringMatching(/^command -v docker >\/dev\/null \|\| logger -p user\.err -t linkgate "this image has no Docker/)],
       ['systemctl', 'daemon-reload'],
+      ['systemctl', 'restart', 'systemd-journald.service'],
       ['systemctl', 'enable', '--now', 'docker.service'],
       ['systemctl', 'enable', '--now', 'linkgate-agent.timer'],
       ['systemctl', 'enable', '--now', '--no-block', 'linkgate.service'],
@@ -177,8 +192,8 @@ describe('the model in user data', () => {
   it('GIVEN the scale set WHEN its user data is decoded THEN it names the image and holds the same config, as gzip+base64 text the gateway reads', () => {
     expect(Object.keys(model)).toEqual(['image', 'config']);
     expect(model.image).toBe(IMAGE);
-    expect(model.config.startsWith('gzip+base64:')).toBe(true);
-    const fromUserData = parseConfigText(model.config);
+    expect(model.config!.startsWith('gzip+base64:')).toBe(true);
+    const fromUserData = parseConfigText(model.config!);
     const fromCustomData = parseConfigText(configFileFromCloudInit(cloudConfig));
     expect(fromUserData.ok && fromCustomData.ok).toBe(true);
     expect(fromUserData).toEqual(fromCustomData);
@@ -195,7 +210,7 @@ describe('the model in user data', () => {
     };
     expect(rest(after.vmss)).toEqual(rest(before.vmss));
     expect(after.vmss.upgrade_mode).toBe('Rolling');
-    const config = parseConfigText(after.model.config);
+    const config = parseConfigText(after.model.config!);
     expect(config.ok && config.value.tenants.map((t) => t.name)).toEqual(['megacorp', 'initech', 'globex']);
   });
 
@@ -314,7 +329,7 @@ describe('the scripts on a gateway VM', () => {
   const booted = deployed();
   const newTenant = deployed({ tenants: [...TENANTS, { name: 'globex', hostnames: ['globex.api.example.com'], open: true }] });
   const newImage = deployed({ image: 'linkgatetest.azurecr.io/linkgate:0.2.0' });
-  const outsideAcr = deployed({ image: 'ghcr.io/acme/linkgate:1.2.3', acrId: undefined });
+  const outsideAcr = deployed({ image: 'ghcr.io/acme/linkgate:1.2.3', acrId: undefined, outboundAccess: 'natGateway' });
   let vm: Sandbox;
   const boot = (d = booted) => (vm = new Sandbox(d.cloudConfig));
   afterEach(() => vm?.dispose());
@@ -430,7 +445,8 @@ describe('the scripts on a gateway VM', () => {
       vm.run(GATEWAY_SCRIPT_PATH, 'run');
       expect(vm.read('docker.log').split('\n')).toEqual([
         `pull ${IMAGE}`,
-        'run --rm --name linkgate --network host --log-driver journald --ulimit nofile=1048576:1048576 ' +
+        'run --rm --name linkgate --network host --log-driver syslog --log-opt syslog-facility=local0 --log-opt tag=linkgate ' +
+          '--ulimit nofile=1048576:1048576 ' +
           `--volume /etc/linkgate:/etc/linkgate:ro --env LINKGATE_CONFIG_FILE=${vm.root}/etc/linkgate/config.json ` +
           `--env LINKGATE_HEALTH_PORT=8080 ${IMAGE} serve`,
         '',

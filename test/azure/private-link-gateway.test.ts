@@ -14,6 +14,7 @@ import {
   LOCATION,
   NAT_SUBNET,
   RG,
+  SOURCE_IMAGE_ID,
   SSH_KEY,
   TENANTS,
   UPSTREAMS,
@@ -34,6 +35,7 @@ const gateway = (scope: Construct, overrides: Partial<PrivateLinkGatewayProps> =
     upstreams: UPSTREAMS,
     image: IMAGE,
     acrId: ACR_ID,
+    sourceImageId: SOURCE_IMAGE_ID,
     adminSshPublicKey: SSH_KEY,
     ...overrides,
   });
@@ -175,7 +177,8 @@ describe('the example app\'s Azure stack (examples/azure/stack.ts)', () => {
   });
 
   it('THEN its consumer endpoint requests the provider side\'s alias', () => {
-    const alias = onlyResource(JSON.parse(json), 'azurerm_private_endpoint').private_service_connection as Record<string, unknown>;
+    const consumer = resources(JSON.parse(json), 'azurerm_private_endpoint').find((e) => e.name === 'megacorp-linkgate')!;
+    const alias = consumer.private_service_connection as Record<string, unknown>;
     expect(alias.private_connection_resource_alias).toMatch(/^\$\{azurerm_private_link_service\.linkgate_PrivateLinkService_[0-9A-F]+\.alias\}$/);
   });
 
