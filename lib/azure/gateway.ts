@@ -9,6 +9,7 @@ import {
   type NetworkSecurityGroupSecurityRule,
 } from '@cdktf/provider-azurerm/lib/network-security-group';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Annotations, Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import {
@@ -41,6 +42,13 @@ import {
   renderGatewayCloudInit,
   type RenderedCloudInit,
 } from './cloud-init';
+import {
+  AUTO_INLINE_LIMIT_BYTES,
+  CONFIG_DELIVERY_VALUES,
+  GatewayConfigStore,
+  defaultStorageAccountName,
+  type ConfigDelivery,
+} from './config-store';
 import type { PrivateLinkLoadBalancer } from './load-balancer';
 import type { GatewayPublicLoadBalancer } from './public-load-balancer';
 import { resolveSubnet, sameSubnet, type SubnetLike } from './subnets';
@@ -187,6 +195,31 @@ export interface GatewayScaleSetProps extends GatewaySettingsProps, GatewayBootN
    */
   readonly zones?: string[];
   /**
+   * How the gateway config reaches the VMs: `inline` in custom data and user data (64 KB each),
+   * `objectStore` as a blob the gateways poll (any size; a tenant change touches no VM), or `auto`:
+   * inline while both stay within 32,768 bytes (half of Azure's limit), the blob above.
+   * @default 'auto'
+   */
+  readonly configDelivery?: ConfigDelivery;
+  /**
+   * Name of the storage account of the config blob (3 to 24 lowercase letters and digits, unique in
+   * Azure).
+   * @default - from the scale set's name and the construct path
+   */
+  readonly configStorageAccountName?: string;
+  /**
+   * Public CIDRs allowed to the config storage account, for a deployer outside the VNet (Terraform
+   * writes the blob through the data plane).
+   * @default - public network access off: deploy from where the private endpoint resolves
+   */
+  readonly configDeployerIpRanges?: string[];
+  /**
+   * Grant the deploying principal Storage Blob Data Contributor on the config container, so
+   * Terraform can write the blob.
+   * @default true
+   */
+  readonly grantDeployerBlobAccess?: boolean;
+  /**
    * Tags for every resource.
    * @default - none
    */
@@ -232,6 +265,14 @@ export class GatewayScaleSet extends Construct {
   /** NAT gateway and registry private endpoint, as chosen. */
   readonly bootNetwork: GatewayBootNetwork;
 
+  /** The prop as given (default 'auto'). */
+  readonly configDelivery: ConfigDelivery;
+  /** What `configDelivery` resolved to for this tenant list. */
+  readonly effectiveConfigDelivery: 'inline' | 'objectStore';
+  /** The blob store of the config (object-store delivery). */
+  readonly configStore?: GatewayConfigStore;
+  /** The identity the gateways read the config blob with (object-store delivery). */
+  readonly configReader?: UserAssignedIdentity;
   /** The rendered gateway config (validated). */
   readonly config: RenderedGatewayConfig;
   /** The cloud-init (custom data) and config (user data) the VMs receive. */
@@ -281,6 +322,7 @@ export class GatewayScaleSet extends Construct {
     const registry = Token.isUnresolved(props.image) ? undefined : imageRegistry(props.image);
     this.acrLoginServer = isAcrLoginServer(registry) ? registry : undefined;
     this.boot = resolveBootNetwork(props);
+    this.configDelivery = props.configDelivery ?? 'auto';
 
     const issues = new PropIssues();
     this.validate(issues, props, settings.issues);
@@ -294,14 +336,21 @@ export class GatewayScaleSet extends Construct {
 
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
     this.config = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
-    this.cloudInit = renderGatewayCloudInit({
-      image: this.image,
-      configJson: this.config.json,
-      // docker stop outlasts the gateway's own bound by 5 s, so the gateway always ends itself.
-      stopTimeoutSec: settings.stopTimeoutSec + 5,
-      agentIntervalSec: this.agentIntervalSec,
-      installDocker: this.boot.installDocker,
-    });
+    const render = (configDelivery: 'inline' | 'objectStore') =>
+      renderGatewayCloudInit({
+        image: this.image,
+        configJson: this.config.json,
+        // docker stop outlasts the gateway's own bound by 5 s, so the gateway always ends itself.
+        stopTimeoutSec: settings.stopTimeoutSec + 5,
+        agentIntervalSec: this.agentIntervalSec,
+        installDocker: this.boot.installDocker,
+        configDelivery,
+      });
+    const inline = render('inline');
+    const fitsInline = inline.customData.length <= AUTO_INLINE_LIMIT_BYTES && inline.userData.length <= AUTO_INLINE_LIMIT_BYTES;
+    this.effectiveConfigDelivery =
+      this.configDelivery === 'inline' || (this.configDelivery === 'auto' && fitsInline) ? 'inline' : 'objectStore';
+    this.cloudInit = this.effectiveConfigDelivery === 'inline' ? inline : render('objectStore');
     this.checkSizes(tenants.length);
     this.warn(props, tenants);
     for (const w of bootNetworkWarnings(props, this.boot, this.automaticOsUpgrade)) Annotations.of(this).addWarning(w);
@@ -321,6 +370,33 @@ export class GatewayScaleSet extends Construct {
       tags: props.tags,
     });
 
+    if (this.effectiveConfigDelivery === 'objectStore') {
+      // User-assigned: its client ID and principal exist before any VM, so the read grant is in
+      // place at first boot and the VMs learn the ID from user data.
+      this.configReader = new UserAssignedIdentity(this, 'ConfigReader', {
+        name: `${this.name}-config-reader`,
+        resourceGroupName: props.resourceGroupName,
+        location: props.location,
+        tags: props.tags,
+      });
+      this.configStore = new GatewayConfigStore(this, 'ConfigStore', {
+        resourceGroupName: props.resourceGroupName,
+        location: props.location,
+        name: this.name,
+        storageAccountName: props.configStorageAccountName ?? defaultStorageAccountName(this.name, this.node.addr),
+        configJson: this.config.json,
+        readerPrincipalId: this.configReader.principalId,
+        privateEndpointSubnetId: this.bootNetwork.privateEndpointSubnetId,
+        virtualNetworkId: this.bootNetwork.virtualNetworkId,
+        privateDnsZoneId: props.privateDnsZoneIds?.blob,
+        grantDeployerBlobAccess: props.grantDeployerBlobAccess,
+        deployerIpRanges: props.configDeployerIpRanges,
+        tags: props.tags,
+      });
+    }
+    const store = this.configStore;
+    const reader = this.configReader;
+
     const subnet = resolveSubnet(props.subnet);
     const rolling = this.rollingMaxUnhealthyPercent;
     this.resource = new LinuxVirtualMachineScaleSet(this, 'Resource', {
@@ -339,8 +415,13 @@ export class GatewayScaleSet extends Construct {
       customData: this.cloudInit.customData,
       // User data follows the model to running VMs (custom data does not): a tenant or image change
       // reaches them through the rolling upgrade below, and the agent applies it.
-      userData: this.cloudInit.userData,
-      identity: { type: 'SystemAssigned' },
+      // With object-store delivery the model names the blob and the reading identity (known at
+      // deploy only); it does not change with the tenants, so a tenant change touches no VM.
+      userData:
+        store && reader
+          ? Fn.base64encode(Fn.jsonencode({ ...this.cloudInit.model, configUrl: store.url, clientId: reader.clientId }))
+          : this.cloudInit.userData,
+      identity: reader ? { type: 'SystemAssigned, UserAssigned', identityIds: [reader.id] } : { type: 'SystemAssigned' },
       // Overprovisioned extra VMs would join the pools and be deleted with connections on them.
       overprovision: false,
       upgradeMode: 'Rolling',
@@ -385,6 +466,8 @@ export class GatewayScaleSet extends Construct {
         ...(pub ? [pub.rule] : []),
         ...(this.bootNetwork.registryEndpoint ? [this.bootNetwork.registryEndpoint.resource] : []),
         ...(this.bootNetwork.natGateway ? [this.bootNetwork.natGateway.subnetAssociation] : []),
+        // The first fetch finds the blob and the read grant in place.
+        ...(store ? [store.blob, store.readerRole] : []),
       ],
     });
     this.identityPrincipalId = this.resource.identity.principalId;
@@ -524,6 +607,18 @@ export class GatewayScaleSet extends Construct {
     issues.intRange('repairGracePeriodMin', this.repairGracePeriodMin, 10, 90, 'minutes');
     issues.intRange('terminationNotificationMin', this.terminationNotificationMin, 5, 15, 'minutes');
     issues.intRange('agentIntervalSec', this.agentIntervalSec, 5, 300, 'seconds');
+    if (!CONFIG_DELIVERY_VALUES.includes(this.configDelivery)) {
+      issues.add('configDelivery', `must be one of ${CONFIG_DELIVERY_VALUES.map((v) => `'${v}'`).join(', ')}, got ${showValue(this.configDelivery)}`);
+    }
+    const account = props.configStorageAccountName;
+    if (account !== undefined && !Token.isUnresolved(account) && !/^[a-z0-9]{3,24}$/.test(account)) {
+      issues.add('configStorageAccountName', `must be 3 to 24 lowercase letters and digits (a storage account name), got ${showValue(account)}`);
+    }
+    (props.configDeployerIpRanges ?? []).forEach((range, i) => {
+      if (!Token.isUnresolved(range) && !/^(?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?$/.test(range)) {
+        issues.add(`configDeployerIpRanges[${i}]`, `must be a public IPv4 address or CIDR (storage firewall rules take no IPv6), got ${showValue(range)}`);
+      }
+    });
   }
 
   private checkSizes(tenantCount: number): void {
@@ -536,13 +631,13 @@ export class GatewayScaleSet extends Construct {
     if (over.length) {
       throw new Error(
         `${this.node.path}: ${over.map((s) => `${s.what} is ${s.bytes} bytes as base64, over Azure's limit of ${s.limit}`).join('; ')}. ` +
-          `The gateway config of ${tenantCount} tenants compresses to ${configBytes} bytes; split the tenants across several gateways or shorten their hostnames.`,
+          `The gateway config of ${tenantCount} tenants compresses to ${configBytes} bytes; use configDelivery: 'objectStore' (or 'auto'), which puts the config in a blob the gateways poll.`,
       );
     }
     for (const s of sizes) {
       if (s.bytes > s.limit * 0.8) {
         Annotations.of(this).addWarning(
-          `${s.what} is ${s.bytes} of ${s.limit} bytes (${Math.round((100 * s.bytes) / s.limit)}%) with ${tenantCount} tenants; plan to split the tenants before it runs out`,
+          `${s.what} is ${s.bytes} of ${s.limit} bytes (${Math.round((100 * s.bytes) / s.limit)}%) with ${tenantCount} tenants; switch to configDelivery: 'objectStore' (or 'auto') before it runs out`,
         );
       }
     }

@@ -11,3 +11,7 @@ export * from './gateway';
 export * from './private-link-service';
 export * from './private-link-gateway';
 export * from './consumer';
+export * from './egress';
+export * from './private-endpoint';
+export * from './boot-network';
+export * from './config-store';

@@ -10,7 +10,9 @@ import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   AGENT_PATH,
+  CLIENT_ID_PATH,
   CONFIG_PATH,
+  CONFIG_URL_PATH,
   CUSTOM_DATA_LIMIT_BYTES,
   GATEWAY_SCRIPT_PATH,
   IMAGE_PATH,
@@ -42,7 +44,8 @@ function deployed(props: Partial<GatewayScaleSetProps> = {}, lb: Partial<Private
   const customData = vmss.custom_data as string;
   const userData = vmss.user_data as string;
   const { text, config: cloudConfig } = decodeCustomData(customData);
-  const model = JSON.parse(Buffer.from(userData, 'base64').toString('utf8')) as GatewayModel;
+  // Object-store delivery: user data is a Terraform expression (it names deploy-time values).
+  const model = (userData.startsWith('${') ? value.cloudInit.model : JSON.parse(Buffer.from(userData, 'base64').toString('utf8'))) as GatewayModel;
   return { vmss, customData, userData, model, cloudInitText: text, cloudConfig, construct: value };
 }
 
@@ -219,9 +222,9 @@ describe('the model in user data', () => {
   });
 });
 
-describe('config size for 1,000 tenants', () => {
+describe('config size for 1,000 tenants, inline (configDelivery inline)', () => {
   const tenants = manyTenants(1000);
-  const { customData, userData, construct, cloudConfig } = deployed({ tenants });
+  const { customData, userData, construct, cloudConfig } = deployed({ tenants, configDelivery: 'inline' });
 
   it('GIVEN 1,000 tenants (uint32 LinkID, two hostnames, one subscription each) THEN custom data and user data fit Azure\'s 64 KB with room to spare', () => {
     expect(customData.length).toBeLessThanOrEqual(CUSTOM_DATA_LIMIT_BYTES * 0.8);
@@ -235,15 +238,15 @@ describe('config size for 1,000 tenants', () => {
   });
 
   it('GIVEN 1,700 tenants THEN synth warns that the limit is near', () => {
-    const near = deployed({ tenants: manyTenants(1700) });
+    const near = deployed({ tenants: manyTenants(1700), configDelivery: 'inline' });
     expect(warningsOf(near.construct)).toContainEqual(
-      expect.stringMatching(/^custom data \(cloud-init\) is \d+ of 65535 bytes \(\d+%\) with 1700 tenants; plan to split the tenants/),
+      expect.stringMatching(/^custom data \(cloud-init\) is \d+ of 65535 bytes \(\d+%\) with 1700 tenants; switch to configDelivery: 'objectStore'/),
     );
   });
 
   it('GIVEN 3,000 tenants THEN synth fails with the sizes, the limit and what to do', () => {
-    expect(() => deployed({ tenants: manyTenants(3000) })).toThrow(
-      /Gateway: custom data \(cloud-init\) is \d+ bytes as base64, over Azure's limit of 65535; user data \(gateway config\) is \d+ bytes as base64, over Azure's limit of 65535\. The gateway config of 3000 tenants compresses to \d+ bytes; split the tenants across several gateways/,
+    expect(() => deployed({ tenants: manyTenants(3000), configDelivery: 'inline' })).toThrow(
+      /Gateway: custom data \(cloud-init\) is \d+ bytes as base64, over Azure's limit of 65535; user data \(gateway config\) is \d+ bytes as base64, over Azure's limit of 65535\. The gateway config of 3000 tenants compresses to \d+ bytes; use configDelivery: 'objectStore'/,
     );
   });
 });
@@ -451,6 +454,53 @@ describe('the scripts on a gateway VM', () => {
           `--env LINKGATE_HEALTH_PORT=8080 ${IMAGE} serve`,
         '',
       ]);
+    });
+
+    describe('GIVEN object-store delivery', () => {
+      const url = 'https://lggwstore.blob.core.windows.net/linkgate-config/config.json';
+      const clientId = '0a1b2c3d-0000-4000-8000-000000000001';
+      const store = deployed({ configDelivery: 'objectStore' });
+      const modelData = (m: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...store.model, configUrl: url, clientId, ...m })).toString('base64');
+
+      it('THEN cloud-init writes no config file, and the model names the listeners', () => {
+        expect(store.cloudConfig.write_files.map((f) => f.path)).not.toContain(CONFIG_PATH);
+        expect(store.model).toEqual({ image: IMAGE, listeners: expect.objectContaining({ health: expect.objectContaining({ port: 8080 }) }) });
+      });
+
+      it('WHEN the unit starts (agent config, then the gateway script) THEN the container gets the URL, the identity and the health port', () => {
+        boot(store);
+        vm.userData = modelData({});
+        expect(vm.run(AGENT_PATH, 'config').status).toBe(0);
+        expect(vm.read('systemctl')).toBe('');
+        expect([vm.read(CONFIG_URL_PATH), vm.read(CLIENT_ID_PATH)]).toEqual([`${url}\n`, `${clientId}\n`]);
+        vm.run(GATEWAY_SCRIPT_PATH, 'run');
+        expect(vm.read('docker.log')).toContain(
+          `--env LINKGATE_CONFIG_URL=${url} --env LINKGATE_AZURE_CLIENT_ID=${clientId} --env LINKGATE_HEALTH_PORT=8080 `,
+        );
+        expect(vm.read('docker.log')).not.toContain('LINKGATE_CONFIG_FILE');
+      });
+
+      it('WHEN the same model comes again THEN nothing restarts; WHEN the URL changes THEN the gateway restarts', () => {
+        boot(store);
+        vm.userData = modelData({});
+        vm.run(AGENT_PATH, 'config');
+        vm.run(AGENT_PATH, 'all');
+        expect(vm.read('systemctl')).toBe('');
+        vm.userData = modelData({ configUrl: url.replace('lggwstore', 'other') });
+        vm.run(AGENT_PATH, 'all');
+        expect(vm.read('systemctl')).toBe('restart --no-block linkgate.service\n');
+      });
+
+      it('WHEN the model goes back to inline THEN the URL is dropped and the gateway restarts on the file', () => {
+        boot(store);
+        vm.userData = modelData({});
+        vm.run(AGENT_PATH, 'config');
+        vm.userData = booted.userData;
+        vm.run(AGENT_PATH, 'all');
+        expect(vm.read(CONFIG_URL_PATH)).toBe('');
+        expect(vm.read(CONFIG_PATH)).not.toBe('');
+        expect(vm.read('systemctl')).toBe('restart --no-block linkgate.service\n');
+      });
     });
 
     it('GIVEN an image in ACR WHEN the registry login runs THEN it trades the identity\'s token for an ACR token via stdin and logs Docker in', () => {
