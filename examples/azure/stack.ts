@@ -30,6 +30,9 @@ const ACR_ID =
  */
 const SOURCE_IMAGE_ID =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/linkgate-images/providers/Microsoft.Compute/galleries/linkgate/images/ubuntu-docker';
+/** The action group your alerts go to (on-call e-mail, webhook, ...). */
+const ACTION_GROUP_ID =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ops/providers/Microsoft.Insights/actionGroups/linkgate-oncall';
 /** No SSH port is opened; the key is for Azure Bastion or the serial console. Replace it with yours. */
 const ADMIN_SSH_PUBLIC_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDG85aPbZhhzwfW4DPNqKhoQFQTKmFo05hB2yAE+qmJa linkgate-example (replace with yours)';
@@ -105,6 +108,8 @@ export class AzureExampleStack extends TerraformStack {
       sourceImageId: SOURCE_IMAGE_ID,
       // The default: no path to the internet; the registry through a private endpoint.
       outboundAccess: 'none',
+      // Metrics lines to Log Analytics, alert rules to this action group, a workbook.
+      observability: { actionGroupId: ACTION_GROUP_ID },
       adminSshPublicKey: ADMIN_SSH_PUBLIC_KEY,
       publicPath: true,
       fqdns: ['api.example.com'],

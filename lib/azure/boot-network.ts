@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { showValue } from '../tenants';
 import { DEFAULT_SOURCE_IMAGE } from './cloud-init';
 import { GatewayNatGateway, OUTBOUND_ACCESS_VALUES, type OutboundAccess } from './egress';
-import { ServicePrivateEndpoint, virtualNetworkIdOf, type PrivateDnsZoneIds } from './private-endpoint';
+import { PRIVATE_DNS_ZONE, PrivateDnsZones, ServicePrivateEndpoint, virtualNetworkIdOf, type PrivateDnsZoneIds } from './private-endpoint';
 import { resolveSubnet, type SubnetLike } from './subnets';
 import type { PropIssues } from './validation';
 
@@ -191,12 +191,26 @@ export class GatewayBootNetwork extends Construct {
   readonly privateEndpointSubnetId: string;
   /** VNet the created private DNS zones are linked to. */
   readonly virtualNetworkId: string;
+  /** The private DNS zones of every endpoint of this gateway (registry, config blob, Azure Monitor). */
+  readonly dnsZones: PrivateDnsZones;
 
   constructor(scope: Construct, id: string, props: GatewayBootNetworkResourcesProps, boot: ResolvedBootNetwork) {
     super(scope, id);
     const subnetId = resolveSubnet(props.subnet).id;
     this.privateEndpointSubnetId = props.privateEndpointSubnet ? resolveSubnet(props.privateEndpointSubnet).id : subnetId;
     this.virtualNetworkId = props.virtualNetworkId ?? virtualNetworkIdOf(subnetId);
+    const zones = props.privateDnsZoneIds;
+    this.dnsZones = new PrivateDnsZones(this, 'Dns', {
+      resourceGroupName: props.resourceGroupName,
+      virtualNetworkId: this.virtualNetworkId,
+      name: props.name,
+      existing: {
+        ...zones?.byZoneName,
+        ...(zones?.registry !== undefined ? { [PRIVATE_DNS_ZONE.registry]: zones.registry } : {}),
+        ...(zones?.blob !== undefined ? { [PRIVATE_DNS_ZONE.blob]: zones.blob } : {}),
+      },
+      tags: props.tags,
+    });
 
     if (boot.outboundAccess === 'natGateway') {
       this.natGateway = new GatewayNatGateway(this, 'NatGateway', {
@@ -235,9 +249,8 @@ export class GatewayBootNetwork extends Construct {
         subnetId: this.privateEndpointSubnetId,
         resourceId: acrId,
         subresource: 'registry',
-        zoneName: 'privatelink.azurecr.io',
-        virtualNetworkId: this.virtualNetworkId,
-        zoneId: props.privateDnsZoneIds?.registry,
+        zoneNames: [PRIVATE_DNS_ZONE.registry],
+        zones: this.dnsZones,
         tags: props.tags,
       });
     }

@@ -17,7 +17,7 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { Construct } from 'constructs';
-import { ServicePrivateEndpoint } from './private-endpoint';
+import { PRIVATE_DNS_ZONE, ServicePrivateEndpoint, type PrivateDnsZones } from './private-endpoint';
 
 /**
  * - `inline`: the config rides in custom data and user data (followed by an agent on each VM).
@@ -49,10 +49,8 @@ export interface GatewayConfigStoreProps {
   readonly readerPrincipalId: string;
   /** Subnet of the blob private endpoint. */
   readonly privateEndpointSubnetId: string;
-  /** VNet the created privatelink.blob.core.windows.net zone is linked to. */
-  readonly virtualNetworkId: string;
-  /** An existing privatelink.blob.core.windows.net zone. @default - created */
-  readonly privateDnsZoneId?: string;
+  /** The gateway's private DNS zones (privatelink.blob.core.windows.net is taken from here). */
+  readonly dnsZones: PrivateDnsZones;
   /** Grant the deploying principal Storage Blob Data Contributor on the container. @default true */
   readonly grantDeployerBlobAccess?: boolean;
   /**
@@ -127,9 +125,8 @@ export class GatewayConfigStore extends Construct {
       subnetId: props.privateEndpointSubnetId,
       resourceId: this.account.id,
       subresource: 'blob',
-      zoneName: 'privatelink.blob.core.windows.net',
-      virtualNetworkId: props.virtualNetworkId,
-      zoneId: props.privateDnsZoneId,
+      zoneNames: [PRIVATE_DNS_ZONE.blob],
+      zones: props.dnsZones,
       tags: props.tags,
     });
     // A data-plane write: the provider needs storage_use_azuread = true (shared keys are off).

@@ -50,6 +50,7 @@ import {
   type ConfigDelivery,
 } from './config-store';
 import type { PrivateLinkLoadBalancer } from './load-balancer';
+import { GatewayObservability, METRICS_LOG_INTERVAL_SEC, type GatewayObservabilityProps } from './observability';
 import type { GatewayPublicLoadBalancer } from './public-load-balancer';
 import { resolveSubnet, sameSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName, isUnresolved } from './validation';
@@ -214,6 +215,11 @@ export interface GatewayScaleSetProps extends GatewaySettingsProps, GatewayBootN
    */
   readonly configDeployerIpRanges?: string[];
   /**
+   * Metrics lines to Log Analytics (Azure Monitor Agent), alert rules, a workbook. On by default.
+   * @default - enabled, a workspace created, alerts notify no action group
+   */
+  readonly observability?: GatewayObservabilityProps;
+  /**
    * Grant the deploying principal Storage Blob Data Contributor on the config container, so
    * Terraform can write the blob.
    * @default true
@@ -273,6 +279,8 @@ export class GatewayScaleSet extends Construct {
   readonly configStore?: GatewayConfigStore;
   /** The identity the gateways read the config blob with (object-store delivery). */
   readonly configReader?: UserAssignedIdentity;
+  /** Azure Monitor Agent, data collection, alerts and workbook (unless observability.enabled is false). */
+  readonly observability?: GatewayObservability;
   /** The rendered gateway config (validated). */
   readonly config: RenderedGatewayConfig;
   /** The cloud-init (custom data) and config (user data) the VMs receive. */
@@ -336,6 +344,7 @@ export class GatewayScaleSet extends Construct {
 
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
     this.config = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
+    const observe = props.observability?.enabled ?? true;
     const render = (configDelivery: 'inline' | 'objectStore') =>
       renderGatewayCloudInit({
         image: this.image,
@@ -345,6 +354,14 @@ export class GatewayScaleSet extends Construct {
         agentIntervalSec: this.agentIntervalSec,
         installDocker: this.boot.installDocker,
         configDelivery,
+        // Contract B: one JSON line per tenant and outcome per minute, for the data collection rule.
+        environment: observe
+          ? {
+              LINKGATE_METRICS_LOG_INTERVAL_SEC: String(METRICS_LOG_INTERVAL_SEC),
+              LINKGATE_METRICS_LOG_SERVICE: this.name,
+              LINKGATE_METRICS_LOG_TENANTS: props.observability?.metricsLogTenants ?? 'drops',
+            }
+          : undefined,
       });
     const inline = render('inline');
     const fitsInline = inline.customData.length <= AUTO_INLINE_LIMIT_BYTES && inline.userData.length <= AUTO_INLINE_LIMIT_BYTES;
@@ -387,8 +404,7 @@ export class GatewayScaleSet extends Construct {
         configJson: this.config.json,
         readerPrincipalId: this.configReader.principalId,
         privateEndpointSubnetId: this.bootNetwork.privateEndpointSubnetId,
-        virtualNetworkId: this.bootNetwork.virtualNetworkId,
-        privateDnsZoneId: props.privateDnsZoneIds?.blob,
+        dnsZones: this.bootNetwork.dnsZones,
         grantDeployerBlobAccess: props.grantDeployerBlobAccess,
         deployerIpRanges: props.configDeployerIpRanges,
         tags: props.tags,
@@ -479,6 +495,26 @@ export class GatewayScaleSet extends Construct {
         principalId: this.identityPrincipalId,
         principalType: 'ServicePrincipal',
       });
+    }
+
+    if (observe) {
+      this.observability = new GatewayObservability(this, 'Observability', {
+        resourceGroupName: props.resourceGroupName,
+        location: props.location,
+        name: this.name,
+        scaleSetId: this.resource.id,
+        loadBalancerId: pl.resource.id,
+        objectStore: this.effectiveConfigDelivery === 'objectStore',
+        privateLink:
+          this.boot.outboundAccess === 'none'
+            ? { subnetId: this.bootNetwork.privateEndpointSubnetId, zones: this.bootNetwork.dnsZones }
+            : undefined,
+        settings: props.observability ?? {},
+        tags: props.tags,
+      });
+      if (props.observability?.actionGroupId === undefined) {
+        Annotations.of(this).addWarning('observability has no actionGroupId: the alert rules fire in Azure Monitor but notify no one');
+      }
     }
 
     const cpu = (operator: string, threshold: number, window: string) => ({
@@ -607,6 +643,16 @@ export class GatewayScaleSet extends Construct {
     issues.intRange('repairGracePeriodMin', this.repairGracePeriodMin, 10, 90, 'minutes');
     issues.intRange('terminationNotificationMin', this.terminationNotificationMin, 5, 15, 'minutes');
     issues.intRange('agentIntervalSec', this.agentIntervalSec, 5, 300, 'seconds');
+    const o = props.observability;
+    if (o?.actionGroupId !== undefined) issues.resourceId('observability.actionGroupId', o.actionGroupId, 'Microsoft.Insights/actionGroups');
+    if (o?.logAnalyticsWorkspaceId !== undefined) {
+      issues.resourceId('observability.logAnalyticsWorkspaceId', o.logAnalyticsWorkspaceId, 'Microsoft.OperationalInsights/workspaces');
+    }
+    issues.intRange('observability.linkIdNotAllowedThreshold', o?.linkIdNotAllowedThreshold, 1, 1_000_000);
+    issues.intRange('observability.configAgeAlertSec', o?.configAgeAlertSec, 60, 86_400, 'seconds');
+    if (o?.metricsLogTenants !== undefined && !['drops', 'all'].includes(o.metricsLogTenants)) {
+      issues.add('observability.metricsLogTenants', `must be 'drops' or 'all', got ${showValue(o.metricsLogTenants)}`);
+    }
     if (!CONFIG_DELIVERY_VALUES.includes(this.configDelivery)) {
       issues.add('configDelivery', `must be one of ${CONFIG_DELIVERY_VALUES.map((v) => `'${v}'`).join(', ')}, got ${showValue(this.configDelivery)}`);
     }

@@ -15,3 +15,4 @@ export * from './egress';
 export * from './private-endpoint';
 export * from './boot-network';
 export * from './config-store';
+export * from './observability';

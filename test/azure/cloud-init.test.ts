@@ -237,10 +237,10 @@ describe('config size for 1,000 tenants, inline (configDelivery inline)', () => 
     expect(loaded.ok && loaded.value.tenants.length).toBe(1000);
   });
 
-  it('GIVEN 1,700 tenants THEN synth warns that the limit is near', () => {
-    const near = deployed({ tenants: manyTenants(1700), configDelivery: 'inline' });
+  it('GIVEN 1,500 tenants THEN synth warns that the limit is near', () => {
+    const near = deployed({ tenants: manyTenants(1500), configDelivery: 'inline' });
     expect(warningsOf(near.construct)).toContainEqual(
-      expect.stringMatching(/^custom data \(cloud-init\) is \d+ of 65535 bytes \(\d+%\) with 1700 tenants; switch to configDelivery: 'objectStore'/),
+      expect.stringMatching(/^custom data \(cloud-init\) is \d+ of 65535 bytes \(\d+%\) with 1500 tenants; switch to configDelivery: 'objectStore'/),
     );
   });
 
@@ -451,7 +451,7 @@ describe('the scripts on a gateway VM', () => {
         'run --rm --name linkgate --network host --log-driver syslog --log-opt syslog-facility=local0 --log-opt tag=linkgate ' +
           '--ulimit nofile=1048576:1048576 ' +
           `--volume /etc/linkgate:/etc/linkgate:ro --env LINKGATE_CONFIG_FILE=${vm.root}/etc/linkgate/config.json ` +
-          `--env LINKGATE_HEALTH_PORT=8080 ${IMAGE} serve`,
+          `--env LINKGATE_HEALTH_PORT=8080 --env-file ${vm.root}/etc/linkgate/gateway.env ${IMAGE} serve`,
         '',
       ]);
     });

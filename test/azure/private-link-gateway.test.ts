@@ -8,6 +8,7 @@ import { AzureExampleStack } from '../../examples/azure/stack';
 import { PrivateLinkGateway, type PrivateLinkGatewayProps } from '../../lib/azure';
 import {
   ACR_ID,
+  ACTION_GROUP_ID,
   FRONTEND_SUBNET,
   GATEWAY_SUBNET,
   IMAGE,
@@ -36,6 +37,7 @@ const gateway = (scope: Construct, overrides: Partial<PrivateLinkGatewayProps> =
     image: IMAGE,
     acrId: ACR_ID,
     sourceImageId: SOURCE_IMAGE_ID,
+    observability: { actionGroupId: ACTION_GROUP_ID },
     adminSshPublicKey: SSH_KEY,
     ...overrides,
   });
