@@ -307,7 +307,12 @@ export class GatewayScaleSet extends Construct {
     // listener.
     const settings = resolveGatewaySettings(
       props,
-      { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
+      {
+        privateLinkPort: this.privateLinkPort,
+        healthPort: this.healthPort,
+        publicPort: this.publicPort,
+        additionalPrivateLink: pl.additionalPorts.length ? pl.additionalPorts : undefined,
+      },
       { drainDelaySec: Math.min(pl.probeIntervalSec * (pl.probeThreshold + 1), MAX_DRAIN_DELAY_SEC), isUnresolved },
     );
     this.drainDelaySec = settings.drainDelaySec;
@@ -479,6 +484,7 @@ export class GatewayScaleSet extends Construct {
       // boot pulls through the registry endpoint or the NAT gateway: both exist before any VM.
       dependsOn: [
         pl.rule,
+        ...pl.additionalRules,
         ...(pub ? [pub.rule] : []),
         ...(this.bootNetwork.registryEndpoint ? [this.bootNetwork.registryEndpoint.resource] : []),
         ...(this.bootNetwork.natGateway ? [this.bootNetwork.natGateway.subnetAssociation] : []),
@@ -737,6 +743,16 @@ export class GatewayScaleSet extends Construct {
         this.privateLinkPort,
         natPrefixes,
         'PROXY v2 headers are trusted only from the Private Link Service NAT IPs',
+      ),
+      // Each additional private-link port: from the NAT subnets only, like the first.
+      ...props.privateLinkLoadBalancer.additionalPorts.map((port, i) =>
+        allow(
+          `allow-private-link-${port.name}-from-nat-subnets`,
+          PRIORITY.privateLink + 1 + i,
+          port.gatewayPort,
+          natPrefixes,
+          `PROXY v2 headers on ${port.name} are trusted only from the Private Link Service NAT IPs`,
+        ),
       ),
       allow(
         'allow-health-probes',
