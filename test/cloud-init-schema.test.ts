@@ -33,8 +33,8 @@ function only(documents: string[], what: string): string {
 /** Every document the constructs render, in the shapes users deploy, and the example apps'. */
 const DOCUMENTS: Record<string, string> = {
   'azure gateway (ACR image, managed-identity login)': only(azureDocuments(synthAzure((s) => gatewayScaleSet(s)).json), 'azure gateway'),
-  'azure gateway (public registry image, public load balancer)': only(
-    azureDocuments(synthAzure((s) => gatewayScaleSet(s, { publicLb: { name: 'lg-plb' }, props: { image: 'ghcr.io/example/linkgate:0.1.0', acrId: undefined } })).json),
+  'azure gateway (public registry image, Docker from the Ubuntu archive, NAT gateway, public load balancer)': only(
+    azureDocuments(synthAzure((s) => gatewayScaleSet(s, { publicLb: { name: 'lg-plb' }, props: { image: 'ghcr.io/example/linkgate:0.1.0', acrId: undefined, sourceImageId: undefined, outboundAccess: 'natGateway' } })).json),
     'azure gateway with public path',
   ),
   'azure example stack': only(azureDocuments(Testing.synth(new AzureExampleStack(Testing.app(), 'linkgate-azure'))), 'azure example'),

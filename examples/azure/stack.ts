@@ -4,15 +4,14 @@
  * VNet, a consumer side as a customer would deploy it (private endpoint + private DNS).
  *
  * Before deploying: push the gateway image to your registry (docker build -t <registry>/linkgate:0.1.0 .
- * && docker push ...), and replace the constants below with your registry, key and tenants.
+ * && docker push ...), build a VM image that ships Docker into an Azure Compute Gallery (README:
+ * "Running in production — Azure"), and replace the constants below with your registry, image, key
+ * and tenants. The gateways get no path to the internet: the registry (Premium) is reached through a
+ * private endpoint, and nothing is downloaded at boot.
  */
-import { NatGateway } from '@cdktf/provider-azurerm/lib/nat-gateway';
-import { NatGatewayPublicIpAssociation } from '@cdktf/provider-azurerm/lib/nat-gateway-public-ip-association';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
-import { PublicIp } from '@cdktf/provider-azurerm/lib/public-ip';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { Subnet } from '@cdktf/provider-azurerm/lib/subnet';
-import { SubnetNatGatewayAssociation } from '@cdktf/provider-azurerm/lib/subnet-nat-gateway-association';
 import { VirtualNetwork } from '@cdktf/provider-azurerm/lib/virtual-network';
 import { TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
@@ -25,6 +24,15 @@ const REGISTRY = 'linkgateexample.azurecr.io';
 const IMAGE = `${REGISTRY}/linkgate:0.1.0`;
 const ACR_ID =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/linkgate-images/providers/Microsoft.ContainerRegistry/registries/linkgateexample';
+/**
+ * A gallery image definition whose versions ship Docker; automatic OS upgrades roll out each new
+ * version. (For a first try without one: outboundAccess: 'natGateway' and no sourceImageId.)
+ */
+const SOURCE_IMAGE_ID =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/linkgate-images/providers/Microsoft.Compute/galleries/linkgate/images/ubuntu-docker';
+/** The action group your alerts go to (on-call e-mail, webhook, ...). */
+const ACTION_GROUP_ID =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ops/providers/Microsoft.Insights/actionGroups/linkgate-oncall';
 /** No SSH port is opened; the key is for Azure Bastion or the serial console. Replace it with yours. */
 const ADMIN_SSH_PUBLIC_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDG85aPbZhhzwfW4DPNqKhoQFQTKmFo05hB2yAE+qmJa linkgate-example (replace with yours)';
@@ -85,18 +93,6 @@ export class AzureExampleStack extends TerraformStack {
       addressPrefixes: ['10.20.3.0/27'],
     });
 
-    // Gateways have no public IPs; a NAT gateway gives them outbound access for apt and the registry.
-    const egressIp = new PublicIp(this, 'EgressIp', {
-      name: 'linkgate-egress',
-      resourceGroupName: rg.name,
-      location: LOCATION,
-      sku: 'Standard',
-      allocationMethod: 'Static',
-    });
-    const natGateway = new NatGateway(this, 'Egress', { name: 'linkgate-egress', resourceGroupName: rg.name, location: LOCATION });
-    new NatGatewayPublicIpAssociation(this, 'EgressAddress', { natGatewayId: natGateway.id, publicIpAddressId: egressIp.id });
-    new SubnetNatGatewayAssociation(this, 'GatewayEgress', { subnetId: gatewaySubnet.id, natGatewayId: natGateway.id });
-
     this.gateway = new PrivateLinkGateway(this, 'linkgate', {
       resourceGroupName: rg.name,
       location: LOCATION,
@@ -109,6 +105,11 @@ export class AzureExampleStack extends TerraformStack {
       upstreams: { default: { host: 'app.internal.example.com', port: 443 } },
       image: IMAGE,
       acrId: ACR_ID,
+      sourceImageId: SOURCE_IMAGE_ID,
+      // The default: no path to the internet; the registry through a private endpoint.
+      outboundAccess: 'none',
+      // Metrics lines to Log Analytics, alert rules to this action group, a workbook.
+      observability: { actionGroupId: ACTION_GROUP_ID },
       adminSshPublicKey: ADMIN_SSH_PUBLIC_KEY,
       publicPath: true,
       fqdns: ['api.example.com'],

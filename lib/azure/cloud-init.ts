@@ -30,6 +30,14 @@ export const IMAGE_PATH = '/etc/linkgate/image';
 export const AGENT_PATH = '/usr/local/lib/linkgate/agent';
 export const GATEWAY_SCRIPT_PATH = '/usr/local/lib/linkgate/gateway';
 export const REGISTRY_LOGIN_PATH = '/usr/local/lib/linkgate/registry-login';
+/** Object-store delivery: the config's URL, the identity that reads it, and the listeners (health port, restarts). */
+export const CONFIG_URL_PATH = '/etc/linkgate/config-url';
+export const CLIENT_ID_PATH = '/etc/linkgate/client-id';
+export const LISTENERS_PATH = '/etc/linkgate/listeners.json';
+/** Static environment of the container (metrics lines), written by cloud-init. */
+export const GATEWAY_ENV_PATH = '/etc/linkgate/gateway.env';
+/** syslog facility of the container's stdout/stderr (Docker's syslog log driver); the data collection rule collects it. */
+export const GATEWAY_SYSLOG_FACILITY = 'local0';
 export const GATEWAY_UNIT = 'linkgate.service';
 export const CONTAINER_NAME = 'linkgate';
 
@@ -70,13 +78,38 @@ export interface GatewayCloudInitOptions {
   readonly stopTimeoutSec: number;
   /** Seconds between agent runs (model from user data, drain before scheduled events). */
   readonly agentIntervalSec: number;
+  /**
+   * Install Docker from the Ubuntu archive at boot (needs outbound access). False for an image that
+   * ships Docker (no package download at boot).
+   * @default true
+   */
+  readonly installDocker?: boolean;
+  /**
+   * Where the gateway reads its config: `inline` (written by cloud-init, followed through user data)
+   * or `objectStore` (the gateway fetches and polls LINKGATE_CONFIG_URL; user data then names the
+   * URL, the identity and the listeners, and is built by the construct).
+   * @default 'inline'
+   */
+  readonly configDelivery?: 'inline' | 'objectStore';
+  /**
+   * Static environment variables of the gateway container (e.g. the metrics lines' interval and
+   * service name). Values must be single-line.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
 }
 
 /** What user data holds: the parts of the scale-set model a running VM must follow. */
 export interface GatewayModel {
   readonly image: string;
-  /** The gateway config as `gzip+base64:...` text. */
-  readonly config: string;
+  /** The gateway config as `gzip+base64:...` text (inline delivery). */
+  readonly config?: string;
+  /** Object-store delivery: the config's URL (the gateway polls it). */
+  readonly configUrl?: string;
+  /** Object-store delivery: client ID of the user-assigned identity that reads the config. */
+  readonly clientId?: string;
+  /** Object-store delivery: the config's listeners (a change restarts the gateway). */
+  readonly listeners?: unknown;
 }
 
 export interface RenderedCloudInit {
@@ -86,28 +119,51 @@ export interface RenderedCloudInit {
   readonly customData: string;
   /** The config as `gzip+base64:...` text (the gateway reads this form too). */
   readonly inlineConfig: string;
-  /** base64 of the GatewayModel JSON: the scale set's user_data. */
+  /**
+   * base64 of the GatewayModel JSON: the scale set's user_data. With object-store delivery, the
+   * model without its deploy-time parts (configUrl, clientId), for sizing: the construct builds the
+   * real one.
+   */
   readonly userData: string;
+  /** The model in user data (object-store delivery: without configUrl and clientId). */
+  readonly model: GatewayModel;
   /** sha256 of the config JSON, hex. */
   readonly configSha256: string;
 }
 
 export function renderGatewayCloudInit(options: GatewayCloudInitOptions): RenderedCloudInit {
   const inlineConfig = encodeInlineConfig(options.configJson);
-  const model: GatewayModel = { image: options.image, config: inlineConfig };
+  const objectStore = options.configDelivery === 'objectStore';
+  const installDocker = options.installDocker ?? true;
+  const model: GatewayModel = objectStore
+    ? { image: options.image, listeners: (JSON.parse(options.configJson) as { listeners?: unknown }).listeners }
+    : { image: options.image, config: inlineConfig };
   const file = (path: string, permissions: string, content: string) => ({ path, owner: 'root:root', permissions, content });
+  const environment = Object.entries(options.environment ?? {});
+  for (const [name, value] of environment) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || /[\r\n]/.test(value)) throw new Error(`environment ${name}: names are [A-Z0-9_], values one line`);
+  }
 
   const document = {
-    package_update: true,
-    // Docker from the Ubuntu archive: no third-party apt repository to trust or reach.
-    packages: ['docker.io'],
+    // Docker from the Ubuntu archive (no third-party apt repository to trust or reach), unless the
+    // image ships it: then nothing is downloaded at boot.
+    ...(installDocker ? { package_update: true, packages: ['docker.io'] } : {}),
     write_files: [
-      {
-        // The container runs as an unprivileged user and reads this through a read-only mount.
-        ...file(CONFIG_PATH, '0644', inlineConfig.slice(GZIP_BASE64_PREFIX.length)),
-        encoding: 'gz+b64',
-      },
+      // Object-store delivery: no config in boot data; the agent writes the URL from user data.
+      ...(objectStore
+        ? []
+        : [
+            {
+              // The container runs as an unprivileged user and reads this through a read-only mount.
+              ...file(CONFIG_PATH, '0644', inlineConfig.slice(GZIP_BASE64_PREFIX.length)),
+              encoding: 'gz+b64',
+            },
+          ]),
       file(IMAGE_PATH, '0644', `${options.image}\n`),
+      ...(environment.length ? [file(GATEWAY_ENV_PATH, '0644', environment.map(([k, v]) => `${k}=${v}\n`).join(''))] : []),
+      // The container logs to syslog (facility local0); journald passes it on to rsyslog, where the
+      // Azure Monitor Agent collects it. Stated here rather than left to the image's default.
+      file('/etc/systemd/journald.conf.d/linkgate.conf', '0644', '[Journal]\nForwardToSyslog=yes\n'),
       file(AGENT_PATH, '0755', agentScript()),
       file(GATEWAY_SCRIPT_PATH, '0755', gatewayScript()),
       file(REGISTRY_LOGIN_PATH, '0755', registryLoginScript()),
@@ -116,7 +172,11 @@ export function renderGatewayCloudInit(options: GatewayCloudInitOptions): Render
       file('/etc/systemd/system/linkgate-agent.timer', '0644', agentTimerUnit(options.agentIntervalSec)),
     ],
     runcmd: [
+      ...(installDocker
+        ? []
+        : [['sh', '-c', 'command -v docker >/dev/null || logger -p user.err -t linkgate "this image has no Docker: use an image that ships it (nothing is installed at boot)"']]),
       ['systemctl', 'daemon-reload'],
+      ['systemctl', 'restart', 'systemd-journald.service'],
       ['systemctl', 'enable', '--now', 'docker.service'],
       ['systemctl', 'enable', '--now', 'linkgate-agent.timer'],
       // --no-block: the first image pull must not hold up the end of provisioning.
@@ -129,6 +189,7 @@ export function renderGatewayCloudInit(options: GatewayCloudInitOptions): Render
     customData: Buffer.from(cloudConfig, 'utf8').toString('base64'),
     inlineConfig,
     userData: Buffer.from(JSON.stringify(model), 'utf8').toString('base64'),
+    model,
     configSha256: createHash('sha256').update(options.configJson).digest('hex'),
   };
 }
@@ -203,8 +264,9 @@ function agentScript(): string {
 # linkgate agent: keeps this gateway VM in step with its scale-set model.
 #   config  apply the model in this VM's user data (Instance Metadata Service): a changed gateway
 #           config replaces ${CONFIG_PATH} atomically and the gateway reloads it live, so
-#           established connections of tenants that are still allowed stay up; a changed image
-#           reference replaces ${IMAGE_PATH}
+#           established connections of tenants that are still allowed stay up; with object-store
+#           delivery the model names the config's URL instead (the gateway polls it); a changed
+#           image reference replaces ${IMAGE_PATH}
 #   all     the same, then restart the gateway (it drains first) if the image or the listeners
 #           changed, which a live reload cannot apply; and when Azure schedules a Terminate,
 #           Reboot, Redeploy or Preempt for this VM, stop the gateway first (SIGTERM: /readyz
@@ -214,6 +276,9 @@ set -uo pipefail
 readonly imds=http://169.254.169.254/metadata
 readonly config=${CONFIG_PATH}
 readonly image_file=${IMAGE_PATH}
+readonly url_file=${CONFIG_URL_PATH}
+readonly client_file=${CLIENT_ID_PATH}
+readonly listeners_file=${LISTENERS_PATH}
 readonly prefix='${GZIP_BASE64_PREFIX}'
 readonly marker=/run/linkgate/drained-for-event
 
@@ -224,19 +289,22 @@ field() { python3 -c 'import json, sys; v = json.load(sys.stdin)[sys.argv[1]]; a
 # The listeners of a gateway config file, normalized for comparison.
 listeners() { python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])).get("listeners"), sort_keys=True))' "$1" 2>/dev/null; }
 
-apply_model() {
-  local mode=$1 doc image text tmp restart=0
-  doc=$(imds_get 'instance/compute/userData?api-version=2021-01-01&format=text' | base64 -d 2>/dev/null) || return 0
-  [[ -n $doc ]] || return 0
-  if ! image=$(field image <<<"$doc") || ! text=$(field config <<<"$doc") || [[ $text != "$prefix"* ]]; then
-    log 'user data does not hold a linkgate model; keeping the current one'
-    return 0
-  fi
+# A JSON object field of the document on stdin, normalized; fails if absent.
+object() { python3 -c 'import json, sys; v = json.load(sys.stdin)[sys.argv[1]]; assert isinstance(v, dict); print(json.dumps(v, sort_keys=True))' "$1" 2>/dev/null; }
+# Replaces a small file when its content differs (atomic rename); true if it did.
+replace_file() {
+  [[ -e $1 && $(cat "$1") == "$2" ]] && return 1
+  printf '%s\\n' "$2" >"$1.new" && mv -f "$1.new" "$1"
+}
+
+# Inline delivery: the config itself is in the model.
+apply_inline() {
+  local text=$1 tmp
   tmp=$(mktemp "$config.XXXXXX") || return 1
   if ! printf '%s' "\${text#"$prefix"}" | base64 -d 2>/dev/null | gzip -dc >"$tmp" 2>/dev/null || [[ ! -s $tmp ]]; then
     rm -f "$tmp"
     log 'user data holds a corrupt gateway config; keeping the current one'
-    return 0
+    return 1
   fi
   if cmp -s "$tmp" "$config"; then
     rm -f "$tmp"
@@ -247,13 +315,46 @@ apply_model() {
     mv -f "$tmp" "$config"
     log "applied a new gateway config from user data (sha256 $(sha256sum "$config" | cut -c1-16))"
   fi
+  # Back from object-store delivery: the gateway must read the file again.
+  if [[ -e $url_file ]]; then
+    rm -f "$url_file"
+    restart=1
+  fi
+}
+
+# Object-store delivery: the gateway fetches and polls the config itself; a new URL, identity or
+# listeners need a restart.
+apply_object_store() {
+  local url=$1 listeners_json=$2 client=$3
+  if replace_file "$url_file" "$url"; then log "gateway config now comes from $url"; restart=1; fi
+  if replace_file "$client_file" "$client"; then restart=1; fi
+  if replace_file "$listeners_file" "$listeners_json"; then restart=1; fi
+}
+
+apply_model() {
+  local mode=$1 doc image text url listeners_json client restart=0
+  doc=$(imds_get 'instance/compute/userData?api-version=2021-01-01&format=text' | base64 -d 2>/dev/null) || return 0
+  [[ -n $doc ]] || return 0
+  if ! image=$(field image <<<"$doc"); then
+    log 'user data does not hold a linkgate model; keeping the current one'
+    return 0
+  fi
+  if text=$(field config <<<"$doc") && [[ $text == "$prefix"* ]]; then
+    apply_inline "$text" || return 0
+  elif url=$(field configUrl <<<"$doc") && listeners_json=$(object listeners <<<"$doc"); then
+    client=$(field clientId <<<"$doc") || client=''
+    apply_object_store "$url" "$listeners_json" "$client"
+  else
+    log 'user data does not hold a linkgate model; keeping the current one'
+    return 0
+  fi
   if [[ $image != "$(cat "$image_file" 2>/dev/null)" ]]; then
     printf '%s\\n' "$image" >"$image_file.new" && mv -f "$image_file.new" "$image_file"
     log "gateway image is now $image"
     restart=1
   fi
   if ((restart)) && [[ $mode == all ]] && [[ ! -e $marker ]]; then
-    log 'the image or the listeners changed: restarting the gateway (it drains first)'
+    log 'the image, the listeners or the config source changed: restarting the gateway (it drains first)'
     systemctl restart --no-block ${GATEWAY_UNIT}
   fi
 }
@@ -310,17 +411,34 @@ function gatewayScript(): string {
 set -euo pipefail
 image=$(cat ${IMAGE_PATH})
 # The image's HEALTHCHECK probes the health listener, wherever the config puts it.
-health_port=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["listeners"]["health"]["port"])' ${CONFIG_PATH} 2>/dev/null || echo 8080)
+health_port() {
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["listeners"]["health"]["port"])' ${CONFIG_PATH} 2>/dev/null ||
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["health"]["port"])' ${LISTENERS_PATH} 2>/dev/null ||
+    echo 8080
+}
 case "\${1:-}" in
   pull) exec /usr/bin/docker pull "$image" ;;
   run)
+    # Object-store delivery when the agent wrote a URL: the gateway fetches and polls it with the
+    # user-assigned identity; otherwise the file cloud-init and the agent keep current.
+    if [[ -s ${CONFIG_URL_PATH} ]]; then
+      source=(--env "LINKGATE_CONFIG_URL=$(cat ${CONFIG_URL_PATH})")
+      if [[ -s ${CLIENT_ID_PATH} ]]; then source+=(--env "LINKGATE_AZURE_CLIENT_ID=$(cat ${CLIENT_ID_PATH})"); fi
+    else
+      source=(--env LINKGATE_CONFIG_FILE=${CONFIG_PATH})
+    fi
+    extra=()
+    if [[ -s ${GATEWAY_ENV_PATH} ]]; then extra=(--env-file ${GATEWAY_ENV_PATH}); fi
     # Host networking: the listeners bind the NIC, where the NSG rules apply. The directory, not
     # the file, is mounted, so an atomic rename of config.json is visible in the container.
-    exec /usr/bin/docker run --rm --name ${CONTAINER_NAME} --network host --log-driver journald \\
+    # stdout/stderr go to syslog (journald keeps them too; docker logs still works).
+    exec /usr/bin/docker run --rm --name ${CONTAINER_NAME} --network host \\
+      --log-driver syslog --log-opt syslog-facility=${GATEWAY_SYSLOG_FACILITY} --log-opt tag=${CONTAINER_NAME} \\
       --ulimit nofile=1048576:1048576 \\
       --volume /etc/linkgate:/etc/linkgate:ro \\
-      --env LINKGATE_CONFIG_FILE=${CONFIG_PATH} \\
-      --env LINKGATE_HEALTH_PORT="$health_port" \\
+      "\${source[@]}" \\
+      --env LINKGATE_HEALTH_PORT="$(health_port)" \\
+      "\${extra[@]}" \\
       "$image" serve
     ;;
   *)

@@ -9,6 +9,7 @@ import {
   type NetworkSecurityGroupSecurityRule,
 } from '@cdktf/provider-azurerm/lib/network-security-group';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Annotations, Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import {
@@ -24,8 +25,16 @@ import {
   type ValidationIssue,
 } from '../tenants';
 import {
+  GatewayBootNetwork,
+  bootNetworkWarnings,
+  resolveBootNetwork,
+  sourceImageOf,
+  validateBootNetwork,
+  type GatewayBootNetworkProps,
+  type ResolvedBootNetwork,
+} from './boot-network';
+import {
   CUSTOM_DATA_LIMIT_BYTES,
-  DEFAULT_SOURCE_IMAGE,
   IMAGE_REFERENCE_PATTERN,
   USER_DATA_LIMIT_BYTES,
   imageRegistry,
@@ -33,8 +42,16 @@ import {
   renderGatewayCloudInit,
   type RenderedCloudInit,
 } from './cloud-init';
+import {
+  AUTO_INLINE_LIMIT_BYTES,
+  CONFIG_DELIVERY_VALUES,
+  GatewayConfigStore,
+  defaultStorageAccountName,
+  type ConfigDelivery,
+} from './config-store';
 import type { PrivateLinkLoadBalancer } from './load-balancer';
 import { OwnershipRole, resolveAzureOwnership, type AzureOwnershipSource } from './ownership';
+import { GatewayObservability, METRICS_LOG_INTERVAL_SEC, type GatewayObservabilityProps } from './observability';
 import type { GatewayPublicLoadBalancer } from './public-load-balancer';
 import { resolveSubnet, sameSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName, isUnresolved } from './validation';
@@ -43,7 +60,7 @@ import { PropIssues, defaultName, isUnresolved } from './validation';
  * The gateway settings of every cloud (`GatewaySettingsProps`: upstreams, defaultTenant, limits,
  * log, drainDelaySec, drainTimeoutSec) and the scale set's own.
  */
-export interface GatewayScaleSetProps extends GatewaySettingsProps {
+export interface GatewayScaleSetProps extends GatewaySettingsProps, GatewayBootNetworkProps {
   /**
    * The Private Link Service whose connections owner rules (`allow.azureSubscriptions`) are read
    * from; the scale set's identity gets a custom role on it (lib/azure/ownership.ts).
@@ -53,7 +70,10 @@ export interface GatewayScaleSetProps extends GatewaySettingsProps {
   readonly ownershipSource?: AzureOwnershipSource;
   readonly resourceGroupName: string;
   readonly location: string;
-  /** Subnet of the gateway NICs. It needs outbound access (e.g. a NAT gateway) for apt and image pulls. */
+  /**
+   * Subnet of the gateway NICs. With outboundAccess `none` (the default) it needs no outbound
+   * access; the private endpoints go here too unless privateEndpointSubnet says otherwise.
+   */
   readonly subnet: SubnetLike;
   /** The dedicated load balancer of the Private Link Service; its ports are the gateway's ports. */
   readonly privateLinkLoadBalancer: PrivateLinkLoadBalancer;
@@ -184,6 +204,36 @@ export interface GatewayScaleSetProps extends GatewaySettingsProps {
    */
   readonly zones?: string[];
   /**
+   * How the gateway config reaches the VMs: `inline` in custom data and user data (64 KB each),
+   * `objectStore` as a blob the gateways poll (any size; a tenant change touches no VM), or `auto`:
+   * inline while both stay within 32,768 bytes (half of Azure's limit), the blob above.
+   * @default 'auto'
+   */
+  readonly configDelivery?: ConfigDelivery;
+  /**
+   * Name of the storage account of the config blob (3 to 24 lowercase letters and digits, unique in
+   * Azure).
+   * @default - from the scale set's name and the construct path
+   */
+  readonly configStorageAccountName?: string;
+  /**
+   * Public CIDRs allowed to the config storage account, for a deployer outside the VNet (Terraform
+   * writes the blob through the data plane).
+   * @default - public network access off: deploy from where the private endpoint resolves
+   */
+  readonly configDeployerIpRanges?: string[];
+  /**
+   * Metrics lines to Log Analytics (Azure Monitor Agent), alert rules, a workbook. On by default.
+   * @default - enabled, a workspace created, alerts notify no action group
+   */
+  readonly observability?: GatewayObservabilityProps;
+  /**
+   * Grant the deploying principal Storage Blob Data Contributor on the config container, so
+   * Terraform can write the blob.
+   * @default true
+   */
+  readonly grantDeployerBlobAccess?: boolean;
+  /**
    * Tags for every resource.
    * @default - none
    */
@@ -224,7 +274,21 @@ export class GatewayScaleSet extends Construct {
   readonly publicSourceAddressPrefixes: string[];
   /** The registry the VMs log in to with their managed identity, when the image is in an ACR. */
   readonly acrLoginServer?: string;
+  /** Outbound access, registry endpoint, and whether Docker is installed at boot. */
+  readonly boot: ResolvedBootNetwork;
+  /** NAT gateway and registry private endpoint, as chosen. */
+  readonly bootNetwork: GatewayBootNetwork;
 
+  /** The prop as given (default 'auto'). */
+  readonly configDelivery: ConfigDelivery;
+  /** What `configDelivery` resolved to for this tenant list. */
+  readonly effectiveConfigDelivery: 'inline' | 'objectStore';
+  /** The blob store of the config (object-store delivery). */
+  readonly configStore?: GatewayConfigStore;
+  /** The identity the gateways read the config blob with (object-store delivery). */
+  readonly configReader?: UserAssignedIdentity;
+  /** Azure Monitor Agent, data collection, alerts and workbook (unless observability.enabled is false). */
+  readonly observability?: GatewayObservability;
   /** The rendered gateway config (validated). */
   readonly config: RenderedGatewayConfig;
   /** The cloud-init (custom data) and config (user data) the VMs receive. */
@@ -251,7 +315,12 @@ export class GatewayScaleSet extends Construct {
     // listener.
     const settings = resolveGatewaySettings(
       props,
-      { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
+      {
+        privateLinkPort: this.privateLinkPort,
+        healthPort: this.healthPort,
+        publicPort: this.publicPort,
+        additionalPrivateLink: pl.additionalPorts.length ? pl.additionalPorts : undefined,
+      },
       { drainDelaySec: Math.min(pl.probeIntervalSec * (pl.probeThreshold + 1), MAX_DRAIN_DELAY_SEC), isUnresolved },
     );
     this.drainDelaySec = settings.drainDelaySec;
@@ -273,9 +342,17 @@ export class GatewayScaleSet extends Construct {
     this.publicSourceAddressPrefixes = props.publicSourceAddressPrefixes ?? ['Internet'];
     const registry = Token.isUnresolved(props.image) ? undefined : imageRegistry(props.image);
     this.acrLoginServer = isAcrLoginServer(registry) ? registry : undefined;
+    this.boot = resolveBootNetwork(props);
+    this.configDelivery = props.configDelivery ?? 'auto';
 
     const issues = new PropIssues();
     this.validate(issues, props, settings.issues);
+    validateBootNetwork(issues, props, this.boot, {
+      image: props.image,
+      acrLoginServer: this.acrLoginServer,
+      acrId: props.acrId,
+      automaticOsUpgrade: this.automaticOsUpgrade,
+    });
     issues.throwIfAny(this, 'GatewayScaleSet');
 
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
@@ -283,15 +360,40 @@ export class GatewayScaleSet extends Construct {
     if (owners.problem) issues.add('ownershipSource', owners.problem);
     issues.throwIfAny(this, 'GatewayScaleSet');
     this.config = renderGatewayConfig(tenants, { ...settings.configOptions, ownership: owners.ownership }, this.node.path);
-    this.cloudInit = renderGatewayCloudInit({
-      image: this.image,
-      configJson: this.config.json,
-      // docker stop outlasts the gateway's own bound by 5 s, so the gateway always ends itself.
-      stopTimeoutSec: settings.stopTimeoutSec + 5,
-      agentIntervalSec: this.agentIntervalSec,
-    });
+    const observe = props.observability?.enabled ?? true;
+    const render = (configDelivery: 'inline' | 'objectStore') =>
+      renderGatewayCloudInit({
+        image: this.image,
+        configJson: this.config.json,
+        // docker stop outlasts the gateway's own bound by 5 s, so the gateway always ends itself.
+        stopTimeoutSec: settings.stopTimeoutSec + 5,
+        agentIntervalSec: this.agentIntervalSec,
+        installDocker: this.boot.installDocker,
+        configDelivery,
+        // Contract B: one JSON line per tenant and outcome per minute, for the data collection rule.
+        environment: observe
+          ? {
+              LINKGATE_METRICS_LOG_INTERVAL_SEC: String(METRICS_LOG_INTERVAL_SEC),
+              LINKGATE_METRICS_LOG_SERVICE: this.name,
+              LINKGATE_METRICS_LOG_TENANTS: props.observability?.metricsLogTenants ?? 'drops',
+            }
+          : undefined,
+      });
+    const inline = render('inline');
+    const fitsInline = inline.customData.length <= AUTO_INLINE_LIMIT_BYTES && inline.userData.length <= AUTO_INLINE_LIMIT_BYTES;
+    this.effectiveConfigDelivery =
+      this.configDelivery === 'inline' || (this.configDelivery === 'auto' && fitsInline) ? 'inline' : 'objectStore';
+    this.cloudInit = this.effectiveConfigDelivery === 'inline' ? inline : render('objectStore');
     this.checkSizes(tenants.length);
     this.warn(props, tenants);
+    for (const w of bootNetworkWarnings(props, this.boot, this.automaticOsUpgrade)) Annotations.of(this).addWarning(w);
+
+    this.bootNetwork = new GatewayBootNetwork(
+      this,
+      'Network',
+      { ...props, name: this.name, acrId: props.acrId, zones: props.zones, tags: props.tags },
+      this.boot,
+    );
 
     this.securityGroup = new NetworkSecurityGroup(this, 'SecurityGroup', {
       name: `${this.name}-nsg`,
@@ -300,6 +402,32 @@ export class GatewayScaleSet extends Construct {
       securityRule: this.securityRules(props),
       tags: props.tags,
     });
+
+    if (this.effectiveConfigDelivery === 'objectStore') {
+      // User-assigned: its client ID and principal exist before any VM, so the read grant is in
+      // place at first boot and the VMs learn the ID from user data.
+      this.configReader = new UserAssignedIdentity(this, 'ConfigReader', {
+        name: `${this.name}-config-reader`,
+        resourceGroupName: props.resourceGroupName,
+        location: props.location,
+        tags: props.tags,
+      });
+      this.configStore = new GatewayConfigStore(this, 'ConfigStore', {
+        resourceGroupName: props.resourceGroupName,
+        location: props.location,
+        name: this.name,
+        storageAccountName: props.configStorageAccountName ?? defaultStorageAccountName(this.name, this.node.addr),
+        configJson: this.config.json,
+        readerPrincipalId: this.configReader.principalId,
+        privateEndpointSubnetId: this.bootNetwork.privateEndpointSubnetId,
+        dnsZones: this.bootNetwork.dnsZones,
+        grantDeployerBlobAccess: props.grantDeployerBlobAccess,
+        deployerIpRanges: props.configDeployerIpRanges,
+        tags: props.tags,
+      });
+    }
+    const store = this.configStore;
+    const reader = this.configReader;
 
     const subnet = resolveSubnet(props.subnet);
     const rolling = this.rollingMaxUnhealthyPercent;
@@ -314,13 +442,18 @@ export class GatewayScaleSet extends Construct {
       adminUsername: this.adminUsername,
       adminSshKey: [{ username: this.adminUsername, publicKey: props.adminSshPublicKey }],
       disablePasswordAuthentication: true,
-      sourceImageReference: { ...DEFAULT_SOURCE_IMAGE },
+      ...sourceImageOf(props),
       osDisk: { caching: 'ReadWrite', storageAccountType: this.osDiskType },
       customData: this.cloudInit.customData,
       // User data follows the model to running VMs (custom data does not): a tenant or image change
       // reaches them through the rolling upgrade below, and the agent applies it.
-      userData: this.cloudInit.userData,
-      identity: { type: 'SystemAssigned' },
+      // With object-store delivery the model names the blob and the reading identity (known at
+      // deploy only); it does not change with the tenants, so a tenant change touches no VM.
+      userData:
+        store && reader
+          ? Fn.base64encode(Fn.jsonencode({ ...this.cloudInit.model, configUrl: store.url, clientId: reader.clientId }))
+          : this.cloudInit.userData,
+      identity: reader ? { type: 'SystemAssigned, UserAssigned', identityIds: [reader.id] } : { type: 'SystemAssigned' },
       // Overprovisioned extra VMs would join the pools and be deleted with connections on them.
       overprovision: false,
       upgradeMode: 'Rolling',
@@ -358,8 +491,17 @@ export class GatewayScaleSet extends Construct {
       tags: { ...props.tags, 'linkgate-config-sha256': this.cloudInit.configSha256.slice(0, 16) },
       // The autoscale setting owns the instance count after creation.
       lifecycle: { ignoreChanges: ['instances'] },
-      // Azure requires the probe to be in use by a rule before a scale set refers to it.
-      dependsOn: [pl.rule, ...(pub ? [pub.rule] : [])],
+      // Azure requires the probe to be in use by a rule before a scale set refers to it. The first
+      // boot pulls through the registry endpoint or the NAT gateway: both exist before any VM.
+      dependsOn: [
+        pl.rule,
+        ...pl.additionalRules,
+        ...(pub ? [pub.rule] : []),
+        ...(this.bootNetwork.registryEndpoint ? [this.bootNetwork.registryEndpoint.resource] : []),
+        ...(this.bootNetwork.natGateway ? [this.bootNetwork.natGateway.subnetAssociation] : []),
+        // The first fetch finds the blob and the read grant in place.
+        ...(store ? [store.blob, store.readerRole] : []),
+      ],
     });
     this.identityPrincipalId = this.resource.identity.principalId;
     if (owners.ownership && props.ownershipSource) {
@@ -378,6 +520,26 @@ export class GatewayScaleSet extends Construct {
         principalId: this.identityPrincipalId,
         principalType: 'ServicePrincipal',
       });
+    }
+
+    if (observe) {
+      this.observability = new GatewayObservability(this, 'Observability', {
+        resourceGroupName: props.resourceGroupName,
+        location: props.location,
+        name: this.name,
+        scaleSetId: this.resource.id,
+        loadBalancerId: pl.resource.id,
+        objectStore: this.effectiveConfigDelivery === 'objectStore',
+        privateLink:
+          this.boot.outboundAccess === 'none'
+            ? { subnetId: this.bootNetwork.privateEndpointSubnetId, zones: this.bootNetwork.dnsZones }
+            : undefined,
+        settings: props.observability ?? {},
+        tags: props.tags,
+      });
+      if (props.observability?.actionGroupId === undefined) {
+        Annotations.of(this).addWarning('observability has no actionGroupId: the alert rules fire in Azure Monitor but notify no one');
+      }
     }
 
     const cpu = (operator: string, threshold: number, window: string) => ({
@@ -506,6 +668,28 @@ export class GatewayScaleSet extends Construct {
     issues.intRange('repairGracePeriodMin', this.repairGracePeriodMin, 10, 90, 'minutes');
     issues.intRange('terminationNotificationMin', this.terminationNotificationMin, 5, 15, 'minutes');
     issues.intRange('agentIntervalSec', this.agentIntervalSec, 5, 300, 'seconds');
+    const o = props.observability;
+    if (o?.actionGroupId !== undefined) issues.resourceId('observability.actionGroupId', o.actionGroupId, 'Microsoft.Insights/actionGroups');
+    if (o?.logAnalyticsWorkspaceId !== undefined) {
+      issues.resourceId('observability.logAnalyticsWorkspaceId', o.logAnalyticsWorkspaceId, 'Microsoft.OperationalInsights/workspaces');
+    }
+    issues.intRange('observability.linkIdNotAllowedThreshold', o?.linkIdNotAllowedThreshold, 1, 1_000_000);
+    issues.intRange('observability.configAgeAlertSec', o?.configAgeAlertSec, 60, 86_400, 'seconds');
+    if (o?.metricsLogTenants !== undefined && !['drops', 'all'].includes(o.metricsLogTenants)) {
+      issues.add('observability.metricsLogTenants', `must be 'drops' or 'all', got ${showValue(o.metricsLogTenants)}`);
+    }
+    if (!CONFIG_DELIVERY_VALUES.includes(this.configDelivery)) {
+      issues.add('configDelivery', `must be one of ${CONFIG_DELIVERY_VALUES.map((v) => `'${v}'`).join(', ')}, got ${showValue(this.configDelivery)}`);
+    }
+    const account = props.configStorageAccountName;
+    if (account !== undefined && !Token.isUnresolved(account) && !/^[a-z0-9]{3,24}$/.test(account)) {
+      issues.add('configStorageAccountName', `must be 3 to 24 lowercase letters and digits (a storage account name), got ${showValue(account)}`);
+    }
+    (props.configDeployerIpRanges ?? []).forEach((range, i) => {
+      if (!Token.isUnresolved(range) && !/^(?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?$/.test(range)) {
+        issues.add(`configDeployerIpRanges[${i}]`, `must be a public IPv4 address or CIDR (storage firewall rules take no IPv6), got ${showValue(range)}`);
+      }
+    });
   }
 
   private checkSizes(tenantCount: number): void {
@@ -518,13 +702,13 @@ export class GatewayScaleSet extends Construct {
     if (over.length) {
       throw new Error(
         `${this.node.path}: ${over.map((s) => `${s.what} is ${s.bytes} bytes as base64, over Azure's limit of ${s.limit}`).join('; ')}. ` +
-          `The gateway config of ${tenantCount} tenants compresses to ${configBytes} bytes; split the tenants across several gateways or shorten their hostnames.`,
+          `The gateway config of ${tenantCount} tenants compresses to ${configBytes} bytes; use configDelivery: 'objectStore' (or 'auto'), which puts the config in a blob the gateways poll.`,
       );
     }
     for (const s of sizes) {
       if (s.bytes > s.limit * 0.8) {
         Annotations.of(this).addWarning(
-          `${s.what} is ${s.bytes} of ${s.limit} bytes (${Math.round((100 * s.bytes) / s.limit)}%) with ${tenantCount} tenants; plan to split the tenants before it runs out`,
+          `${s.what} is ${s.bytes} of ${s.limit} bytes (${Math.round((100 * s.bytes) / s.limit)}%) with ${tenantCount} tenants; switch to configDelivery: 'objectStore' (or 'auto') before it runs out`,
         );
       }
     }
@@ -578,6 +762,16 @@ export class GatewayScaleSet extends Construct {
         this.privateLinkPort,
         natPrefixes,
         'PROXY v2 headers are trusted only from the Private Link Service NAT IPs',
+      ),
+      // Each additional private-link port: from the NAT subnets only, like the first.
+      ...props.privateLinkLoadBalancer.additionalPorts.map((port, i) =>
+        allow(
+          `allow-private-link-${port.name}-from-nat-subnets`,
+          PRIORITY.privateLink + 1 + i,
+          port.gatewayPort,
+          natPrefixes,
+          `PROXY v2 headers on ${port.name} are trusted only from the Private Link Service NAT IPs`,
+        ),
       ),
       allow(
         'allow-health-probes',

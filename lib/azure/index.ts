@@ -12,3 +12,8 @@ export * from './private-link-service';
 export * from './private-link-gateway';
 export * from './consumer';
 export * from './ownership';
+export * from './egress';
+export * from './private-endpoint';
+export * from './boot-network';
+export * from './config-store';
+export * from './observability';

@@ -10,7 +10,13 @@ import { LbRule } from '@cdktf/provider-azurerm/lib/lb-rule';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { isIP } from 'node:net';
-import { DEFAULT_LISTENER_PORTS, showValue } from '../tenants';
+import {
+  DEFAULT_LISTENER_PORTS,
+  resolveAdditionalPrivateLinkPorts,
+  showValue,
+  type AdditionalPrivateLinkPort,
+  type ResolvedPrivateLinkPort,
+} from '../tenants';
 import { resolveSubnet, type SubnetLike } from './subnets';
 import { PropIssues, defaultName } from './validation';
 
@@ -72,6 +78,13 @@ export interface PrivateLinkLoadBalancerProps extends GatewayProbeProps {
    */
   readonly privateLinkPort?: number;
   /**
+   * More ports customers reach through their endpoint (e.g. 5432 next to 443), each to its own
+   * gateway listener and upstream: one rule and one TCP probe per port on the same frontend, so the
+   * one Private Link Service (PROXY v2 on) covers them all.
+   * @default - none
+   */
+  readonly additionalPrivateLinkPorts?: readonly AdditionalPrivateLinkPort[];
+  /**
    * Availability zones of the frontend IP.
    * @default - Azure's default for the region
    */
@@ -105,6 +118,10 @@ export class PrivateLinkLoadBalancer extends Construct {
   readonly backendPool: LbBackendAddressPool;
   readonly probe: LbProbe;
   readonly rule: LbRule;
+  /** The additional private-link ports, gateway ports resolved. */
+  readonly additionalPorts: ResolvedPrivateLinkPort[];
+  /** One rule per additional port. */
+  readonly additionalRules: LbRule[] = [];
   /** ID of the internal frontend IP configuration (what the Private Link Service attaches to). */
   readonly frontendIpConfigurationId: string;
 
@@ -125,6 +142,13 @@ export class PrivateLinkLoadBalancer extends Construct {
     issues.port('frontendPort', this.frontendPort);
     issues.port('privateLinkPort', this.privateLinkPort);
     validateProbeProps(issues, probe);
+    const extra = resolveAdditionalPrivateLinkPorts(
+      props.additionalPrivateLinkPorts,
+      { port: this.frontendPort, gatewayPort: this.privateLinkPort },
+      [this.healthPort],
+    );
+    this.additionalPorts = extra.ports;
+    for (const issue of extra.issues) issues.add(issue.path, issue.message);
     if (this.privateLinkPort === this.healthPort && !Token.isUnresolved(this.healthPort)) {
       issues.add(
         'healthPort',
@@ -178,6 +202,32 @@ export class PrivateLinkLoadBalancer extends Construct {
       tcpResetEnabled: true,
       floatingIpEnabled: false,
     });
+    for (const port of this.additionalPorts) {
+      // A TCP probe of the port's own listener: a connect, no bytes (the listener requires PROXY v2).
+      const portProbe = new LbProbe(this, `Probe-${port.name}`, {
+        name: `gateway-${port.name}`,
+        loadbalancerId: this.resource.id,
+        protocol: 'Tcp',
+        port: port.gatewayPort,
+        intervalInSeconds: this.probeIntervalSec,
+        probeThreshold: this.probeThreshold,
+      });
+      this.additionalRules.push(
+        new LbRule(this, `Rule-${port.name}`, {
+          name: `private-link-${port.name}`,
+          loadbalancerId: this.resource.id,
+          frontendIpConfigurationName: PRIVATE_LINK_FRONTEND_NAME,
+          protocol: 'Tcp',
+          frontendPort: port.port,
+          backendPort: port.gatewayPort,
+          backendAddressPoolIds: [this.backendPool.id],
+          probeId: portProbe.id,
+          idleTimeoutInMinutes: this.idleTimeoutMin,
+          tcpResetEnabled: true,
+          floatingIpEnabled: false,
+        }),
+      );
+    }
   }
 }
 

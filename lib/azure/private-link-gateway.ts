@@ -4,7 +4,7 @@
  * on it, and optionally a separate public load balancer for the public path.
  */
 import { Construct } from 'constructs';
-import { parseTenantDeclarations, showValue, type TenantDeclarations } from '../tenants';
+import { parseTenantDeclarations, showValue, type AdditionalPrivateLinkPort, type TenantDeclarations } from '../tenants';
 import { GatewayScaleSet, type GatewayScaleSetProps } from './gateway';
 import { PrivateLinkLoadBalancer, type GatewayProbeProps } from './load-balancer';
 import { GatewayPrivateLinkService } from './private-link-service';
@@ -31,7 +31,10 @@ export interface PrivateLinkGatewayProps extends ScaleSetOptions, GatewayProbePr
   readonly location: string;
   /** Subnet of the internal load balancer's frontend IP. */
   readonly frontendSubnet: SubnetLike;
-  /** Subnet of the gateway VMs; needs outbound access (e.g. a NAT gateway) for apt and image pulls. */
+  /**
+   * Subnet of the gateway VMs. With outboundAccess `none` (the default) it needs no outbound access:
+   * the registry and the config store are reached through private endpoints.
+   */
   readonly gatewaySubnet: SubnetLike;
   /** Subnet of the Private Link Service NAT IPs, with its network policies disabled (see PrivateLinkNatSubnet). */
   readonly natSubnet: SubnetLike;
@@ -57,6 +60,19 @@ export interface PrivateLinkGatewayProps extends ScaleSetOptions, GatewayProbePr
    * @default 8080
    */
   readonly healthPort?: number;
+  /**
+   * More ports customers reach through their endpoint, each to its own gateway listener and
+   * upstream, all with PROXY v2 (one rule, probe and NSG rule each).
+   * @default - none
+   */
+  readonly additionalPrivateLinkPorts?: readonly AdditionalPrivateLinkPort[];
+  /**
+   * IP versions customers connect with. Azure Private Link Service "supports IPv4 traffic only"
+   * (learn.microsoft.com/azure/private-link/private-link-service-overview#limitations): `dualstack`
+   * fails synth.
+   * @default 'ipv4'
+   */
+  readonly ipAddressType?: 'ipv4' | 'dualstack';
   /**
    * Static private IP of the internal frontend.
    * @default - dynamically allocated
@@ -145,6 +161,12 @@ export class PrivateLinkGateway extends Construct {
         'has Private Link Service network policies enabled while gatewaySubnet has them disabled: are gatewaySubnet and natSubnet swapped?',
       );
     }
+    if (props.ipAddressType !== undefined && props.ipAddressType !== 'ipv4') {
+      issues.add(
+        'ipAddressType',
+        `must be 'ipv4', got ${showValue(props.ipAddressType)}: Azure Private Link Service supports IPv4 traffic only (learn.microsoft.com/azure/private-link/private-link-service-overview#limitations), so consumers reach the gateway over IPv4; the gateway itself decodes IPv6 PROXY headers`,
+      );
+    }
     issues.throwIfAny(this, 'PrivateLinkGateway');
     // Tenants first, so their errors name this construct rather than one of its parts.
     parseTenantDeclarations(props.tenants, this.node.path);
@@ -168,6 +190,7 @@ export class PrivateLinkGateway extends Construct {
       frontendPrivateIpAddress: props.frontendPrivateIpAddress,
       frontendPort: props.frontendPort,
       privateLinkPort: props.privateLinkPort,
+      additionalPrivateLinkPorts: props.additionalPrivateLinkPorts,
     });
     if (this.publicPath) {
       this.publicLoadBalancer = new GatewayPublicLoadBalancer(this, 'PublicLoadBalancer', {

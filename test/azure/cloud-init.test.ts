@@ -10,7 +10,9 @@ import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   AGENT_PATH,
+  CLIENT_ID_PATH,
   CONFIG_PATH,
+  CONFIG_URL_PATH,
   CUSTOM_DATA_LIMIT_BYTES,
   GATEWAY_SCRIPT_PATH,
   IMAGE_PATH,
@@ -42,7 +44,8 @@ function deployed(props: Partial<GatewayScaleSetProps> = {}, lb: Partial<Private
   const customData = vmss.custom_data as string;
   const userData = vmss.user_data as string;
   const { text, config: cloudConfig } = decodeCustomData(customData);
-  const model = JSON.parse(Buffer.from(userData, 'base64').toString('utf8')) as GatewayModel;
+  // Object-store delivery: user data is a Terraform expression (it names deploy-time values).
+  const model = (userData.startsWith('${') ? value.cloudInit.model : JSON.parse(Buffer.from(userData, 'base64').toString('utf8'))) as GatewayModel;
   return { vmss, customData, userData, model, cloudInitText: text, cloudConfig, construct: value };
 }
 
@@ -60,10 +63,22 @@ const withPython = (title: string, body: () => void) => describeWithPeer('python
 describe('gateway cloud-init (custom data)', () => {
   const { cloudConfig, cloudInitText } = deployed();
 
-  it('GIVEN the scale set WHEN its custom data is decoded THEN it is a cloud-config that installs Docker from the Ubuntu archive', () => {
+  it('GIVEN the scale set on an image that ships Docker WHEN its custom data is decoded THEN it is a cloud-config that installs nothing', () => {
     expect(cloudInitText.split('\n')[0]).toBe('#cloud-config');
-    expect(cloudConfig.package_update).toBe(true);
-    expect(cloudConfig.packages).toEqual(['docker.io']);
+    expect(cloudConfig.package_update).toBeUndefined();
+    expect(cloudConfig.packages).toBeUndefined();
+  });
+
+  it('GIVEN the Ubuntu platform image (outboundAccess natGateway) THEN cloud-init installs Docker from the Ubuntu archive', () => {
+    const ubuntu = deployed({ sourceImageId: undefined, outboundAccess: 'natGateway' }).cloudConfig;
+    expect(ubuntu.package_update).toBe(true);
+    expect(ubuntu.packages).toEqual(['docker.io']);
+    expect(ubuntu.runcmd[0]).toEqual(['systemctl', 'daemon-reload']);
+  });
+
+  it('THEN the container logs to syslog facility local0, which journald forwards to rsyslog (where the Azure Monitor Agent collects it)', () => {
+    expect(writeFile(cloudConfig, '/etc/systemd/journald.conf.d/linkgate.conf').content).toBe('[Journal]\nForwardToSyslog=yes\n');
+    expect(writeFile(cloudConfig, GATEWAY_SCRIPT_PATH).content).toContain('--log-driver syslog --log-opt syslog-facility=local0 --log-opt tag=linkgate');
   });
 
   it('WHEN the config file it writes is read by the gateway\'s own loader THEN it is valid and holds the tenants', () => {
@@ -131,7 +146,10 @@ describe('gateway cloud-init (custom data)', () => {
 
   it('THEN it enables Docker, the agent timer and the gateway, without waiting for the first pull', () => {
     expect(cloudConfig.runcmd).toEqual([
+      // Nothing is installed: an image without Docker says so in the journal.
+      ['sh', '-c', expect.stringMatching(/^command -v docker >\/dev\/null \|\| logger -p user\.err -t linkgate "this image has no Docker/)],
       ['systemctl', 'daemon-reload'],
+      ['systemctl', 'restart', 'systemd-journald.service'],
       ['systemctl', 'enable', '--now', 'docker.service'],
       ['systemctl', 'enable', '--now', 'linkgate-agent.timer'],
       ['systemctl', 'enable', '--now', '--no-block', 'linkgate.service'],
@@ -177,8 +195,8 @@ describe('the model in user data', () => {
   it('GIVEN the scale set WHEN its user data is decoded THEN it names the image and holds the same config, as gzip+base64 text the gateway reads', () => {
     expect(Object.keys(model)).toEqual(['image', 'config']);
     expect(model.image).toBe(IMAGE);
-    expect(model.config.startsWith('gzip+base64:')).toBe(true);
-    const fromUserData = parseConfigText(model.config);
+    expect(model.config!.startsWith('gzip+base64:')).toBe(true);
+    const fromUserData = parseConfigText(model.config!);
     const fromCustomData = parseConfigText(configFileFromCloudInit(cloudConfig));
     expect(fromUserData.ok && fromCustomData.ok).toBe(true);
     expect(fromUserData).toEqual(fromCustomData);
@@ -195,7 +213,7 @@ describe('the model in user data', () => {
     };
     expect(rest(after.vmss)).toEqual(rest(before.vmss));
     expect(after.vmss.upgrade_mode).toBe('Rolling');
-    const config = parseConfigText(after.model.config);
+    const config = parseConfigText(after.model.config!);
     expect(config.ok && config.value.tenants.map((t) => t.name)).toEqual(['megacorp', 'initech', 'globex']);
   });
 
@@ -204,9 +222,9 @@ describe('the model in user data', () => {
   });
 });
 
-describe('config size for 1,000 tenants', () => {
+describe('config size for 1,000 tenants, inline (configDelivery inline)', () => {
   const tenants = manyTenants(1000);
-  const { customData, userData, construct, cloudConfig } = deployed({ tenants });
+  const { customData, userData, construct, cloudConfig } = deployed({ tenants, configDelivery: 'inline' });
 
   it('GIVEN 1,000 tenants (uint32 LinkID, two hostnames, one subscription each) THEN custom data and user data fit Azure\'s 64 KB with room to spare', () => {
     expect(customData.length).toBeLessThanOrEqual(CUSTOM_DATA_LIMIT_BYTES * 0.8);
@@ -219,16 +237,16 @@ describe('config size for 1,000 tenants', () => {
     expect(loaded.ok && loaded.value.tenants.length).toBe(1000);
   });
 
-  it('GIVEN 1,700 tenants THEN synth warns that the limit is near', () => {
-    const near = deployed({ tenants: manyTenants(1700) });
+  it('GIVEN 1,500 tenants THEN synth warns that the limit is near', () => {
+    const near = deployed({ tenants: manyTenants(1500), configDelivery: 'inline' });
     expect(warningsOf(near.construct)).toContainEqual(
-      expect.stringMatching(/^custom data \(cloud-init\) is \d+ of 65535 bytes \(\d+%\) with 1700 tenants; plan to split the tenants/),
+      expect.stringMatching(/^custom data \(cloud-init\) is \d+ of 65535 bytes \(\d+%\) with 1500 tenants; switch to configDelivery: 'objectStore'/),
     );
   });
 
   it('GIVEN 3,000 tenants THEN synth fails with the sizes, the limit and what to do', () => {
-    expect(() => deployed({ tenants: manyTenants(3000) })).toThrow(
-      /Gateway: custom data \(cloud-init\) is \d+ bytes as base64, over Azure's limit of 65535; user data \(gateway config\) is \d+ bytes as base64, over Azure's limit of 65535\. The gateway config of 3000 tenants compresses to \d+ bytes; split the tenants across several gateways/,
+    expect(() => deployed({ tenants: manyTenants(3000), configDelivery: 'inline' })).toThrow(
+      /Gateway: custom data \(cloud-init\) is \d+ bytes as base64, over Azure's limit of 65535; user data \(gateway config\) is \d+ bytes as base64, over Azure's limit of 65535\. The gateway config of 3000 tenants compresses to \d+ bytes; use configDelivery: 'objectStore'/,
     );
   });
 });
@@ -314,7 +332,7 @@ describe('the scripts on a gateway VM', () => {
   const booted = deployed();
   const newTenant = deployed({ tenants: [...TENANTS, { name: 'globex', hostnames: ['globex.api.example.com'], open: true }] });
   const newImage = deployed({ image: 'linkgatetest.azurecr.io/linkgate:0.2.0' });
-  const outsideAcr = deployed({ image: 'ghcr.io/acme/linkgate:1.2.3', acrId: undefined });
+  const outsideAcr = deployed({ image: 'ghcr.io/acme/linkgate:1.2.3', acrId: undefined, outboundAccess: 'natGateway' });
   let vm: Sandbox;
   const boot = (d = booted) => (vm = new Sandbox(d.cloudConfig));
   afterEach(() => vm?.dispose());
@@ -430,11 +448,59 @@ describe('the scripts on a gateway VM', () => {
       vm.run(GATEWAY_SCRIPT_PATH, 'run');
       expect(vm.read('docker.log').split('\n')).toEqual([
         `pull ${IMAGE}`,
-        'run --rm --name linkgate --network host --log-driver journald --ulimit nofile=1048576:1048576 ' +
+        'run --rm --name linkgate --network host --log-driver syslog --log-opt syslog-facility=local0 --log-opt tag=linkgate ' +
+          '--ulimit nofile=1048576:1048576 ' +
           `--volume /etc/linkgate:/etc/linkgate:ro --env LINKGATE_CONFIG_FILE=${vm.root}/etc/linkgate/config.json ` +
-          `--env LINKGATE_HEALTH_PORT=8080 ${IMAGE} serve`,
+          `--env LINKGATE_HEALTH_PORT=8080 --env-file ${vm.root}/etc/linkgate/gateway.env ${IMAGE} serve`,
         '',
       ]);
+    });
+
+    describe('GIVEN object-store delivery', () => {
+      const url = 'https://lggwstore.blob.core.windows.net/linkgate-config/config.json';
+      const clientId = '0a1b2c3d-0000-4000-8000-000000000001';
+      const store = deployed({ configDelivery: 'objectStore' });
+      const modelData = (m: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...store.model, configUrl: url, clientId, ...m })).toString('base64');
+
+      it('THEN cloud-init writes no config file, and the model names the listeners', () => {
+        expect(store.cloudConfig.write_files.map((f) => f.path)).not.toContain(CONFIG_PATH);
+        expect(store.model).toEqual({ image: IMAGE, listeners: expect.objectContaining({ health: expect.objectContaining({ port: 8080 }) }) });
+      });
+
+      it('WHEN the unit starts (agent config, then the gateway script) THEN the container gets the URL, the identity and the health port', () => {
+        boot(store);
+        vm.userData = modelData({});
+        expect(vm.run(AGENT_PATH, 'config').status).toBe(0);
+        expect(vm.read('systemctl')).toBe('');
+        expect([vm.read(CONFIG_URL_PATH), vm.read(CLIENT_ID_PATH)]).toEqual([`${url}\n`, `${clientId}\n`]);
+        vm.run(GATEWAY_SCRIPT_PATH, 'run');
+        expect(vm.read('docker.log')).toContain(
+          `--env LINKGATE_CONFIG_URL=${url} --env LINKGATE_AZURE_CLIENT_ID=${clientId} --env LINKGATE_HEALTH_PORT=8080 `,
+        );
+        expect(vm.read('docker.log')).not.toContain('LINKGATE_CONFIG_FILE');
+      });
+
+      it('WHEN the same model comes again THEN nothing restarts; WHEN the URL changes THEN the gateway restarts', () => {
+        boot(store);
+        vm.userData = modelData({});
+        vm.run(AGENT_PATH, 'config');
+        vm.run(AGENT_PATH, 'all');
+        expect(vm.read('systemctl')).toBe('');
+        vm.userData = modelData({ configUrl: url.replace('lggwstore', 'other') });
+        vm.run(AGENT_PATH, 'all');
+        expect(vm.read('systemctl')).toBe('restart --no-block linkgate.service\n');
+      });
+
+      it('WHEN the model goes back to inline THEN the URL is dropped and the gateway restarts on the file', () => {
+        boot(store);
+        vm.userData = modelData({});
+        vm.run(AGENT_PATH, 'config');
+        vm.userData = booted.userData;
+        vm.run(AGENT_PATH, 'all');
+        expect(vm.read(CONFIG_URL_PATH)).toBe('');
+        expect(vm.read(CONFIG_PATH)).not.toBe('');
+        expect(vm.read('systemctl')).toBe('restart --no-block linkgate.service\n');
+      });
     });
 
     it('GIVEN an image in ACR WHEN the registry login runs THEN it trades the identity\'s token for an ACR token via stdin and logs Docker in', () => {

@@ -38,6 +38,9 @@ export const NAT_SUBNET: SubnetReference = {
 
 export const IMAGE = 'linkgatetest.azurecr.io/linkgate:0.1.0';
 export const ACR_ID = `/subscriptions/${SUBSCRIPTION}/resourceGroups/images/providers/Microsoft.ContainerRegistry/registries/linkgatetest`;
+/** A gallery image definition that ships Docker (outboundAccess 'none' needs one); automatic OS upgrades follow its versions. */
+export const SOURCE_IMAGE_ID = `/subscriptions/${SUBSCRIPTION}/resourceGroups/images/providers/Microsoft.Compute/galleries/linkgate/images/ubuntu-docker`;
+export const ACTION_GROUP_ID = `/subscriptions/${SUBSCRIPTION}/resourceGroups/ops/providers/Microsoft.Insights/actionGroups/oncall`;
 export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDG85aPbZhhzwfW4DPNqKhoQFQTKmFo05hB2yAE+qmJa test';
 export const UPSTREAMS = { default: { host: 'app.internal.example.com', port: 443 } };
 
@@ -90,7 +93,9 @@ export function gatewayScaleSet(scope: Construct, fixture: GatewayFixture = {}):
     upstreams: UPSTREAMS,
     image: IMAGE,
     acrId: ACR_ID,
+    sourceImageId: SOURCE_IMAGE_ID,
     adminSshPublicKey: SSH_KEY,
+    observability: { actionGroupId: ACTION_GROUP_ID },
     ...fixture.props,
   });
 }

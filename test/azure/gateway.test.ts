@@ -19,6 +19,7 @@ import {
   LOCATION,
   NAT_SUBNET,
   RG,
+  SOURCE_IMAGE_ID,
   SSH_KEY,
   TENANTS,
   UPSTREAMS,
@@ -73,13 +74,14 @@ describe('GatewayScaleSet', () => {
       });
     });
 
-    it('THEN OS images upgrade automatically, failed probes trigger repair, deletions are announced', () => {
+    it('THEN OS images upgrade automatically (new versions of the gallery image), failed probes trigger repair, deletions are announced', () => {
       expect(json).toHaveResourceWithProperties(LinuxVirtualMachineScaleSet, {
         automatic_os_upgrade_policy: { enable_automatic_os_upgrade: true, disable_automatic_rollback: false },
         automatic_instance_repair: { enabled: true, grace_period: 'PT10M', action: 'Replace' },
         termination_notification: { enabled: true, timeout: 'PT5M' },
-        source_image_reference: expect.objectContaining({ publisher: 'Canonical', version: 'latest' }),
+        source_image_id: SOURCE_IMAGE_ID,
       });
+      expect(onlyResource(doc, 'azurerm_linux_virtual_machine_scale_set').source_image_reference).toBeUndefined();
     });
 
     it('THEN no overprovisioned VM ever joins the pool, and the autoscaler owns the instance count', () => {
@@ -211,6 +213,7 @@ describe('GatewayScaleSet', () => {
       expect(onlyResource(doc, 'azurerm_linux_virtual_machine_scale_set').depends_on).toEqual([
         expect.stringContaining('azurerm_lb_rule.LoadBalancer_Rule'),
         expect.stringContaining('azurerm_lb_rule.PublicLoadBalancer_Rule'),
+        expect.stringContaining('azurerm_private_endpoint.Gateway_Network_RegistryEndpoint'),
       ]);
     });
   });
@@ -232,7 +235,7 @@ describe('GatewayScaleSet', () => {
   });
 
   describe('GIVEN no acrId', () => {
-    const { doc, value } = synth((scope) => gateway(scope, { props: { acrId: undefined } }));
+    const { doc, value } = synth((scope) => gateway(scope, { props: { acrId: undefined, outboundAccess: 'existing' } }));
 
     it('THEN no role assignment is made and a warning says who needs AcrPull', () => {
       expect(resources(doc, 'azurerm_role_assignment')).toHaveLength(0);
@@ -275,7 +278,7 @@ describe('GatewayScaleSet', () => {
       ],
       ['an image reference with a space', props({ image: 'linkgate test:1' }), /image: must be a container image reference like myregistry\.azurecr\.io\/linkgate:0\.1\.0.*got "linkgate test:1"/],
       ['an image with an uppercase repository', props({ image: 'x.azurecr.io/LinkGate:1' }), /image: must be a container image reference.*got "x\.azurecr\.io\/LinkGate:1"/],
-      ['acrId with an image outside ACR', props({ image: 'ghcr.io/acme/linkgate:1.0' }), /acrId: is set, but image "ghcr\.io\/acme\/linkgate:1\.0" is not in an Azure Container Registry/],
+      ['acrId with an image outside ACR', props({ image: 'ghcr.io/acme/linkgate:1.0', outboundAccess: 'natGateway' }), /acrId: is set, but image "ghcr\.io\/acme\/linkgate:1\.0" is not in an Azure Container Registry/],
       ['acrId that is not a registry ID', props({ acrId: '/subscriptions/x/registries/y' }), /acrId: must be a resource ID like \/subscriptions\/<subscription GUID>\/resourceGroups\/<group>\/providers\/Microsoft\.ContainerRegistry\/registries\/<name>, got/],
       ['a password where the SSH key goes', props({ adminSshPublicKey: 'hunter2' }), /adminSshPublicKey: must be an OpenSSH public key .*got "hunter2"/],
       ['no NAT subnet', props({ natSubnets: [] }), /natSubnets: must name at least one subnet: the private-link port is open only to the Private Link Service NAT subnets/],

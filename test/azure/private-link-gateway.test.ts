@@ -8,12 +8,14 @@ import { AzureExampleStack } from '../../examples/azure/stack';
 import { PrivateLinkGateway, type PrivateLinkGatewayProps } from '../../lib/azure';
 import {
   ACR_ID,
+  ACTION_GROUP_ID,
   FRONTEND_SUBNET,
   GATEWAY_SUBNET,
   IMAGE,
   LOCATION,
   NAT_SUBNET,
   RG,
+  SOURCE_IMAGE_ID,
   SSH_KEY,
   TENANTS,
   UPSTREAMS,
@@ -34,6 +36,8 @@ const gateway = (scope: Construct, overrides: Partial<PrivateLinkGatewayProps> =
     upstreams: UPSTREAMS,
     image: IMAGE,
     acrId: ACR_ID,
+    sourceImageId: SOURCE_IMAGE_ID,
+    observability: { actionGroupId: ACTION_GROUP_ID },
     adminSshPublicKey: SSH_KEY,
     ...overrides,
   });
@@ -101,7 +105,7 @@ describe('PrivateLinkGateway', () => {
       expect(onlyResource(doc, 'azurerm_private_link_service').load_balancer_frontend_ip_configuration_ids).toEqual([
         `\${azurerm_lb.${internal}.frontend_ip_configuration[0].id}`,
       ]);
-      expect(value.gateway.config.config.listeners.public).toEqual({ port: 9443, host: '0.0.0.0' });
+      expect(value.gateway.config.config.listeners.public).toEqual({ port: 9443, host: '0.0.0.0', mode: 'tcp' });
     });
   });
 
@@ -175,7 +179,8 @@ describe('the example app\'s Azure stack (examples/azure/stack.ts)', () => {
   });
 
   it('THEN its consumer endpoint requests the provider side\'s alias', () => {
-    const alias = onlyResource(JSON.parse(json), 'azurerm_private_endpoint').private_service_connection as Record<string, unknown>;
+    const consumer = resources(JSON.parse(json), 'azurerm_private_endpoint').find((e) => e.name === 'megacorp-linkgate')!;
+    const alias = consumer.private_service_connection as Record<string, unknown>;
     expect(alias.private_connection_resource_alias).toMatch(/^\$\{azurerm_private_link_service\.linkgate_PrivateLinkService_[0-9A-F]+\.alias\}$/);
   });
 
