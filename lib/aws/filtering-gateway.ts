@@ -41,6 +41,7 @@ import {
   warn,
   warnIfSingleAz,
 } from './internal/validate';
+import { GatewayObservability, metricsEnvironment, resolveObservability, type GatewayObservabilityOptions } from './observability';
 import type { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 
 /** Name of the gateway container in the task definition. */
@@ -193,6 +194,13 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
    * @default - the VPC's public subnets, one per Availability Zone
    */
   readonly publicSubnets?: ec2.SubnetSelection;
+  /**
+   * Metrics (CloudWatch Embedded Metric Format lines from the gateway's log stream), alarms with an
+   * optional SNS topic, and a dashboard. `{ enabled: false }` turns all of it off.
+   *
+   * @default - on, without a notification target
+   */
+  readonly observability?: GatewayObservabilityOptions;
 }
 
 export interface FilteringGatewayProps extends FilteringGatewayOptions {
@@ -223,6 +231,9 @@ export class FilteringGateway extends Construct {
   readonly configValue: string;
   /** Bytes of `configValue` (`gzip+base64:` text, or JSON when an upstream is a token). */
   readonly configBytes: number;
+
+  /** Alarms and dashboard; absent with `observability: { enabled: false }`. */
+  readonly observability?: GatewayObservability;
 
   /** Set when `publicPath` is on. */
   readonly publicLoadBalancer?: elbv2.NetworkLoadBalancer;
@@ -295,6 +306,7 @@ export class FilteringGateway extends Construct {
     this.drainTimeoutSec = settings.drainTimeoutSec;
     this.stopTimeoutSec = settings.stopTimeoutSec;
     this.circuitBreakerRollback = props.circuitBreakerRollback ?? true;
+    const observability = resolveObservability(this, props.observability);
 
     // ---- checks that need several props
     checkDistinctPorts(this, {
@@ -405,6 +417,7 @@ export class FilteringGateway extends Construct {
         LINKGATE_CONFIG: this.configValue,
         LINKGATE_WORKERS: String(this.workers),
         LINKGATE_HEALTH_PORT: String(this.healthPort),
+        ...(observability.enabled ? metricsEnvironment(observability) : {}),
       },
       portMappings: [
         { name: 'private-link', containerPort: this.privateLinkPort, protocol: ecs.Protocol.TCP },
@@ -512,6 +525,23 @@ export class FilteringGateway extends Construct {
       this.publicListener = publicListener;
       this.publicTargetGroup = publicTg;
       this.publicSecurityGroup = publicSg;
+    }
+
+    if (observability.enabled) {
+      this.observability = new GatewayObservability(this, 'Observability', {
+        ...props.observability,
+        serviceName: observability.serviceName,
+        namespace: observability.namespace,
+        service: this.service,
+        cluster: this.cluster,
+        logGroup: this.logGroup,
+        targetGroups: [
+          { name: 'PrivateLink', targetGroup: lb.targetGroup },
+          ...(this.publicTargetGroup ? [{ name: 'Public', targetGroup: this.publicTargetGroup }] : []),
+        ],
+        minCapacity: this.minCapacity,
+        configFromObjectStore: false,
+      });
     }
   }
 }

@@ -136,12 +136,16 @@ describe('FilteringGateway', () => {
       expect(config.upstreams.default).toMatchObject({ host: 'app.internal.example.com', port: 443 });
     });
 
-    test('THEN the config travels inline in the task environment', () => {
+    test('THEN the config travels inline in the task environment, with metric lines every 60 s for this deployment', () => {
       const env = containerEnvironment(given().template());
       expect(env).toEqual({
         LINKGATE_CONFIG: expect.stringMatching(/^gzip\+base64:/),
         LINKGATE_WORKERS: '1',
         LINKGATE_HEALTH_PORT: '8080',
+        LINKGATE_METRICS_LOG_INTERVAL_SEC: '60',
+        LINKGATE_METRICS_LOG_NAMESPACE: 'Linkgate',
+        LINKGATE_METRICS_LOG_SERVICE: 'Provider-Gateway',
+        LINKGATE_METRICS_LOG_TENANTS: 'drops',
       });
     });
 
