@@ -9,7 +9,11 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { DEFAULT_HEALTH_PORT, DEFAULT_PRIVATE_LINK_PORT } from './defaults';
 import { availabilityZoneIds } from './internal/az-ids';
-import { checkDistinctPorts, checkOneSubnetPerAz, checkPort, checkRange, warnIfSingleAz } from './internal/validate';
+import { resolveGatewaySettings } from '../tenants';
+import { checkDistinctPorts, checkOneSubnetPerAz, checkPort, checkRange, isUnresolved, warnIfSingleAz } from './internal/validate';
+
+/** drainDelaySec + drainTimeoutSec at their defaults (5 + 25). */
+const DEFAULT_DRAIN_BOUND_SEC = 30;
 
 /** The load balancer settings the top-level construct passes through. */
 export interface PrivateLinkLoadBalancerOptions {
@@ -29,10 +33,15 @@ export interface PrivateLinkLoadBalancerOptions {
   readonly listenerPort?: number;
   /**
    * How long a target that is being replaced keeps its established connections before ECS stops
-   * it (the NLB target group's deregistration delay). During a rolling update this is how long a
-   * connection that is still allowed can outlive its old task, before the gateway's own drain.
+   * it (the NLB target group's deregistration delay). ECS sends SIGTERM only after it, and the
+   * gateway then drains for `drainDelaySec` + `drainTimeoutSec`, so a connection on an old task —
+   * one of an endpoint the new tenant list revoked included — lives at most this delay plus the
+   * drain plus 5 s after a deploy starts replacing the task. Longer keeps long-lived connections
+   * of allowed tenants alive through deploys; shorter makes every task replacement (and every
+   * revocation) quicker.
    *
-   * @default 300
+   * @default - the gateway's drain bound, `drainDelaySec` + `drainTimeoutSec` (30 s by default):
+   * a task replacement takes about a minute instead of five
    */
   readonly deregistrationDelaySec?: number;
   /**
@@ -71,6 +80,19 @@ export interface PrivateLinkLoadBalancerProps extends PrivateLinkLoadBalancerOpt
    * @default 8080
    */
   readonly healthCheckPort?: number;
+  /**
+   * The gateway's drain (the same props of `FilteringGateway`), used for the default
+   * `deregistrationDelaySec`.
+   *
+   * @default 5
+   */
+  readonly drainDelaySec?: number;
+  /**
+   * See `drainDelaySec`.
+   *
+   * @default 25
+   */
+  readonly drainTimeoutSec?: number;
 }
 
 /**
@@ -107,8 +129,16 @@ export class PrivateLinkLoadBalancer extends Construct {
     this.listenerPort = checkPort(this, 'listenerPort', props.listenerPort ?? 443);
     this.targetPort = checkPort(this, 'targetPort', props.targetPort ?? DEFAULT_PRIVATE_LINK_PORT);
     this.healthCheckPort = checkPort(this, 'healthCheckPort', props.healthCheckPort ?? DEFAULT_HEALTH_PORT);
+    // The gateway's own drain bound, with the defaults FilteringGateway applies (its checks report
+    // a bad drain; here a bad one only falls back to the defaults).
+    const drain = resolveGatewaySettings(
+      { upstreams: {}, drainDelaySec: props.drainDelaySec, drainTimeoutSec: props.drainTimeoutSec },
+      { privateLinkPort: this.targetPort, healthPort: this.healthCheckPort },
+      { isUnresolved },
+    );
+    const drainBoundSec = drain.issues.length === 0 ? drain.drainDelaySec + drain.drainTimeoutSec : DEFAULT_DRAIN_BOUND_SEC;
     // 3600 s is the NLB maximum for the deregistration delay.
-    this.deregistrationDelaySec = checkRange(this, 'deregistrationDelaySec', props.deregistrationDelaySec ?? 300, 0, 3600, ' s');
+    this.deregistrationDelaySec = checkRange(this, 'deregistrationDelaySec', props.deregistrationDelaySec ?? drainBoundSec, 0, 3600, ' s');
     this.crossZoneEnabled = props.crossZoneEnabled ?? true;
     this.healthCheckIntervalSec = checkRange(this, 'healthCheckIntervalSec', props.healthCheckIntervalSec ?? 10, 5, 300, ' s');
     this.deletionProtection = props.deletionProtection ?? false;
@@ -154,7 +184,9 @@ export class PrivateLinkLoadBalancer extends Construct {
       proxyProtocolV2: true,
       deregistrationDelay: Duration.seconds(this.deregistrationDelaySec),
       // Keep established flows to a deregistering target until ECS stops the task (false is the
-      // TCP default; stated because the rolling update relies on it).
+      // TCP default; stated because the rolling update relies on it): the gateway's drain then
+      // ends them itself, within the container's stop timeout. On, the NLB would reset them at the
+      // end of the delay, cutting connections the drain would have let finish.
       connectionTermination: false,
       healthCheck: {
         enabled: true,
