@@ -1,8 +1,9 @@
 /**
  * The filtering gateway on ECS Fargate, registered as IP targets behind the private-link load
  * balancer (and optionally behind a separate internet-facing one). Its config — tenants included —
- * is rendered at synth time into the task definition, so `cdk deploy` alone rolls a tenant change
- * out: a new task definition revision, new tasks started and healthy before old ones drain.
+ * is rendered at synth time into the task definition, or for large tenant lists into an S3 object
+ * the task definition names (config-delivery.ts), so `cdk deploy` alone rolls a tenant change out:
+ * a new task definition revision, new tasks started and healthy before old ones drain.
  */
 import { Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -41,6 +42,7 @@ import {
   warn,
   warnIfSingleAz,
 } from './internal/validate';
+import { GatewayConfigObject, chooseConfigDelivery, type ConfigDelivery } from './config-delivery';
 import { GatewayObservability, metricsEnvironment, resolveObservability, type GatewayObservabilityOptions } from './observability';
 import type { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 
@@ -201,6 +203,21 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
    * @default - on, without a notification target
    */
   readonly observability?: GatewayObservabilityOptions;
+  /**
+   * How the tenant config reaches the tasks: `inline` in the task definition
+   * (`$LINKGATE_CONFIG`, at most 57,344 bytes encoded), `objectStore` as an S3 object the gateway
+   * fetches with its task role (`$LINKGATE_CONFIG_URL`, any size the gateway loads), or `auto`.
+   *
+   * @default "auto": inline up to 32 KiB encoded (about 1,150 tenants), S3 above
+   */
+  readonly configDelivery?: ConfigDelivery;
+  /**
+   * With the config in S3: add an S3 gateway endpoint to the tasks' subnets (no NAT or internet
+   * path to the config).
+   *
+   * @default - added when the VPC is defined in this app and has none; not for an imported VPC
+   */
+  readonly s3GatewayEndpoint?: boolean;
 }
 
 export interface FilteringGatewayProps extends FilteringGatewayOptions {
@@ -227,10 +244,14 @@ export class FilteringGateway extends Construct {
   readonly scaling: ecs.ScalableTaskCount;
   /** The rendered, validated gateway config the tasks run with. */
   readonly config: GatewayConfig;
-  /** The config as the tasks receive it in `$LINKGATE_CONFIG`. */
+  /** The config as inline text: what the tasks receive in `$LINKGATE_CONFIG` when it is delivered inline. */
   readonly configValue: string;
   /** Bytes of `configValue` (`gzip+base64:` text, or JSON when an upstream is a token). */
   readonly configBytes: number;
+  /** How the config reaches the tasks, `configDelivery` resolved. */
+  readonly configDelivery: 'inline' | 'objectStore';
+  /** The S3 object the tasks fetch (`$LINKGATE_CONFIG_URL`), with `configDelivery` objectStore. */
+  readonly configObject?: GatewayConfigObject;
 
   /** Alarms and dashboard; absent with `observability: { enabled: false }`. */
   readonly observability?: GatewayObservability;
@@ -361,11 +382,12 @@ export class FilteringGateway extends Construct {
       this.configValue = encodeInlineConfig(rendered.json);
       this.configBytes = Buffer.byteLength(this.configValue);
     }
-    if (this.configBytes > MAX_INLINE_CONFIG_BYTES) {
+    this.configDelivery = chooseConfigDelivery(this, props.configDelivery, this.configBytes, Token.isUnresolved(rendered.json));
+    if (this.configDelivery === 'inline' && this.configBytes > MAX_INLINE_CONFIG_BYTES) {
       fail(
         this,
         `the gateway config for ${tenants.length} tenants is ${this.configBytes} bytes in $LINKGATE_CONFIG; at most ` +
-          `${MAX_INLINE_CONFIG_BYTES} fit in an ECS task definition (65,536 bytes in all)` +
+          `${MAX_INLINE_CONFIG_BYTES} fit in an ECS task definition (65,536 bytes in all); configDelivery "objectStore" (or "auto") puts it in S3` +
           (Token.isUnresolved(rendered.json) ? '; an upstream host given as a token keeps it uncompressed: use a literal host name' : ''),
       );
     }
@@ -395,6 +417,20 @@ export class FilteringGateway extends Construct {
       memoryLimitMiB: this.memoryLimitMiB,
       runtimePlatform: { cpuArchitecture: this.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
+    if (this.configDelivery === 'objectStore') {
+      this.configObject = new GatewayConfigObject(this, 'Config', {
+        json: rendered.json,
+        reader: this.taskDefinition.taskRole,
+        vpc: props.vpc,
+        taskSubnets,
+        s3GatewayEndpoint: props.s3GatewayEndpoint,
+      });
+    }
+    const configEnvironment: Record<string, string> = this.configObject
+      ? // The gateway fetches it with the task role, polls it, and keeps the last good copy.
+        { LINKGATE_CONFIG_URL: this.configObject.url, AWS_REGION: Stack.of(this).region }
+      : // The CLI prefers this inline config to the image's default config file.
+        { LINKGATE_CONFIG: this.configValue };
     const image =
       props.image ??
       ecs.ContainerImage.fromAsset(linkgatePackageRoot(), {
@@ -413,8 +449,7 @@ export class FilteringGateway extends Construct {
       // cluster of workers at their connection limit needs. The Azure and GCP units set the same.
       ulimits: [{ name: ecs.UlimitName.NOFILE, softLimit: GATEWAY_OPEN_FILES, hardLimit: GATEWAY_OPEN_FILES }],
       environment: {
-        // The CLI prefers this inline config to the image's default config file.
-        LINKGATE_CONFIG: this.configValue,
+        ...configEnvironment,
         LINKGATE_WORKERS: String(this.workers),
         LINKGATE_HEALTH_PORT: String(this.healthPort),
         ...(observability.enabled ? metricsEnvironment(observability) : {}),
@@ -540,7 +575,7 @@ export class FilteringGateway extends Construct {
           ...(this.publicTargetGroup ? [{ name: 'Public', targetGroup: this.publicTargetGroup }] : []),
         ],
         minCapacity: this.minCapacity,
-        configFromObjectStore: false,
+        configFromObjectStore: this.configDelivery === 'objectStore',
       });
     }
   }

@@ -10,6 +10,7 @@ export * from './private-dns';
 export * from './provider';
 export * from './consumer-endpoint';
 export * from './observability';
+export * from './config-delivery';
 export { LinkgateValidationError } from './internal/validate';
 export {
   DEFAULT_HEALTH_PORT,
