@@ -318,7 +318,12 @@ export class FilteringGateway extends Construct {
     this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const settings = resolveGatewaySettings(
       props,
-      { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
+      {
+        privateLinkPort: this.privateLinkPort,
+        healthPort: this.healthPort,
+        publicPort: this.publicPort,
+        additionalPrivateLink: lb.additionalPorts.map((p) => p.port),
+      },
       // CloudFormation fills deploy-time upstreams into the task definition's environment.
       { isUnresolved, allowUnresolvedUpstreams: true },
     );
@@ -334,6 +339,7 @@ export class FilteringGateway extends Construct {
       privateLinkPort: this.privateLinkPort,
       healthPort: this.healthPort,
       ...(this.publicPath ? { publicPort: this.publicPort } : {}),
+      ...Object.fromEntries(lb.additionalPorts.map((p, i) => [`additionalPrivateLinkPorts[${i}].gatewayPort`, p.port.gatewayPort])),
     });
     if (this.privateLinkPort !== lb.targetPort) {
       fail(this, `privateLinkPort ${this.privateLinkPort} differs from the load balancer's targetPort ${lb.targetPort} (${lb.node.path}); they must be equal`);
@@ -406,6 +412,13 @@ export class FilteringGateway extends Construct {
       'PROXY v2 traffic from the private-link NLB only: a PP2 header is trusted only when the NLB wrote it',
     );
     this.securityGroup.connections.allowFrom(lb.securityGroup, ec2.Port.tcp(this.healthPort), 'health checks from the private-link NLB');
+    for (const { port } of lb.additionalPorts) {
+      this.securityGroup.connections.allowFrom(
+        lb.securityGroup,
+        ec2.Port.tcp(port.gatewayPort),
+        `PROXY v2 traffic of private-link port ${port.port} (${port.name}) from the private-link NLB only`,
+      );
+    }
 
     // ---- task
     this.cluster =
@@ -457,6 +470,7 @@ export class FilteringGateway extends Construct {
       portMappings: [
         { name: 'private-link', containerPort: this.privateLinkPort, protocol: ecs.Protocol.TCP },
         { name: 'health', containerPort: this.healthPort, protocol: ecs.Protocol.TCP },
+        ...lb.additionalPorts.map(({ port }) => ({ name: `private-link-${port.name}`, containerPort: port.gatewayPort, protocol: ecs.Protocol.TCP })),
         ...(this.publicPort !== undefined ? [{ name: 'public', containerPort: this.publicPort, protocol: ecs.Protocol.TCP }] : []),
       ],
       logging: ecs.LogDrivers.awsLogs({
@@ -489,6 +503,9 @@ export class FilteringGateway extends Construct {
     lb.targetGroup.addTarget(
       this.service.loadBalancerTarget({ containerName: GATEWAY_CONTAINER_NAME, containerPort: this.privateLinkPort }),
     );
+    for (const { port, targetGroup } of lb.additionalPorts) {
+      targetGroup.addTarget(this.service.loadBalancerTarget({ containerName: GATEWAY_CONTAINER_NAME, containerPort: port.gatewayPort }));
+    }
 
     this.scaling = this.service.autoScaleTaskCount({ minCapacity: this.minCapacity, maxCapacity: this.maxCapacity });
     this.scaling.scaleOnCpuUtilization('CpuScaling', {
@@ -572,6 +589,7 @@ export class FilteringGateway extends Construct {
         logGroup: this.logGroup,
         targetGroups: [
           { name: 'PrivateLink', targetGroup: lb.targetGroup },
+          ...lb.additionalPorts.map(({ port, targetGroup }) => ({ name: `PrivateLink${pascalCase(port.name)}`, targetGroup })),
           ...(this.publicTargetGroup ? [{ name: 'Public', targetGroup: this.publicTargetGroup }] : []),
         ],
         minCapacity: this.minCapacity,
@@ -591,4 +609,12 @@ function checkTaskSize(scope: Construct, cpu: number, memoryMiB: number): void {
     const allowed = memory.length > 6 ? `${memory[0]} to ${memory[memory.length - 1]} in steps of ${memory[1]! - memory[0]!}` : memory.join(', ');
     fail(scope, `memoryLimitMiB ${show(memoryMiB)} is not a Fargate size for cpu ${cpu}; allowed: ${allowed} MiB`);
   }
+}
+
+/** `postgres-ro` → `PostgresRo` (port names are lowercase letters, digits and "-"). */
+function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }

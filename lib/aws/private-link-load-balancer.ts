@@ -9,8 +9,13 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { DEFAULT_HEALTH_PORT, DEFAULT_PRIVATE_LINK_PORT } from './defaults';
 import { availabilityZoneIds } from './internal/az-ids';
-import { resolveGatewaySettings } from '../tenants';
-import { checkDistinctPorts, checkOneSubnetPerAz, checkPort, checkRange, isUnresolved, warnIfSingleAz } from './internal/validate';
+import {
+  resolveAdditionalPrivateLinkPorts,
+  resolveGatewaySettings,
+  type AdditionalPrivateLinkPort,
+  type ResolvedPrivateLinkPort,
+} from '../tenants';
+import { checkDistinctPorts, checkOneSubnetPerAz, checkPort, checkRange, fail, isUnresolved, warnIfSingleAz } from './internal/validate';
 
 /** drainDelaySec + drainTimeoutSec at their defaults (5 + 25). */
 const DEFAULT_DRAIN_BOUND_SEC = 30;
@@ -64,6 +69,21 @@ export interface PrivateLinkLoadBalancerOptions {
    * @default false
    */
   readonly deletionProtection?: boolean;
+  /**
+   * More ports customers reach through their endpoint (e.g. 5432 next to 443), each with its own
+   * listener and PROXY v2 target group on the same load balancer (so the same endpoint service),
+   * and each sending every allowed connection to one upstream.
+   *
+   * @default - only `listenerPort`
+   */
+  readonly additionalPrivateLinkPorts?: readonly AdditionalPrivateLinkPort[];
+}
+
+/** A further private-link port with its listener and target group. */
+export interface PrivateLinkPortTarget {
+  readonly port: ResolvedPrivateLinkPort;
+  readonly listener: elbv2.NetworkListener;
+  readonly targetGroup: elbv2.NetworkTargetGroup;
 }
 
 export interface PrivateLinkLoadBalancerProps extends PrivateLinkLoadBalancerOptions {
@@ -123,6 +143,8 @@ export class PrivateLinkLoadBalancer extends Construct {
   readonly crossZoneEnabled: boolean;
   readonly healthCheckIntervalSec: number;
   readonly deletionProtection: boolean;
+  /** One per `additionalPrivateLinkPorts` entry, in order. */
+  readonly additionalPorts: readonly PrivateLinkPortTarget[];
 
   constructor(scope: Construct, id: string, props: PrivateLinkLoadBalancerProps) {
     super(scope, id);
@@ -174,9 +196,37 @@ export class PrivateLinkLoadBalancer extends Construct {
       deletionProtection: this.deletionProtection,
     });
 
-    this.targetGroup = new elbv2.NetworkTargetGroup(this, 'TargetGroup', {
-      vpc: props.vpc,
-      port: this.targetPort,
+    this.targetGroup = this.newTargetGroup('TargetGroup', props.vpc, this.targetPort);
+    this.listener = this.loadBalancer.addListener('Listener', {
+      port: this.listenerPort,
+      protocol: elbv2.Protocol.TCP,
+      defaultTargetGroups: [this.targetGroup],
+    });
+
+    const extra = resolveAdditionalPrivateLinkPorts(
+      props.additionalPrivateLinkPorts,
+      { port: this.listenerPort, gatewayPort: this.targetPort },
+      [this.healthCheckPort],
+    );
+    if (extra.issues.length > 0) fail(this, extra.issues.map((i) => `${i.path} ${i.message}`).join('; '));
+    this.additionalPorts = extra.ports.map((port) => {
+      // PROXY v2 on every port: the gateway's listener behind it requires the header just the same.
+      const targetGroup = this.newTargetGroup(`TargetGroup-${port.name}`, props.vpc, port.gatewayPort);
+      const listener = this.loadBalancer.addListener(`Listener-${port.name}`, {
+        port: port.port,
+        protocol: elbv2.Protocol.TCP,
+        defaultTargetGroups: [targetGroup],
+      });
+      return { port, listener, targetGroup };
+    });
+
+    this.availabilityZoneIds = availabilityZoneIds(this, this.subnets);
+  }
+
+  private newTargetGroup(id: string, vpc: ec2.IVpc, port: number): elbv2.NetworkTargetGroup {
+    return new elbv2.NetworkTargetGroup(this, id, {
+      vpc,
+      port,
       protocol: elbv2.Protocol.TCP,
       // Fargate tasks register by IP (awsvpc networking).
       targetType: elbv2.TargetType.IP,
@@ -201,13 +251,5 @@ export class PrivateLinkLoadBalancer extends Construct {
         unhealthyThresholdCount: 2,
       },
     });
-
-    this.listener = this.loadBalancer.addListener('Listener', {
-      port: this.listenerPort,
-      protocol: elbv2.Protocol.TCP,
-      defaultTargetGroups: [this.targetGroup],
-    });
-
-    this.availabilityZoneIds = availabilityZoneIds(this, this.subnets);
   }
 }
