@@ -32,6 +32,7 @@ import {
 import { linkgatePackageRoot } from './internal/package-root';
 import {
   checkDistinctPorts,
+  checkIpv6Subnets,
   checkOneSubnetPerAz,
   checkPort,
   checkRange,
@@ -187,7 +188,7 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
    * Source ranges the public load balancer admits. The gateway still applies each tenant's
    * `allow.cidrs` (tenants with rules and no matching range are dropped).
    *
-   * @default ['0.0.0.0/0']
+   * @default ['0.0.0.0/0'], and '::/0' too when the load balancer's ipAddressType is "dualstack"
    */
   readonly publicSourceCidrs?: string[];
   /**
@@ -297,7 +298,8 @@ export class FilteringGateway extends Construct {
     this.publicListenerPort = this.publicPath
       ? checkPort(this, 'publicListenerPort', props.publicListenerPort ?? 443)
       : undefined;
-    this.publicSourceCidrs = this.publicPath ? (props.publicSourceCidrs ?? ['0.0.0.0/0']) : undefined;
+    const dualstack = lb.ipAddressType === 'dualstack';
+    this.publicSourceCidrs = this.publicPath ? (props.publicSourceCidrs ?? (dualstack ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'])) : undefined;
     this.cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
     this.cpu = props.cpu ?? 512;
     this.memoryLimitMiB = props.memoryLimitMiB ?? 1024;
@@ -524,6 +526,7 @@ export class FilteringGateway extends Construct {
         props.vpc.selectSubnets(props.publicSubnets ?? { subnetType: ec2.SubnetType.PUBLIC, onePerAz: true }).subnets,
       );
       warnIfSingleAz(this, 'The public load balancer', placement);
+      if (dualstack) checkIpv6Subnets(this, 'publicSubnets', placement.subnets);
       const publicSg = new ec2.SecurityGroup(pub, 'SecurityGroup', {
         vpc: props.vpc,
         description: 'linkgate public NLB: clients on the listener port; outbound only to the gateway',
@@ -542,6 +545,8 @@ export class FilteringGateway extends Construct {
         vpcSubnets: { subnets: placement.subnets },
         securityGroups: [publicSg],
         crossZoneEnabled: true,
+        // Same address family as the private-link NLB: IPv6 clients too when it is dual-stack.
+        ipAddressType: dualstack ? elbv2.IpAddressType.DUAL_STACK : elbv2.IpAddressType.IPV4,
       });
       const publicTg = new elbv2.NetworkTargetGroup(pub, 'TargetGroup', {
         vpc: props.vpc,

@@ -15,7 +15,17 @@ import {
   type AdditionalPrivateLinkPort,
   type ResolvedPrivateLinkPort,
 } from '../tenants';
-import { checkDistinctPorts, checkOneSubnetPerAz, checkPort, checkRange, fail, isUnresolved, warnIfSingleAz } from './internal/validate';
+import {
+  checkDistinctPorts,
+  checkIpv6Subnets,
+  checkOneSubnetPerAz,
+  checkPort,
+  checkRange,
+  fail,
+  isUnresolved,
+  show,
+  warnIfSingleAz,
+} from './internal/validate';
 
 /** drainDelaySec + drainTimeoutSec at their defaults (5 + 25). */
 const DEFAULT_DRAIN_BOUND_SEC = 30;
@@ -77,6 +87,16 @@ export interface PrivateLinkLoadBalancerOptions {
    * @default - only `listenerPort`
    */
   readonly additionalPrivateLinkPorts?: readonly AdditionalPrivateLinkPort[];
+  /**
+   * `dualstack`: the NLB gets IPv6 addresses too, so the endpoint service can offer IPv6 and
+   * dual-stack endpoints to consumers (`LinkgateProvider` then lists both IP address types). Its
+   * subnets need IPv6 CIDR blocks (checked at synth for subnets defined in the app). The targets
+   * stay IPv4: PrivateLink traffic reaches them from the NLB's own addresses, and the consumer's
+   * IPv6 address arrives in the PROXY v2 header (AF_INET6), which the gateway decodes.
+   *
+   * @default "ipv4"
+   */
+  readonly ipAddressType?: 'ipv4' | 'dualstack';
 }
 
 /** A further private-link port with its listener and target group. */
@@ -145,6 +165,7 @@ export class PrivateLinkLoadBalancer extends Construct {
   readonly deletionProtection: boolean;
   /** One per `additionalPrivateLinkPorts` entry, in order. */
   readonly additionalPorts: readonly PrivateLinkPortTarget[];
+  readonly ipAddressType: 'ipv4' | 'dualstack';
 
   constructor(scope: Construct, id: string, props: PrivateLinkLoadBalancerProps) {
     super(scope, id);
@@ -164,6 +185,10 @@ export class PrivateLinkLoadBalancer extends Construct {
     this.crossZoneEnabled = props.crossZoneEnabled ?? true;
     this.healthCheckIntervalSec = checkRange(this, 'healthCheckIntervalSec', props.healthCheckIntervalSec ?? 10, 5, 300, ' s');
     this.deletionProtection = props.deletionProtection ?? false;
+    this.ipAddressType = props.ipAddressType ?? 'ipv4';
+    if (this.ipAddressType !== 'ipv4' && this.ipAddressType !== 'dualstack') {
+      fail(this, `ipAddressType must be "ipv4" or "dualstack", got ${show(this.ipAddressType)}`);
+    }
     checkDistinctPorts(this, { targetPort: this.targetPort, healthCheckPort: this.healthCheckPort });
 
     const placement = checkOneSubnetPerAz(
@@ -173,6 +198,7 @@ export class PrivateLinkLoadBalancer extends Construct {
     );
     warnIfSingleAz(this, 'The private-link load balancer', placement);
     this.subnets = placement.subnets;
+    if (this.ipAddressType === 'dualstack') checkIpv6Subnets(this, 'loadBalancerSubnets', this.subnets);
     this.availabilityZones = placement.availabilityZones;
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -194,6 +220,7 @@ export class PrivateLinkLoadBalancer extends Construct {
       enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: false,
       crossZoneEnabled: this.crossZoneEnabled,
       deletionProtection: this.deletionProtection,
+      ipAddressType: this.ipAddressType === 'dualstack' ? elbv2.IpAddressType.DUAL_STACK : elbv2.IpAddressType.IPV4,
     });
 
     this.targetGroup = this.newTargetGroup('TargetGroup', props.vpc, this.targetPort);
