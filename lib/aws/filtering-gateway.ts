@@ -219,6 +219,15 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
    * @default - added when the VPC is defined in this app and has none; not for an imported VPC
    */
   readonly s3GatewayEndpoint?: boolean;
+  /**
+   * Your security group for the tasks. linkgate adds the same rules to it as to its own (the
+   * private-link, additional and health ports from the NLB only); give it no other inbound rule on
+   * those ports, since a PROXY header is trusted only when nothing but the NLB can send one. It
+   * needs outbound access to the upstreams, the image registry, CloudWatch Logs and S3.
+   *
+   * @default - a new group that admits only the load balancers
+   */
+  readonly securityGroup?: ec2.ISecurityGroup;
 }
 
 export interface FilteringGatewayProps extends FilteringGatewayOptions {
@@ -240,7 +249,7 @@ export class FilteringGateway extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
   readonly cluster: ecs.ICluster;
-  readonly securityGroup: ec2.SecurityGroup;
+  readonly securityGroup: ec2.ISecurityGroup;
   readonly logGroup: logs.LogGroup;
   readonly scaling: ecs.ScalableTaskCount;
   /** The rendered, validated gateway config the tasks run with. */
@@ -402,7 +411,7 @@ export class FilteringGateway extends Construct {
 
     // ---- network
     const taskSubnets = props.taskSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    this.securityGroup = props.securityGroup ?? new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'linkgate gateway tasks: inbound only from their load balancers',
       // Upstreams, the image registry and CloudWatch Logs are reached from here.
