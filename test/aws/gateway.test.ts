@@ -426,9 +426,9 @@ describe('FilteringGateway', () => {
       expect(linkgatePackageRoot(join(REPO_ROOT, 'lib', 'aws'))).toBe(REPO_ROOT);
     });
 
-    test('GIVEN a tenant list too large for a task definition THEN synth fails with the size and the limit', () => {
-      expect(() => given({ tenants: realisticTenants(2500) })).toThrow(
-        /^Provider\/Gateway: the gateway config for 2500 tenants is \d+ bytes in \$LINKGATE_CONFIG; at most 57344 fit in an ECS task definition \(65,536 bytes in all\)$/,
+    test('GIVEN a tenant list too large for a task definition and configDelivery "inline" THEN synth fails with the size, the limit and the way out', () => {
+      expect(() => given({ tenants: realisticTenants(2500), configDelivery: 'inline' })).toThrow(
+        /^Provider\/Gateway: the gateway config for 2500 tenants is \d+ bytes in \$LINKGATE_CONFIG; at most 57344 fit in an ECS task definition \(65,536 bytes in all\); configDelivery "objectStore" \(or "auto"\) puts it in S3$/,
       );
     });
   });
