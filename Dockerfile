@@ -30,6 +30,13 @@ WORKDIR /app
 COPY package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# With --config-url and several workers, the primary keeps the last good document here for its
+# workers. Owned by the gateway's user: ECS on Fargate copies a VOLUME path's owner and mode into
+# the bind mount it puts there, so a read-only root filesystem still leaves this writable.
+# (A path relative to WORKDIR /app, and the node user's uid: the tests run these steps without Docker.)
+RUN mkdir -p ../var/cache/linkgate && chown 1000:1000 ../var/cache/linkgate
+VOLUME ["/var/cache/linkgate"]
+ENV LINKGATE_CONFIG_CACHE_DIR=/var/cache/linkgate
 # The node image's unprivileged user; the gateway needs no privilege (ports are above 1024).
 USER node
 EXPOSE 8443 9443 8080

@@ -1,8 +1,9 @@
 /**
  * The filtering gateway on ECS Fargate, registered as IP targets behind the private-link load
  * balancer (and optionally behind a separate internet-facing one). Its config — tenants included —
- * is rendered at synth time into the task definition, so `cdk deploy` alone rolls a tenant change
- * out: a new task definition revision, new tasks started and healthy before old ones drain.
+ * is rendered at synth time into the task definition, or for large tenant lists into an S3 object
+ * the task definition names (config-delivery.ts), so `cdk deploy` alone rolls a tenant change out:
+ * a new task definition revision, new tasks started and healthy before old ones drain.
  */
 import { Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -31,6 +32,7 @@ import {
 import { linkgatePackageRoot } from './internal/package-root';
 import {
   checkDistinctPorts,
+  checkIpv6Subnets,
   checkOneSubnetPerAz,
   checkPort,
   checkRange,
@@ -42,9 +44,14 @@ import {
   warnIfSingleAz,
 } from './internal/validate';
 import { grantOwnership, resolveAwsOwnership, type AwsOwnershipSource } from './ownership';
+import { GatewayConfigObject, chooseConfigDelivery, type ConfigDelivery } from './config-delivery';
+import { GatewayObservability, metricsEnvironment, resolveObservability, type GatewayObservabilityOptions } from './observability';
 import type { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 
 /** Name of the gateway container in the task definition. */
+
+/** Where the image lets the gateway keep the last good fetched config (Dockerfile VOLUME). */
+const CONFIG_CACHE_DIR = '/var/cache/linkgate';
 export const GATEWAY_CONTAINER_NAME = 'gateway';
 /** `nofile` of the gateway container, soft and hard (as the Azure and GCP units run it). */
 const GATEWAY_OPEN_FILES = 1_048_576;
@@ -185,7 +192,7 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
    * Source ranges the public load balancer admits. The gateway still applies each tenant's
    * `allow.cidrs` (tenants with rules and no matching range are dropped).
    *
-   * @default ['0.0.0.0/0']
+   * @default ['0.0.0.0/0'], and '::/0' too when the load balancer's ipAddressType is "dualstack"
    */
   readonly publicSourceCidrs?: string[];
   /**
@@ -194,6 +201,37 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
    * @default - the VPC's public subnets, one per Availability Zone
    */
   readonly publicSubnets?: ec2.SubnetSelection;
+  /**
+   * Metrics (CloudWatch Embedded Metric Format lines from the gateway's log stream), alarms with an
+   * optional SNS topic, and a dashboard. `{ enabled: false }` turns all of it off.
+   *
+   * @default - on, without a notification target
+   */
+  readonly observability?: GatewayObservabilityOptions;
+  /**
+   * How the tenant config reaches the tasks: `inline` in the task definition
+   * (`$LINKGATE_CONFIG`, at most 57,344 bytes encoded), `objectStore` as an S3 object the gateway
+   * fetches with its task role (`$LINKGATE_CONFIG_URL`, any size the gateway loads), or `auto`.
+   *
+   * @default "auto": inline up to 32 KiB encoded (about 1,150 tenants), S3 above
+   */
+  readonly configDelivery?: ConfigDelivery;
+  /**
+   * With the config in S3: add an S3 gateway endpoint to the tasks' subnets (no NAT or internet
+   * path to the config).
+   *
+   * @default - added when the VPC is defined in this app and has none; not for an imported VPC
+   */
+  readonly s3GatewayEndpoint?: boolean;
+  /**
+   * Your security group for the tasks. linkgate adds the same rules to it as to its own (the
+   * private-link, additional and health ports from the NLB only); give it no other inbound rule on
+   * those ports, since a PROXY header is trusted only when nothing but the NLB can send one. It
+   * needs outbound access to the upstreams, the image registry, CloudWatch Logs and S3.
+   *
+   * @default - a new group that admits only the load balancers
+   */
+  readonly securityGroup?: ec2.ISecurityGroup;
 }
 
 export interface FilteringGatewayProps extends FilteringGatewayOptions {
@@ -223,15 +261,22 @@ export class FilteringGateway extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
   readonly cluster: ecs.ICluster;
-  readonly securityGroup: ec2.SecurityGroup;
+  readonly securityGroup: ec2.ISecurityGroup;
   readonly logGroup: logs.LogGroup;
   readonly scaling: ecs.ScalableTaskCount;
   /** The rendered, validated gateway config the tasks run with. */
   readonly config: GatewayConfig;
-  /** The config as the tasks receive it in `$LINKGATE_CONFIG`. */
+  /** The config as inline text: what the tasks receive in `$LINKGATE_CONFIG` when it is delivered inline. */
   readonly configValue: string;
   /** Bytes of `configValue` (`gzip+base64:` text, or JSON when an upstream is a token). */
   readonly configBytes: number;
+  /** How the config reaches the tasks, `configDelivery` resolved. */
+  readonly configDelivery: 'inline' | 'objectStore';
+  /** The S3 object the tasks fetch (`$LINKGATE_CONFIG_URL`), with `configDelivery` objectStore. */
+  readonly configObject?: GatewayConfigObject;
+
+  /** Alarms and dashboard; absent with `observability: { enabled: false }`. */
+  readonly observability?: GatewayObservability;
 
   /** Set when `publicPath` is on. */
   readonly publicLoadBalancer?: elbv2.NetworkLoadBalancer;
@@ -274,7 +319,8 @@ export class FilteringGateway extends Construct {
     this.publicListenerPort = this.publicPath
       ? checkPort(this, 'publicListenerPort', props.publicListenerPort ?? 443)
       : undefined;
-    this.publicSourceCidrs = this.publicPath ? (props.publicSourceCidrs ?? ['0.0.0.0/0']) : undefined;
+    const dualstack = lb.ipAddressType === 'dualstack';
+    this.publicSourceCidrs = this.publicPath ? (props.publicSourceCidrs ?? (dualstack ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'])) : undefined;
     this.cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
     this.cpu = props.cpu ?? 512;
     this.memoryLimitMiB = props.memoryLimitMiB ?? 1024;
@@ -295,7 +341,12 @@ export class FilteringGateway extends Construct {
     this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const settings = resolveGatewaySettings(
       props,
-      { privateLinkPort: this.privateLinkPort, healthPort: this.healthPort, publicPort: this.publicPort },
+      {
+        privateLinkPort: this.privateLinkPort,
+        healthPort: this.healthPort,
+        publicPort: this.publicPort,
+        additionalPrivateLink: lb.additionalPorts.map((p) => p.port),
+      },
       // CloudFormation fills deploy-time upstreams into the task definition's environment.
       { isUnresolved, allowUnresolvedUpstreams: true },
     );
@@ -304,12 +355,14 @@ export class FilteringGateway extends Construct {
     this.drainTimeoutSec = settings.drainTimeoutSec;
     this.stopTimeoutSec = settings.stopTimeoutSec;
     this.circuitBreakerRollback = props.circuitBreakerRollback ?? true;
+    const observability = resolveObservability(this, props.observability);
 
     // ---- checks that need several props
     checkDistinctPorts(this, {
       privateLinkPort: this.privateLinkPort,
       healthPort: this.healthPort,
       ...(this.publicPath ? { publicPort: this.publicPort } : {}),
+      ...Object.fromEntries(lb.additionalPorts.map((p, i) => [`additionalPrivateLinkPorts[${i}].gatewayPort`, p.port.gatewayPort])),
     });
     if (this.privateLinkPort !== lb.targetPort) {
       fail(this, `privateLinkPort ${this.privateLinkPort} differs from the load balancer's targetPort ${lb.targetPort} (${lb.node.path}); they must be equal`);
@@ -359,18 +412,19 @@ export class FilteringGateway extends Construct {
       this.configValue = encodeInlineConfig(rendered.json);
       this.configBytes = Buffer.byteLength(this.configValue);
     }
-    if (this.configBytes > MAX_INLINE_CONFIG_BYTES) {
+    this.configDelivery = chooseConfigDelivery(this, props.configDelivery, this.configBytes, Token.isUnresolved(rendered.json));
+    if (this.configDelivery === 'inline' && this.configBytes > MAX_INLINE_CONFIG_BYTES) {
       fail(
         this,
         `the gateway config for ${tenants.length} tenants is ${this.configBytes} bytes in $LINKGATE_CONFIG; at most ` +
-          `${MAX_INLINE_CONFIG_BYTES} fit in an ECS task definition (65,536 bytes in all)` +
+          `${MAX_INLINE_CONFIG_BYTES} fit in an ECS task definition (65,536 bytes in all); configDelivery "objectStore" (or "auto") puts it in S3` +
           (Token.isUnresolved(rendered.json) ? '; an upstream host given as a token keeps it uncompressed: use a literal host name' : ''),
       );
     }
 
     // ---- network
     const taskSubnets = props.taskSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    this.securityGroup = props.securityGroup ?? new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'linkgate gateway tasks: inbound only from their load balancers',
       // Upstreams, the image registry and CloudWatch Logs are reached from here.
@@ -382,6 +436,13 @@ export class FilteringGateway extends Construct {
       'PROXY v2 traffic from the private-link NLB only: a PP2 header is trusted only when the NLB wrote it',
     );
     this.securityGroup.connections.allowFrom(lb.securityGroup, ec2.Port.tcp(this.healthPort), 'health checks from the private-link NLB');
+    for (const { port } of lb.additionalPorts) {
+      this.securityGroup.connections.allowFrom(
+        lb.securityGroup,
+        ec2.Port.tcp(port.gatewayPort),
+        `PROXY v2 traffic of private-link port ${port.port} (${port.name}) from the private-link NLB only`,
+      );
+    }
 
     // ---- task
     this.cluster =
@@ -395,6 +456,20 @@ export class FilteringGateway extends Construct {
     });
     // Owner rules: the task role reads the endpoint service's connections (lib/aws/ownership.ts).
     if (ownership && props.ownershipSource) grantOwnership(this, this.taskDefinition.taskRole, props.ownershipSource, props.ownership);
+    if (this.configDelivery === 'objectStore') {
+      this.configObject = new GatewayConfigObject(this, 'Config', {
+        json: rendered.json,
+        reader: this.taskDefinition.taskRole,
+        vpc: props.vpc,
+        taskSubnets,
+        s3GatewayEndpoint: props.s3GatewayEndpoint,
+      });
+    }
+    const configEnvironment: Record<string, string> = this.configObject
+      ? // The gateway fetches it with the task role, polls it, and keeps the last good copy.
+        { LINKGATE_CONFIG_URL: this.configObject.url, AWS_REGION: Stack.of(this).region }
+      : // The CLI prefers this inline config to the image's default config file.
+        { LINKGATE_CONFIG: this.configValue };
     const image =
       props.image ??
       ecs.ContainerImage.fromAsset(linkgatePackageRoot(), {
@@ -413,14 +488,16 @@ export class FilteringGateway extends Construct {
       // cluster of workers at their connection limit needs. The Azure and GCP units set the same.
       ulimits: [{ name: ecs.UlimitName.NOFILE, softLimit: GATEWAY_OPEN_FILES, hardLimit: GATEWAY_OPEN_FILES }],
       environment: {
-        // The CLI prefers this inline config to the image's default config file.
-        LINKGATE_CONFIG: this.configValue,
+        ...configEnvironment,
         LINKGATE_WORKERS: String(this.workers),
         LINKGATE_HEALTH_PORT: String(this.healthPort),
+        ...(this.configObject ? { LINKGATE_CONFIG_CACHE_DIR: CONFIG_CACHE_DIR } : {}),
+        ...(observability.enabled ? metricsEnvironment(observability) : {}),
       },
       portMappings: [
         { name: 'private-link', containerPort: this.privateLinkPort, protocol: ecs.Protocol.TCP },
         { name: 'health', containerPort: this.healthPort, protocol: ecs.Protocol.TCP },
+        ...lb.additionalPorts.map(({ port }) => ({ name: `private-link-${port.name}`, containerPort: port.gatewayPort, protocol: ecs.Protocol.TCP })),
         ...(this.publicPort !== undefined ? [{ name: 'public', containerPort: this.publicPort, protocol: ecs.Protocol.TCP }] : []),
       ],
       logging: ecs.LogDrivers.awsLogs({
@@ -431,6 +508,13 @@ export class FilteringGateway extends Construct {
         maxBufferSize: Size.mebibytes(25),
       }),
     });
+    if (this.configObject) {
+      // The root filesystem is read-only; with several workers the primary keeps the last good
+      // fetched document for them in the image's /var/cache/linkgate (LINKGATE_CONFIG_CACHE_DIR),
+      // a VOLUME Fargate backs with a bind mount owned by the gateway's user (see the Dockerfile).
+      this.taskDefinition.addVolume({ name: 'config-cache' });
+      this.container.addMountPoints({ sourceVolume: 'config-cache', containerPath: CONFIG_CACHE_DIR, readOnly: false });
+    }
 
     // ---- service
     this.service = new ecs.FargateService(this, 'Resource', {
@@ -453,6 +537,9 @@ export class FilteringGateway extends Construct {
     lb.targetGroup.addTarget(
       this.service.loadBalancerTarget({ containerName: GATEWAY_CONTAINER_NAME, containerPort: this.privateLinkPort }),
     );
+    for (const { port, targetGroup } of lb.additionalPorts) {
+      targetGroup.addTarget(this.service.loadBalancerTarget({ containerName: GATEWAY_CONTAINER_NAME, containerPort: port.gatewayPort }));
+    }
 
     this.scaling = this.service.autoScaleTaskCount({ minCapacity: this.minCapacity, maxCapacity: this.maxCapacity });
     this.scaling.scaleOnCpuUtilization('CpuScaling', {
@@ -471,6 +558,7 @@ export class FilteringGateway extends Construct {
         props.vpc.selectSubnets(props.publicSubnets ?? { subnetType: ec2.SubnetType.PUBLIC, onePerAz: true }).subnets,
       );
       warnIfSingleAz(this, 'The public load balancer', placement);
+      if (dualstack) checkIpv6Subnets(this, 'publicSubnets', placement.subnets);
       const publicSg = new ec2.SecurityGroup(pub, 'SecurityGroup', {
         vpc: props.vpc,
         description: 'linkgate public NLB: clients on the listener port; outbound only to the gateway',
@@ -489,6 +577,8 @@ export class FilteringGateway extends Construct {
         vpcSubnets: { subnets: placement.subnets },
         securityGroups: [publicSg],
         crossZoneEnabled: true,
+        // Same address family as the private-link NLB: IPv6 clients too when it is dual-stack.
+        ipAddressType: dualstack ? elbv2.IpAddressType.DUAL_STACK : elbv2.IpAddressType.IPV4,
       });
       const publicTg = new elbv2.NetworkTargetGroup(pub, 'TargetGroup', {
         vpc: props.vpc,
@@ -525,6 +615,24 @@ export class FilteringGateway extends Construct {
       this.publicTargetGroup = publicTg;
       this.publicSecurityGroup = publicSg;
     }
+
+    if (observability.enabled) {
+      this.observability = new GatewayObservability(this, 'Observability', {
+        ...props.observability,
+        serviceName: observability.serviceName,
+        namespace: observability.namespace,
+        service: this.service,
+        cluster: this.cluster,
+        logGroup: this.logGroup,
+        targetGroups: [
+          { name: 'PrivateLink', targetGroup: lb.targetGroup },
+          ...lb.additionalPorts.map(({ port, targetGroup }) => ({ name: `PrivateLink${pascalCase(port.name)}`, targetGroup })),
+          ...(this.publicTargetGroup ? [{ name: 'Public', targetGroup: this.publicTargetGroup }] : []),
+        ],
+        minCapacity: this.minCapacity,
+        configFromObjectStore: this.configDelivery === 'objectStore',
+      });
+    }
   }
 }
 
@@ -538,4 +646,12 @@ function checkTaskSize(scope: Construct, cpu: number, memoryMiB: number): void {
     const allowed = memory.length > 6 ? `${memory[0]} to ${memory[memory.length - 1]} in steps of ${memory[1]! - memory[0]!}` : memory.join(', ');
     fail(scope, `memoryLimitMiB ${show(memoryMiB)} is not a Fargate size for cpu ${cpu}; allowed: ${allowed} MiB`);
   }
+}
+
+/** `postgres-ro` → `PostgresRo` (port names are lowercase letters, digits and "-"). */
+function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }

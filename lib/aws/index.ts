@@ -9,6 +9,8 @@ export * from './endpoint-service';
 export * from './private-dns';
 export * from './provider';
 export * from './consumer-endpoint';
+export * from './observability';
+export * from './config-delivery';
 export { LinkgateValidationError } from './internal/validate';
 export {
   DEFAULT_HEALTH_PORT,

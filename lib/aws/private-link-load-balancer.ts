@@ -9,7 +9,26 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { DEFAULT_HEALTH_PORT, DEFAULT_PRIVATE_LINK_PORT } from './defaults';
 import { availabilityZoneIds } from './internal/az-ids';
-import { checkDistinctPorts, checkOneSubnetPerAz, checkPort, checkRange, warnIfSingleAz } from './internal/validate';
+import {
+  resolveAdditionalPrivateLinkPorts,
+  resolveGatewaySettings,
+  type AdditionalPrivateLinkPort,
+  type ResolvedPrivateLinkPort,
+} from '../tenants';
+import {
+  checkDistinctPorts,
+  checkIpv6Subnets,
+  checkOneSubnetPerAz,
+  checkPort,
+  checkRange,
+  fail,
+  isUnresolved,
+  show,
+  warnIfSingleAz,
+} from './internal/validate';
+
+/** drainDelaySec + drainTimeoutSec at their defaults (5 + 25). */
+const DEFAULT_DRAIN_BOUND_SEC = 30;
 
 /** The load balancer settings the top-level construct passes through. */
 export interface PrivateLinkLoadBalancerOptions {
@@ -29,10 +48,15 @@ export interface PrivateLinkLoadBalancerOptions {
   readonly listenerPort?: number;
   /**
    * How long a target that is being replaced keeps its established connections before ECS stops
-   * it (the NLB target group's deregistration delay). During a rolling update this is how long a
-   * connection that is still allowed can outlive its old task, before the gateway's own drain.
+   * it (the NLB target group's deregistration delay). ECS sends SIGTERM only after it, and the
+   * gateway then drains for `drainDelaySec` + `drainTimeoutSec`, so a connection on an old task —
+   * one of an endpoint the new tenant list revoked included — lives at most this delay plus the
+   * drain plus 5 s after a deploy starts replacing the task. Longer keeps long-lived connections
+   * of allowed tenants alive through deploys; shorter makes every task replacement (and every
+   * revocation) quicker.
    *
-   * @default 300
+   * @default - the gateway's drain bound, `drainDelaySec` + `drainTimeoutSec` (30 s by default):
+   * a task replacement takes about a minute instead of five
    */
   readonly deregistrationDelaySec?: number;
   /**
@@ -55,6 +79,31 @@ export interface PrivateLinkLoadBalancerOptions {
    * @default false
    */
   readonly deletionProtection?: boolean;
+  /**
+   * More ports customers reach through their endpoint (e.g. 5432 next to 443), each with its own
+   * listener and PROXY v2 target group on the same load balancer (so the same endpoint service),
+   * and each sending every allowed connection to one upstream.
+   *
+   * @default - only `listenerPort`
+   */
+  readonly additionalPrivateLinkPorts?: readonly AdditionalPrivateLinkPort[];
+  /**
+   * `dualstack`: the NLB gets IPv6 addresses too, so the endpoint service can offer IPv6 and
+   * dual-stack endpoints to consumers (`LinkgateProvider` then lists both IP address types). Its
+   * subnets need IPv6 CIDR blocks (checked at synth for subnets defined in the app). The targets
+   * stay IPv4: PrivateLink traffic reaches them from the NLB's own addresses, and the consumer's
+   * IPv6 address arrives in the PROXY v2 header (AF_INET6), which the gateway decodes.
+   *
+   * @default "ipv4"
+   */
+  readonly ipAddressType?: 'ipv4' | 'dualstack';
+}
+
+/** A further private-link port with its listener and target group. */
+export interface PrivateLinkPortTarget {
+  readonly port: ResolvedPrivateLinkPort;
+  readonly listener: elbv2.NetworkListener;
+  readonly targetGroup: elbv2.NetworkTargetGroup;
 }
 
 export interface PrivateLinkLoadBalancerProps extends PrivateLinkLoadBalancerOptions {
@@ -71,6 +120,19 @@ export interface PrivateLinkLoadBalancerProps extends PrivateLinkLoadBalancerOpt
    * @default 8080
    */
   readonly healthCheckPort?: number;
+  /**
+   * The gateway's drain (the same props of `FilteringGateway`), used for the default
+   * `deregistrationDelaySec`.
+   *
+   * @default 5
+   */
+  readonly drainDelaySec?: number;
+  /**
+   * See `drainDelaySec`.
+   *
+   * @default 25
+   */
+  readonly drainTimeoutSec?: number;
 }
 
 /**
@@ -101,17 +163,32 @@ export class PrivateLinkLoadBalancer extends Construct {
   readonly crossZoneEnabled: boolean;
   readonly healthCheckIntervalSec: number;
   readonly deletionProtection: boolean;
+  /** One per `additionalPrivateLinkPorts` entry, in order. */
+  readonly additionalPorts: readonly PrivateLinkPortTarget[];
+  readonly ipAddressType: 'ipv4' | 'dualstack';
 
   constructor(scope: Construct, id: string, props: PrivateLinkLoadBalancerProps) {
     super(scope, id);
     this.listenerPort = checkPort(this, 'listenerPort', props.listenerPort ?? 443);
     this.targetPort = checkPort(this, 'targetPort', props.targetPort ?? DEFAULT_PRIVATE_LINK_PORT);
     this.healthCheckPort = checkPort(this, 'healthCheckPort', props.healthCheckPort ?? DEFAULT_HEALTH_PORT);
+    // The gateway's own drain bound, with the defaults FilteringGateway applies (its checks report
+    // a bad drain; here a bad one only falls back to the defaults).
+    const drain = resolveGatewaySettings(
+      { upstreams: {}, drainDelaySec: props.drainDelaySec, drainTimeoutSec: props.drainTimeoutSec },
+      { privateLinkPort: this.targetPort, healthPort: this.healthCheckPort },
+      { isUnresolved },
+    );
+    const drainBoundSec = drain.issues.length === 0 ? drain.drainDelaySec + drain.drainTimeoutSec : DEFAULT_DRAIN_BOUND_SEC;
     // 3600 s is the NLB maximum for the deregistration delay.
-    this.deregistrationDelaySec = checkRange(this, 'deregistrationDelaySec', props.deregistrationDelaySec ?? 300, 0, 3600, ' s');
+    this.deregistrationDelaySec = checkRange(this, 'deregistrationDelaySec', props.deregistrationDelaySec ?? drainBoundSec, 0, 3600, ' s');
     this.crossZoneEnabled = props.crossZoneEnabled ?? true;
     this.healthCheckIntervalSec = checkRange(this, 'healthCheckIntervalSec', props.healthCheckIntervalSec ?? 10, 5, 300, ' s');
     this.deletionProtection = props.deletionProtection ?? false;
+    this.ipAddressType = props.ipAddressType ?? 'ipv4';
+    if (this.ipAddressType !== 'ipv4' && this.ipAddressType !== 'dualstack') {
+      fail(this, `ipAddressType must be "ipv4" or "dualstack", got ${show(this.ipAddressType)}`);
+    }
     checkDistinctPorts(this, { targetPort: this.targetPort, healthCheckPort: this.healthCheckPort });
 
     const placement = checkOneSubnetPerAz(
@@ -121,6 +198,7 @@ export class PrivateLinkLoadBalancer extends Construct {
     );
     warnIfSingleAz(this, 'The private-link load balancer', placement);
     this.subnets = placement.subnets;
+    if (this.ipAddressType === 'dualstack') checkIpv6Subnets(this, 'loadBalancerSubnets', this.subnets);
     this.availabilityZones = placement.availabilityZones;
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -142,11 +220,40 @@ export class PrivateLinkLoadBalancer extends Construct {
       enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: false,
       crossZoneEnabled: this.crossZoneEnabled,
       deletionProtection: this.deletionProtection,
+      ipAddressType: this.ipAddressType === 'dualstack' ? elbv2.IpAddressType.DUAL_STACK : elbv2.IpAddressType.IPV4,
     });
 
-    this.targetGroup = new elbv2.NetworkTargetGroup(this, 'TargetGroup', {
-      vpc: props.vpc,
-      port: this.targetPort,
+    this.targetGroup = this.newTargetGroup('TargetGroup', props.vpc, this.targetPort);
+    this.listener = this.loadBalancer.addListener('Listener', {
+      port: this.listenerPort,
+      protocol: elbv2.Protocol.TCP,
+      defaultTargetGroups: [this.targetGroup],
+    });
+
+    const extra = resolveAdditionalPrivateLinkPorts(
+      props.additionalPrivateLinkPorts,
+      { port: this.listenerPort, gatewayPort: this.targetPort },
+      [this.healthCheckPort],
+    );
+    if (extra.issues.length > 0) fail(this, extra.issues.map((i) => `${i.path} ${i.message}`).join('; '));
+    this.additionalPorts = extra.ports.map((port) => {
+      // PROXY v2 on every port: the gateway's listener behind it requires the header just the same.
+      const targetGroup = this.newTargetGroup(`TargetGroup-${port.name}`, props.vpc, port.gatewayPort);
+      const listener = this.loadBalancer.addListener(`Listener-${port.name}`, {
+        port: port.port,
+        protocol: elbv2.Protocol.TCP,
+        defaultTargetGroups: [targetGroup],
+      });
+      return { port, listener, targetGroup };
+    });
+
+    this.availabilityZoneIds = availabilityZoneIds(this, this.subnets);
+  }
+
+  private newTargetGroup(id: string, vpc: ec2.IVpc, port: number): elbv2.NetworkTargetGroup {
+    return new elbv2.NetworkTargetGroup(this, id, {
+      vpc,
+      port,
       protocol: elbv2.Protocol.TCP,
       // Fargate tasks register by IP (awsvpc networking).
       targetType: elbv2.TargetType.IP,
@@ -154,7 +261,9 @@ export class PrivateLinkLoadBalancer extends Construct {
       proxyProtocolV2: true,
       deregistrationDelay: Duration.seconds(this.deregistrationDelaySec),
       // Keep established flows to a deregistering target until ECS stops the task (false is the
-      // TCP default; stated because the rolling update relies on it).
+      // TCP default; stated because the rolling update relies on it): the gateway's drain then
+      // ends them itself, within the container's stop timeout. On, the NLB would reset them at the
+      // end of the delay, cutting connections the drain would have let finish.
       connectionTermination: false,
       healthCheck: {
         enabled: true,
@@ -169,13 +278,5 @@ export class PrivateLinkLoadBalancer extends Construct {
         unhealthyThresholdCount: 2,
       },
     });
-
-    this.listener = this.loadBalancer.addListener('Listener', {
-      port: this.listenerPort,
-      protocol: elbv2.Protocol.TCP,
-      defaultTargetGroups: [this.targetGroup],
-    });
-
-    this.availabilityZoneIds = availabilityZoneIds(this, this.subnets);
   }
 }

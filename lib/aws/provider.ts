@@ -2,7 +2,7 @@
  * The provider side in one construct: drop it into a stack with a VPC and a tenant list.
  */
 import { Fn, Lazy } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { parseTenantDeclarations, type TenantDeclarations } from '../tenants';
@@ -91,8 +91,14 @@ export class LinkgateProvider extends Construct {
       // Owner rules read this provider's endpoint service, created below: its ID is filled in lazily.
       ownershipSource: { serviceId: Lazy.string({ produce: () => this.endpointService.serviceId }) },
     });
+    // IPv6 endpoints need the dual-stack NLB; with it, consumers get both address types by default.
+    const dualstack = this.loadBalancer.ipAddressType === 'dualstack';
+    if (!dualstack && props.supportedIpAddressTypes?.includes(ec2.IpAddressType.IPV6)) {
+      fail(this, 'supportedIpAddressTypes includes "ipv6", which needs ipAddressType "dualstack" on the load balancer (an IPv4 NLB cannot serve IPv6 endpoints)');
+    }
     this.endpointService = new LinkgateEndpointService(this, 'Resource', {
       ...props,
+      supportedIpAddressTypes: props.supportedIpAddressTypes ?? (dualstack ? [ec2.IpAddressType.IPV4, ec2.IpAddressType.IPV6] : undefined),
       loadBalancer: this.loadBalancer.loadBalancer,
     });
     // Accept newly listed endpoints only once the gateways run the list that allows them.

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { buildExampleApp } from '../../examples/aws/build';
 import { LinkgateConsumerEndpoint, LinkgateProvider } from '../../lib/aws';
 import { describeWithPeer, runPeer } from '../helpers/peers';
@@ -68,6 +69,32 @@ function providerStack(props: { publicPath: boolean; privateDns: boolean }): Sta
   return stack;
 }
 
+/** Every production option at once: dual-stack, a second port, the config in S3, alarms to a topic. */
+function productionStack(): Stack {
+  const stack = newStack();
+  const vpc = new ec2.Vpc(stack, 'Vpc', {
+    availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+    natGateways: 1,
+    ipProtocol: ec2.IpProtocol.DUAL_STACK,
+    subnetConfiguration: [
+      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+    ],
+  });
+  new LinkgateProvider(stack, 'Linkgate', {
+    vpc,
+    tenants: TENANTS,
+    upstreams: { ...UPSTREAMS, db: { host: 'db.internal.example.com', port: 5432 } },
+    image: testImage(),
+    publicPath: true,
+    ipAddressType: 'dualstack',
+    configDelivery: 'objectStore',
+    additionalPrivateLinkPorts: [{ name: 'postgres', port: 5432, upstream: 'db' }],
+    observability: { alarmTopic: new sns.Topic(stack, 'Pager') },
+  });
+  return stack;
+}
+
 function consumerStack(): Stack {
   const stack = newStack('Consumer', CONSUMER_ENV);
   const vpc = new ec2.Vpc(stack, 'Vpc', {
@@ -95,6 +122,7 @@ describeWithPeer('cfn-lint', 'cfn-lint over every synthesized CloudFormation tem
       'provider-private-dns': providerStack({ publicPath: false, privateDns: true }),
       'provider-public-path-private-dns': providerStack({ publicPath: true, privateDns: true }),
       consumer: consumerStack(),
+      'provider-production': productionStack(),
     });
     // A property name cfn-lint must reject (E3002): proves that its errors reach this test.
     writeFileSync(join(dir, CANARY), JSON.stringify({ Resources: { Broken: { Type: 'AWS::EC2::VPC', Properties: { CidrBlok: '10.0.0.0/16' } } } }));

@@ -117,7 +117,7 @@ describe('FilteringGateway', () => {
     test('THEN the tenant list is rendered into $LINKGATE_CONFIG, with no cloud-side consumers in it', () => {
       const { template } = given();
       const config = gatewayConfigFrom(template());
-      expect(config.listeners).toEqual({ privateLink: { port: 8443, host: '0.0.0.0' }, health: { port: 8080, host: '0.0.0.0' } });
+      expect(config.listeners).toEqual({ privateLink: { port: 8443, host: '0.0.0.0', mode: 'tcp' }, health: { port: 8080, host: '0.0.0.0' } });
       expect(config.tenants).toEqual([
         {
           name: 'megacorp',
@@ -136,12 +136,16 @@ describe('FilteringGateway', () => {
       expect(config.upstreams.default).toMatchObject({ host: 'app.internal.example.com', port: 443 });
     });
 
-    test('THEN the config travels inline in the task environment', () => {
+    test('THEN the config travels inline in the task environment, with metric lines every 60 s for this deployment', () => {
       const env = containerEnvironment(given().template());
       expect(env).toEqual({
         LINKGATE_CONFIG: expect.stringMatching(/^gzip\+base64:/),
         LINKGATE_WORKERS: '1',
         LINKGATE_HEALTH_PORT: '8080',
+        LINKGATE_METRICS_LOG_INTERVAL_SEC: '60',
+        LINKGATE_METRICS_LOG_NAMESPACE: 'Linkgate',
+        LINKGATE_METRICS_LOG_SERVICE: 'Provider-Gateway',
+        LINKGATE_METRICS_LOG_TENANTS: 'drops',
       });
     });
 
@@ -316,7 +320,7 @@ describe('FilteringGateway', () => {
           { ContainerName: 'gateway', ContainerPort: 9443, TargetGroupArn: { Ref: logicalIdOf(gateway.publicTargetGroup!) } },
         ]),
       });
-      expect(gatewayConfigFrom(template()).listeners.public).toEqual({ port: 9443, host: '0.0.0.0' });
+      expect(gatewayConfigFrom(template()).listeners.public).toEqual({ port: 9443, host: '0.0.0.0', mode: 'tcp' });
     });
 
     test('THEN the public port is open only to the public NLB, and the public NLB only on its listener port', () => {
@@ -422,9 +426,9 @@ describe('FilteringGateway', () => {
       expect(linkgatePackageRoot(join(REPO_ROOT, 'lib', 'aws'))).toBe(REPO_ROOT);
     });
 
-    test('GIVEN a tenant list too large for a task definition THEN synth fails with the size and the limit', () => {
-      expect(() => given({ tenants: realisticTenants(2500) })).toThrow(
-        /^Provider\/Gateway: the gateway config for 2500 tenants is \d+ bytes in \$LINKGATE_CONFIG; at most 57344 fit in an ECS task definition \(65,536 bytes in all\)$/,
+    test('GIVEN a tenant list too large for a task definition and configDelivery "inline" THEN synth fails with the size, the limit and the way out', () => {
+      expect(() => given({ tenants: realisticTenants(2500), configDelivery: 'inline' })).toThrow(
+        /^Provider\/Gateway: the gateway config for 2500 tenants is \d+ bytes in \$LINKGATE_CONFIG; at most 57344 fit in an ECS task definition \(65,536 bytes in all\); configDelivery "objectStore" \(or "auto"\) puts it in S3$/,
       );
     });
   });

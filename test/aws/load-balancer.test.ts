@@ -43,7 +43,8 @@ describe('PrivateLinkLoadBalancer', () => {
         TargetType: 'ip',
         // (arrayWith keeps order: the attributes in the order CDK writes them)
         TargetGroupAttributes: Match.arrayWith([
-          { Key: 'deregistration_delay.timeout_seconds', Value: '300' },
+          // the gateway's drain bound (5 s + 25 s), not the NLB's 300 s
+          { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
           { Key: 'proxy_protocol_v2.enabled', Value: 'true' },
           { Key: 'deregistration_delay.connection_termination.enabled', Value: 'false' },
         ]),
@@ -108,6 +109,16 @@ describe('PrivateLinkLoadBalancer', () => {
     expect(stack.resolve(lb.availabilityZoneIds[1])).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/^LoadBalancerAvailabilityZoneIdLookupSubnet1/), 'Subnets.0.AvailabilityZoneId'],
     });
+  });
+
+  test('GIVEN the gateway drain WHEN no delay is given THEN the deregistration delay is the drain bound, and an explicit one wins', () => {
+    const attribute = (template: Template) => {
+      const [tg] = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')) as { Properties: { TargetGroupAttributes: { Key: string; Value: string }[] } }[];
+      return tg!.Properties.TargetGroupAttributes.find((a) => a.Key === 'deregistration_delay.timeout_seconds')!.Value;
+    };
+    expect(attribute(given({ drainDelaySec: 10, drainTimeoutSec: 50 }).template())).toBe('60');
+    expect(given({ drainDelaySec: 10, drainTimeoutSec: 50 }).lb.deregistrationDelaySec).toBe(60);
+    expect(attribute(given({ drainDelaySec: 10, deregistrationDelaySec: 300 }).template())).toBe('300');
   });
 
   test('GIVEN non-default ports WHEN it is created THEN the listener, targets and health check use them', () => {

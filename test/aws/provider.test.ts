@@ -110,7 +110,9 @@ describe('LinkgateProvider', () => {
 
   test('GIVEN the gateway settings every cloud shares WHEN created THEN they reach the gateway config, the drain in milliseconds', () => {
     const { create, template } = given({ defaultTenant: 'initech', drainDelaySec: 3, drainTimeoutSec: 40, log: { decisions: 'drops' } });
-    create();
+    const linkgate = create();
+    // and the NLB keeps a replaced task's connections for that drain bound, not 300 s
+    expect(linkgate.loadBalancer.deregistrationDelaySec).toBe(43);
     expect(gatewayConfigFrom(template())).toMatchObject({
       defaultTenant: 'initech',
       shutdown: { drainDelayMs: 3_000, drainTimeoutMs: 40_000 },

@@ -138,6 +138,10 @@ export function buildWithoutDocker(contextDir: string, workDir: string, options:
       case 'USER':
         stage!.user = rest;
         break;
+      case 'VOLUME':
+        // Only a mount point for the runtime; nothing to build.
+        jsonArray(rest, where);
+        break;
       case 'ENTRYPOINT':
         entrypoint = jsonArray(rest, where);
         break;

@@ -118,7 +118,7 @@ const cdktfApp = join(work, 'cdktf-app');
 /** The slow steps (tsc, synth), started together once both apps are installed; tests await theirs. */
 const jobs = new Map<string, Promise<RunResult>>();
 const job = (name: string): Promise<RunResult> => jobs.get(name)!;
-const AWS_EXAMPLES = ['aws-provider', 'aws-consumer'];
+const AWS_EXAMPLES = ['aws-provider', 'aws-consumer', 'aws-production'];
 const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer', 'gcp-shared-vpc'];
 
 beforeAll(() => {
@@ -221,6 +221,9 @@ describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installe
         dockerImages: Record<string, { source: { directory: string } }>;
       };
       providerAsset = join(out, Object.values(assets.dockerImages)[0]!.source.directory);
+    } else if (name === 'aws-production') {
+      expect(templates).toEqual(['SaasPrivateLinkProd.template.json']);
+      expect(types).toEqual(expect.arrayContaining(['AWS::EC2::VPCEndpointService', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::CloudWatch::InsightRule']));
     } else {
       expect(templates).toEqual(['SaasEndpoint.template.json']);
       expect(types.filter((t) => t === 'AWS::EC2::VPCEndpoint' || t === 'AWS::Route53::HostedZone').sort()).toEqual([

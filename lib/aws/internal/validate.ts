@@ -5,7 +5,7 @@
  * only known at deploy time.
  */
 import { Annotations, Token } from 'aws-cdk-lib';
-import { Peer, type ISubnet, type IPeer } from 'aws-cdk-lib/aws-ec2';
+import { CfnSubnet, Peer, type ISubnet, type IPeer } from 'aws-cdk-lib/aws-ec2';
 import type { IConstruct } from 'constructs';
 import { parseCidr } from '../../tenants';
 
@@ -125,4 +125,23 @@ export function cidrPeer(scope: IConstruct, prop: string, cidr: string): IPeer {
     fail(scope, `${prop} has ${show(cidr)}, which is not a CIDR block; expected e.g. 203.0.113.0/24 or 2001:db8::/56`);
   }
   return parsed.family === 'ipv4' ? Peer.ipv4(cidr) : Peer.ipv6(cidr);
+}
+
+/**
+ * A dual-stack load balancer needs an IPv6 CIDR block on each of its subnets. Subnets defined in
+ * this app show it (their CfnSubnet has one); imported subnets cannot be judged at synth.
+ */
+export function checkIpv6Subnets(scope: IConstruct, prop: string, subnets: readonly ISubnet[]): void {
+  const without = subnets.filter((subnet) => {
+    const cfn = subnet.node.defaultChild;
+    if (!(cfn instanceof CfnSubnet)) return false;
+    return cfn.ipv6CidrBlock === undefined && cfn.ipv6IpamPoolId === undefined && !cfn.ipv6Native;
+  });
+  if (without.length > 0) {
+    fail(
+      scope,
+      `ipAddressType "dualstack" needs an IPv6 CIDR block on every subnet of the load balancer, but ${prop} selects ` +
+        `${without.map((s) => s.node.path).join(', ')} without one; give the VPC IPv6 (ec2.Vpc ipProtocol: ec2.IpProtocol.DUAL_STACK) or select dual-stack subnets`,
+    );
+  }
 }
