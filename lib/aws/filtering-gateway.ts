@@ -41,6 +41,7 @@ import {
   warn,
   warnIfSingleAz,
 } from './internal/validate';
+import { addHttpCertificateSecrets, awsHttpSettings, type AwsHttpModeProps } from './http-mode';
 import type { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 
 /** Name of the gateway container in the task definition. */
@@ -193,6 +194,14 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
    * @default - the VPC's public subnets, one per Availability Zone
    */
   readonly publicSubnets?: ec2.SubnetSelection;
+  /**
+   * Run the private-link listener in http mode: terminate TLS with certificates from Secrets
+   * Manager (injected by ECS; only the execution role may read them), decide per request, and
+   * optionally name the tenant by a header or path prefix under one `sharedHostname`.
+   *
+   * @default - tcp mode: the TLS stream is forwarded untouched
+   */
+  readonly httpMode?: AwsHttpModeProps;
 }
 
 export interface FilteringGatewayProps extends FilteringGatewayOptions {
@@ -338,7 +347,8 @@ export class FilteringGateway extends Construct {
 
     // ---- the config the tasks run with
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
-    const rendered = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
+    const http = props.httpMode && awsHttpSettings(this, props.httpMode);
+    const rendered = renderGatewayConfig(tenants, { ...settings.configOptions, http }, this.node.path);
     this.config = rendered.config;
     if (Token.isUnresolved(rendered.json)) {
       // An upstream host known only at deploy (e.g. an internal load balancer's DNS name): the
@@ -419,6 +429,8 @@ export class FilteringGateway extends Construct {
         maxBufferSize: Size.mebibytes(25),
       }),
     });
+
+    if (props.httpMode) addHttpCertificateSecrets(this.container, props.httpMode);
 
     // ---- service
     this.service = new ecs.FargateService(this, 'Resource', {

@@ -9,6 +9,7 @@ export * from './endpoint-service';
 export * from './private-dns';
 export * from './provider';
 export * from './consumer-endpoint';
+export * from './http-mode';
 export { LinkgateValidationError } from './internal/validate';
 export {
   DEFAULT_HEALTH_PORT,

@@ -35,6 +35,8 @@ export interface GatewayConfigOptions extends GatewayListenerPorts {
   readonly limits?: DeepReadonly<GatewayConfigInput['limits']>;
   readonly shutdown?: DeepReadonly<GatewayConfigInput['shutdown']>;
   readonly log?: DeepReadonly<GatewayConfigInput['log']>;
+  /** Present: the private-link listener runs in http mode with these settings. */
+  readonly http?: DeepReadonly<GatewayConfigInput['http']>;
 }
 
 /**
@@ -285,7 +287,7 @@ export function renderGatewayConfig(
 ): RenderedGatewayConfig {
   const document = {
     listeners: {
-      privateLink: { port: options.privateLinkPort },
+      privateLink: { port: options.privateLinkPort, ...(options.http ? { mode: 'http' as const } : {}) },
       ...(options.publicPort !== undefined ? { public: { port: options.publicPort } } : {}),
       health: { port: options.healthPort },
       ...(options.additionalPrivateLink?.length
@@ -304,6 +306,7 @@ export function renderGatewayConfig(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.http ? { http: options.http } : {}),
   };
   const result = validateGatewayConfig(document);
   if (!result.ok) throw new ConfigValidationError(result.issues, `${context}: the rendered gateway config is invalid`);
