@@ -41,6 +41,7 @@ import {
   resourceName,
   warn,
 } from './common';
+import { gcpHttpMode, grantHttpCertificateSecrets, type GcpHttpModeProps } from './http-mode';
 
 /**
  * The gateway's own settings, shared by the composite construct: those of every cloud
@@ -144,6 +145,15 @@ export interface GatewayOptions extends GatewaySettingsProps {
    * @default - none
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Run the private-link listener in http mode: terminate TLS with certificates fetched from
+   * Secret Manager into a tmpfs on each VM (only the gateway's service account may read them),
+   * decide per request, and optionally name the tenant by a header or path prefix under one
+   * `sharedHostname` (the service attachment's `domain_names`).
+   *
+   * @default - tcp mode: the TLS stream is forwarded untouched
+   */
+  readonly httpMode?: GcpHttpModeProps;
 }
 
 export interface GatewayInstanceGroupProps extends GatewayOptions {
@@ -260,7 +270,8 @@ export class GatewayInstanceGroup extends Construct {
 
     // The one tenant model: validation (errors name this construct) and rendering.
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
-    this.config = renderGatewayConfig(tenants, settings.configOptions, this.node.path);
+    const httpMode = props.httpMode && gcpHttpMode(this, props.project, props.httpMode);
+    this.config = renderGatewayConfig(tenants, { ...settings.configOptions, http: httpMode?.http }, this.node.path);
     const configText = encodeInlineConfig(this.config.json);
     this.configBytes = Buffer.byteLength(this.config.json);
     this.encodedConfigBytes = Buffer.byteLength(configText);
@@ -293,6 +304,7 @@ export class GatewayInstanceGroup extends Construct {
       redirects,
       stopTimeoutSec: this.stopTimeoutSec,
       registryHost: registry?.host,
+      extras: httpMode?.extras,
     });
     // Other metadata values are a few bytes each, so this per-value limit binds first.
     this.userDataBytes = Buffer.byteLength(this.userData);
@@ -323,6 +335,8 @@ export class GatewayInstanceGroup extends Construct {
         member: this.serviceAccount.member,
       });
     }
+
+    if (props.httpMode) grantHttpCertificateSecrets(this, props.project, this.serviceAccount.member, props.httpMode);
 
     this.template = new ComputeInstanceTemplate(this, 'Template', {
       project: props.project,

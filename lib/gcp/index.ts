@@ -11,3 +11,4 @@ export * from './service-attachment';
 export * from './consumer-endpoint';
 export { EXTERNAL_HEALTH_CHECK_RANGES, INTERNAL_HEALTH_CHECK_RANGES, METADATA_VALUE_MAX_BYTES } from './common';
 export { CONTAINER_CONFIG_PATH, HOST_CONFIG_PATH, renderGatewayUserData, type GatewayUserDataOptions } from './cloud-init';
+export * from './http-mode';

@@ -14,6 +14,7 @@ import { GatewayInstanceGroup, type GatewayOptions } from './gateway-instance-gr
 import { PUBLIC_SCHEME, privateLinkScheme, reserveAddress } from './load-balancer-common';
 import { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 import { PublicLoadBalancer } from './public-load-balancer';
+import { sharedDomainName } from './http-mode';
 import { PscServiceAttachment, type ServiceAttachmentOptions } from './service-attachment';
 
 export interface PrivateServiceConnectGatewayProps extends GatewayOptions, ServiceAttachmentOptions {
@@ -97,7 +98,7 @@ export class PrivateServiceConnectGateway extends Construct {
       targetService: this.privateLinkLoadBalancer.resource.id,
       tenants: props.tenants,
       natSubnetCidr: props.pscNatSubnetCidr,
-      domainName: props.domainName,
+      domainName: sharedDomainName(this, props),
       reconcileConnections: props.reconcileConnections,
     });
     if (this.publicAccess) {
