@@ -46,6 +46,7 @@ import {
 import { grantOwnership, resolveAwsOwnership, type AwsOwnershipSource } from './ownership';
 import { GatewayConfigObject, chooseConfigDelivery, type ConfigDelivery } from './config-delivery';
 import { GatewayObservability, metricsEnvironment, resolveObservability, type GatewayObservabilityOptions } from './observability';
+import { addHttpCertificateSecrets, awsHttpSettings, type AwsHttpModeProps } from './http-mode';
 import type { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 
 /** Name of the gateway container in the task definition. */
@@ -232,6 +233,14 @@ export interface FilteringGatewayOptions extends GatewaySettingsProps {
    * @default - a new group that admits only the load balancers
    */
   readonly securityGroup?: ec2.ISecurityGroup;
+  /**
+   * Run the private-link listener in http mode: terminate TLS with certificates from Secrets
+   * Manager (injected by ECS; only the execution role may read them), decide per request, and
+   * optionally name the tenant by a header or path prefix under one `sharedHostname`.
+   *
+   * @default - tcp mode: the TLS stream is forwarded untouched
+   */
+  readonly httpMode?: AwsHttpModeProps;
 }
 
 export interface FilteringGatewayProps extends FilteringGatewayOptions {
@@ -401,7 +410,8 @@ export class FilteringGateway extends Construct {
     // ---- the config the tasks run with
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
     const ownership = resolveAwsOwnership(this, tenants, props.ownership, props.ownershipSource);
-    const rendered = renderGatewayConfig(tenants, { ...settings.configOptions, ownership }, this.node.path, { isUnresolved });
+    const http = props.httpMode && awsHttpSettings(this, props.httpMode);
+    const rendered = renderGatewayConfig(tenants, { ...settings.configOptions, ownership, http }, this.node.path, { isUnresolved });
     this.config = rendered.config;
     if (Token.isUnresolved(rendered.json)) {
       // An upstream host known only at deploy (e.g. an internal load balancer's DNS name): the
@@ -515,6 +525,8 @@ export class FilteringGateway extends Construct {
       this.taskDefinition.addVolume({ name: 'config-cache' });
       this.container.addMountPoints({ sourceVolume: 'config-cache', containerPath: CONFIG_CACHE_DIR, readOnly: false });
     }
+
+    if (props.httpMode) addHttpCertificateSecrets(this.container, props.httpMode);
 
     // ---- service
     this.service = new ecs.FargateService(this, 'Resource', {

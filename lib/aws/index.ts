@@ -11,6 +11,7 @@ export * from './provider';
 export * from './consumer-endpoint';
 export * from './observability';
 export * from './config-delivery';
+export * from './http-mode';
 export { LinkgateValidationError } from './internal/validate';
 export {
   DEFAULT_HEALTH_PORT,

@@ -10,6 +10,7 @@ import { LinkgateEndpointService, type LinkgateEndpointServiceOptions } from './
 import { FilteringGateway, type FilteringGatewayOptions } from './filtering-gateway';
 import { checkOutputPrefix, stableOutput } from './internal/outputs';
 import { fail, show, warn } from './internal/validate';
+import { withSharedHostname } from './http-mode';
 import { EndpointServicePrivateDns } from './private-dns';
 import { PrivateLinkLoadBalancer, type PrivateLinkLoadBalancerOptions } from './private-link-load-balancer';
 
@@ -66,6 +67,8 @@ export class LinkgateProvider extends Construct {
 
   constructor(scope: Construct, id: string, props: LinkgateProviderProps) {
     super(scope, id);
+    // httpMode.sharedHostname is published as the endpoint service's private DNS name.
+    props = withSharedHostname(this, props);
     if (props.privateDnsName !== undefined && !props.publicHostedZone) {
       fail(
         this,

@@ -59,6 +59,18 @@ export interface GatewayUserDataOptions {
   readonly stopTimeoutSec: number;
   /** Registry host to configure docker-credential-gcr for (Artifact Registry); none: public image. */
   readonly registryHost?: string;
+  /** More boot steps from another file (http mode's certificate fetch): see `BootExtras`. */
+  readonly extras?: BootExtras;
+}
+
+/** Files to write, units the gateway unit requires (and starts after), bind mounts for its container. */
+export interface BootExtras {
+  readonly writeFiles: readonly { path: string; permissions: string; owner: string; content: string }[];
+  readonly gatewayRequires: readonly string[];
+  /** Further units to start at boot (e.g. timers). */
+  readonly startUnits: readonly string[];
+  /** `docker run --mount` values. */
+  readonly mounts: readonly string[];
 }
 
 export function renderGatewayUserData(options: GatewayUserDataOptions): string {
@@ -70,8 +82,9 @@ export function renderGatewayUserData(options: GatewayUserDataOptions): string {
       ...(options.configText !== undefined ? [{ path: HOST_CONFIG_PATH, permissions: '0644', owner: 'root', content: options.configText }] : []),
       { path: `/etc/systemd/system/${FIREWALL_UNIT}`, permissions: '0644', owner: 'root', content: firewallUnit(options) },
       { path: `/etc/systemd/system/${GATEWAY_UNIT}`, permissions: '0644', owner: 'root', content: gatewayUnit(options) },
+      ...(options.extras?.writeFiles ?? []),
     ],
-    runcmd: ['systemctl daemon-reload', `systemctl start ${FIREWALL_UNIT} ${GATEWAY_UNIT}`],
+    runcmd: ['systemctl daemon-reload', `systemctl start ${[FIREWALL_UNIT, ...(options.extras?.startUnits ?? []), GATEWAY_UNIT].join(' ')}`],
   };
   // lineWidth 0: never fold a line (a folded token or unit line would break it).
   return `#cloud-config\n${YAML.stringify(document, { lineWidth: 0, blockQuote: 'literal' })}`;
@@ -118,6 +131,7 @@ function gatewayUnit(o: GatewayUserDataOptions): string {
     `--env LINKGATE_HEALTH_PORT=${o.healthPort}`,
     ...Object.entries(o.environment ?? {}).map(([k, v]) => `--env ${k}=${v}`),
     ...(o.configText !== undefined ? [`--mount type=bind,source=${HOST_CONFIG_PATH},target=${CONTAINER_CONFIG_PATH},readonly`] : []),
+    ...(o.extras?.mounts ?? []).map((m) => `--mount ${m}`),
     o.image,
     'serve',
   ].join(' ');
@@ -126,8 +140,8 @@ function gatewayUnit(o: GatewayUserDataOptions): string {
     'Description=linkgate filtering gateway',
     'Wants=network-online.target',
     // Stopped before docker at shutdown, so the gateway drains while docker still runs.
-    `After=network-online.target docker.service ${FIREWALL_UNIT}`,
-    `Requires=docker.service ${FIREWALL_UNIT}`,
+    `After=network-online.target docker.service ${[FIREWALL_UNIT, ...(o.extras?.gatewayRequires ?? [])].join(' ')}`,
+    `Requires=docker.service ${[FIREWALL_UNIT, ...(o.extras?.gatewayRequires ?? [])].join(' ')}`,
     'StartLimitIntervalSec=0',
     '',
     '[Service]',

@@ -49,6 +49,7 @@ import {
   resourceName,
   warn,
 } from './common';
+import { gcpHttpMode, grantHttpCertificateSecrets, type GcpHttpModeProps } from './http-mode';
 
 /**
  * The gateway's own settings, shared by the composite construct: those of every cloud
@@ -181,6 +182,15 @@ export interface GatewayOptions extends GatewaySettingsProps {
    * @default 60
    */
   readonly metricsLogIntervalSec?: number;
+  /**
+   * Run the private-link listener in http mode: terminate TLS with certificates fetched from
+   * Secret Manager into a tmpfs on each VM (only the gateway's service account may read them),
+   * decide per request, and optionally name the tenant by a header or path prefix under one
+   * `sharedHostname` (the service attachment's `domain_names`).
+   *
+   * @default - tcp mode: the TLS stream is forwarded untouched
+   */
+  readonly httpMode?: GcpHttpModeProps;
 }
 
 export interface GatewayInstanceGroupProps extends GatewayOptions, SharedVpcOptions {
@@ -345,7 +355,8 @@ export class GatewayInstanceGroup extends Construct {
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
     const owners = resolveGcpOwnership(tenants, props.ownership, props.ownershipSource);
     if (owners.problem) throw new Error(`GatewayInstanceGroup at ${this.node.path}: invalid props:\n  ownershipSource: ${owners.problem}`);
-    this.config = renderGatewayConfig(tenants, { ...settings.configOptions, ownership: owners.ownership }, this.node.path);
+    const httpMode = props.httpMode && gcpHttpMode(this, props.project, props.httpMode);
+    this.config = renderGatewayConfig(tenants, { ...settings.configOptions, ownership: owners.ownership, http: httpMode?.http }, this.node.path);
     const configText = encodeInlineConfig(this.config.json);
     this.configBytes = Buffer.byteLength(this.config.json);
     this.encodedConfigBytes = Buffer.byteLength(configText);
@@ -388,6 +399,7 @@ export class GatewayInstanceGroup extends Construct {
         stopTimeoutSec: this.stopTimeoutSec,
         registryHost: registry?.host,
         environment,
+        extras: httpMode?.extras,
       });
     const requested = props.configDelivery ?? 'auto';
     const inline = requested === 'inline' || requested === 'auto' ? userData({ configText }) : undefined;
@@ -452,6 +464,8 @@ export class GatewayInstanceGroup extends Construct {
         member: this.serviceAccount.member,
       });
     }
+
+    if (props.httpMode) grantHttpCertificateSecrets(this, props.project, this.serviceAccount.member, props.httpMode);
 
     this.template = new ComputeInstanceTemplate(this, 'Template', {
       project: props.project,

@@ -18,3 +18,4 @@ export type { SharedVpcOptions } from './shared-vpc';
 export type { AttachmentPolicyOptions, ConnectionPreference } from './attachment-policy';
 export type { FirewallRuleSpec } from './gateway-firewall';
 export { MAX_FORWARDING_RULE_PORTS } from './load-balancer-common';
+export * from './http-mode';

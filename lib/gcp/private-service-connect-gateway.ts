@@ -15,6 +15,7 @@ import { PUBLIC_SCHEME, privateLinkScheme, reserveAddress } from './load-balance
 import { PrivateLinkLoadBalancer } from './private-link-load-balancer';
 import { PublicLoadBalancer } from './public-load-balancer';
 import { GatewayObservability, validateObservability, type GatewayObservabilityOptions } from './observability';
+import { sharedDomainName } from './http-mode';
 import { PscServiceAttachment, type ServiceAttachmentOptions } from './service-attachment';
 import { validateSharedVpc, type SharedVpcOptions } from './shared-vpc';
 
@@ -114,7 +115,7 @@ export class PrivateServiceConnectGateway extends Construct {
       targetService: this.privateLinkLoadBalancer.resource.id,
       tenants: props.tenants,
       natSubnetCidr: props.pscNatSubnetCidr,
-      domainName: props.domainName,
+      domainName: sharedDomainName(this, props),
       reconcileConnections: props.reconcileConnections,
       connectionPreference: props.connectionPreference,
       consumerRejectLists: props.consumerRejectLists,

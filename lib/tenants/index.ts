@@ -10,4 +10,5 @@ export * from './render';
 export * from './rules';
 export * from './hostnames';
 export * from './upstream-tlv';
+export * from './http-mode';
 export { gatewayConfigJsonSchema, gatewayConfigJsonSchemaText } from './json-schema';

@@ -37,6 +37,8 @@ export interface GatewayConfigOptions extends GatewayListenerPorts {
   readonly log?: DeepReadonly<GatewayConfigInput['log']>;
   /** Where owner rules learn endpoint owners (gateway config `ownership`); the cloud's construct fills in the source. */
   readonly ownership?: DeepReadonly<NonNullable<GatewayConfigInput['ownership']>>;
+  /** Present: the private-link listener runs in http mode with these settings. */
+  readonly http?: DeepReadonly<GatewayConfigInput['http']>;
 }
 
 /** How the gateway reads endpoint owners (gateway config `ownership`), minus the source the construct knows. */
@@ -324,7 +326,7 @@ export function renderGatewayConfig(
   const { ownership, restore } = placeholdOwnership(options.ownership, render.isUnresolved);
   const document = {
     listeners: {
-      privateLink: { port: options.privateLinkPort },
+      privateLink: { port: options.privateLinkPort, ...(options.http ? { mode: 'http' as const } : {}) },
       ...(options.publicPort !== undefined ? { public: { port: options.publicPort } } : {}),
       health: { port: options.healthPort },
       ...(options.additionalPrivateLink?.length
@@ -344,6 +346,7 @@ export function renderGatewayConfig(
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(ownership ? { ownership } : {}),
+    ...(options.http ? { http: options.http } : {}),
   };
   const result = validateGatewayConfig(document);
   if (!result.ok) throw new ConfigValidationError(result.issues, `${context}: the rendered gateway config is invalid`);

@@ -609,14 +609,30 @@ const headerName = z
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, { error: (iss) => `expected an HTTP header name like x-tenant, got ${show(iss.input)}` })
   .transform((h) => h.toLowerCase());
 
+/** An environment variable name (POSIX portable: letters, digits, "_", not starting with a digit). */
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, { error: (iss) => `expected an environment variable name like LINKGATE_CERT, got ${show(iss.input)}` });
+
 export const httpSchema = z
   .strictObject({
     certificates: z
       .array(
-        z.strictObject({
-          certFile: z.string().min(1).describe('PEM certificate chain, leaf first.'),
-          keyFile: z.string().min(1).describe('PEM private key of that certificate.'),
-        }),
+        z
+          .strictObject({
+            certFile: z.string().min(1).optional().describe('PEM certificate chain, leaf first.'),
+            keyFile: z.string().min(1).optional().describe('PEM private key of that certificate.'),
+            // ECS Fargate cannot mount a secret as a file; it can put one into an environment variable.
+            certEnv: envName.optional().describe('Environment variable holding the PEM certificate chain (instead of certFile).'),
+            keyEnv: envName.optional().describe('Environment variable holding the PEM private key (instead of keyFile).'),
+          })
+          .refine(
+            (c) =>
+              c.certFile !== undefined && c.keyFile !== undefined
+                ? c.certEnv === undefined && c.keyEnv === undefined
+                : c.certEnv !== undefined && c.keyEnv !== undefined && c.certFile === undefined && c.keyFile === undefined,
+            { error: 'a certificate needs either certFile and keyFile, or certEnv and keyEnv' },
+          ),
         { error: (iss) => `certificates must be a list, got ${show(iss.input)}` },
       )
       .min(1, { error: 'http needs at least one certificate' })

@@ -118,8 +118,8 @@ const cdktfApp = join(work, 'cdktf-app');
 /** The slow steps (tsc, synth), started together once both apps are installed; tests await theirs. */
 const jobs = new Map<string, Promise<RunResult>>();
 const job = (name: string): Promise<RunResult> => jobs.get(name)!;
-const AWS_EXAMPLES = ['aws-provider', 'aws-consumer', 'aws-production'];
-const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer', 'gcp-shared-vpc'];
+const AWS_EXAMPLES = ['aws-provider', 'aws-consumer', 'aws-production', 'aws-http-mode'];
+const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer', 'gcp-shared-vpc', 'gcp-http-mode'];
 
 beforeAll(() => {
   packed = packFreshCopy(work);
@@ -224,6 +224,10 @@ describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installe
     } else if (name === 'aws-production') {
       expect(templates).toEqual(['SaasPrivateLinkProd.template.json']);
       expect(types).toEqual(expect.arrayContaining(['AWS::EC2::VPCEndpointService', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::CloudWatch::InsightRule']));
+    } else if (name === 'aws-http-mode') {
+      expect(templates).toEqual(['SaasHttp.template.json']);
+      expect(JSON.stringify(template.Resources)).toContain('LINKGATE_HTTP_CERT_0');
+      expect(Object.keys(template.Outputs).sort()).toEqual(['AvailabilityZoneIds', 'PrivateDnsName', 'PrivateDnsVerificationState', 'ServiceName']);
     } else {
       expect(templates).toEqual(['SaasEndpoint.template.json']);
       expect(types.filter((t) => t === 'AWS::EC2::VPCEndpoint' || t === 'AWS::Route53::HostedZone').sort()).toEqual([
@@ -320,6 +324,7 @@ describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with th
     'azure-consumer': { stack: 'megacorp-linkgate', resource: 'azurerm_private_endpoint', outputs: ['doctor_command', 'private_endpoint_id', 'private_ip_address'] },
     'gcp-provider': { stack: 'linkgate-gcp', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
     'gcp-consumer': { stack: 'megacorp-linkgate', resource: 'google_compute_forwarding_rule', outputs: ['doctor_command', 'psc_connection_id'] },
+    'gcp-http-mode': { stack: 'linkgate-gcp-http', resource: 'google_secret_manager_secret_iam_member', outputs: [] },
   };
 
   test.each(CDKTF_EXAMPLES)('GIVEN the README block %s WHEN cdktf synth runs offline THEN it synthesizes, outputs under fixed names', async (name) => {
@@ -328,10 +333,10 @@ describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with th
     const { stack, resource, outputs } = expected[name]!;
     const doc = JSON.parse(readFileSync(join(out, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as {
       resource: Record<string, unknown>;
-      output: Record<string, unknown>;
+      output?: Record<string, unknown>;
     };
     expect(Object.keys(doc.resource)).toContain(resource);
-    expect(Object.keys(doc.output).sort()).toEqual(outputs);
+    expect(Object.keys(doc.output ?? {}).sort()).toEqual(outputs);
   });
 });
 

@@ -9,6 +9,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { HttpSettings } from '../../tenants/schema';
 
 export interface LoadedCertificate {
+  /** Where it came from, for logs: the file, or `env:NAME`. */
   readonly certFile: string;
   readonly x509: X509Certificate;
   readonly context: SecureContext;
@@ -27,7 +28,7 @@ export class CertificateStore {
 
   /** Reads and checks every file; throws an Error naming the file and the problem. */
   static load(settings: Pick<HttpSettings, 'certificates'>): CertificateStore {
-    return new CertificateStore(settings.certificates.map(({ certFile, keyFile }) => loadOne(certFile, keyFile)));
+    return new CertificateStore(settings.certificates.map((c) => loadOne(c)));
   }
 
   /** The certificate for a ClientHello's SNI: the first whose names cover it, else the first listed. */
@@ -45,14 +46,27 @@ export function covers(cert: LoadedCertificate, hostname: string): boolean {
   return cert.x509.checkHost(hostname, { subject: 'never', partialWildcards: false, multiLabelWildcards: false }) !== undefined;
 }
 
-function loadOne(certFile: string, keyFile: string): LoadedCertificate {
+function loadOne(source: HttpSettings['certificates'][number]): LoadedCertificate {
   let cert: Buffer;
   let key: Buffer;
-  try {
-    cert = readFileSync(certFile);
-    key = readFileSync(keyFile);
-  } catch (err) {
-    throw new Error(`http certificate: ${(err as Error).message}`, { cause: err });
+  let certFile: string;
+  let keyFile: string;
+  if (source.certEnv !== undefined && source.keyEnv !== undefined) {
+    // From the environment (ECS injects a Secrets Manager secret there): fixed for the life of
+    // the process, so a reload re-checks the same PEM and rotation takes a new task.
+    certFile = `env:${source.certEnv}`;
+    keyFile = `env:${source.keyEnv}`;
+    cert = fromEnv(source.certEnv);
+    key = fromEnv(source.keyEnv);
+  } else {
+    certFile = source.certFile!;
+    keyFile = source.keyFile!;
+    try {
+      cert = readFileSync(certFile);
+      key = readFileSync(keyFile);
+    } catch (err) {
+      throw new Error(`http certificate: ${(err as Error).message}`, { cause: err });
+    }
   }
   let x509: X509Certificate;
   try {
@@ -70,4 +84,10 @@ function loadOne(certFile: string, keyFile: string): LoadedCertificate {
   }
   const context = createSecureContext({ cert, key, minVersion: MIN_TLS_VERSION });
   return { certFile, x509, context, fingerprint: x509.fingerprint256 };
+}
+
+function fromEnv(name: string): Buffer {
+  const value = process.env[name];
+  if (!value) throw new Error(`http certificate: environment variable ${name} is not set or empty`);
+  return Buffer.from(value, 'utf8');
 }
