@@ -118,6 +118,14 @@ describe.each([1, 2])('serve --config-url with %i worker(s)', (workers) => {
     expect((await get(health, '/metrics')).body).toMatch(/linkgate_config_fetch_failures_total\{reason="invalid"\} [1-9]/);
     // Unchanged polls cost 304s.
     await waitFor(() => store.objectRequests(304).length >= 1 || store.objectRequests(200).length > 4, 10_000);
+
+    // WHEN the object is good again and unchanged, and the gateway gets SIGHUP (a host agent renewed a certificate file)
+    store.put(documentAllowing(ports, [B]));
+    await waitFor(() => store.objectRequests(304).length >= 2, 10_000, 'the good object unchanged again');
+    const reloadedBefore = proc.lines.filter((l) => l.msg === 'config reloaded').length;
+    proc.kill('SIGHUP');
+    // THEN the whole document is fetched and applied again in every worker, so what it names is re-read
+    await waitFor(() => proc.lines.filter((l) => l.msg === 'config reloaded').length >= reloadedBefore + workers, 15_000, 'a reload after SIGHUP');
   });
 });
 

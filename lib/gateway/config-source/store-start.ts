@@ -74,9 +74,13 @@ export async function waitForFirstConfig(
   return { poller, metrics, first: loaded, firstBytes: bytes };
 }
 
-/** The running gateway's side of the poller: new documents go to `apply`; SIGHUP polls now. */
+/**
+ * The running gateway's side of the poller: new documents go to `apply`. SIGHUP fetches the whole
+ * document now and applies it even when unchanged, because a reload also re-reads what the config
+ * names (http mode's certificate files, which a host agent may have just renewed).
+ */
 export function storeWatcher(start: StoreStart, apply: ConfigHandler): { close(): void; recheck(): void } {
-  const onHup = () => void start.poller.poll();
+  const onHup = () => start.poller.recheck();
   process.on('SIGHUP', onHup);
   start.poller.resume(apply);
   return {
