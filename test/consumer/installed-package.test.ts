@@ -262,7 +262,15 @@ describe('an AWS CDK app (cdk init tsconfig: NodeNext) with the tarball installe
           .filter((n) => !n.startsWith('.'))
           .flatMap((n) => (n.startsWith('@') ? readdirSync(join(dir, n)).map((m) => `${n}/${m}`) : [n]))
           .sort();
-      expect(packages(join(appDir, 'node_modules'))).toEqual(['@opentelemetry/api', 'bintrees', 'prom-client', 'tdigest', 'yaml', 'zod']);
+      // Exactly the runtime entries image.lock.json locks at the top level, none of its build tools.
+      const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'image.lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+      const runtime = Object.entries(lock.packages)
+        .filter(([path, entry]) => /^node_modules\/(@[^/]+\/)?[^/@]+$/.test(path) && !entry.dev)
+        .map(([path]) => path.slice('node_modules/'.length))
+        .sort();
+      expect(runtime).toEqual(expect.arrayContaining(['prom-client', 'undici', 'yaml', 'zod', '@aws-sdk/client-s3', '@aws-sdk/client-ec2']));
+      expect(runtime).not.toContain('typescript');
+      expect(packages(join(appDir, 'node_modules'))).toEqual(runtime);
       expect(image.entrypoint).toEqual(['node', 'dist/lib/gateway/cli.js']);
     });
 
