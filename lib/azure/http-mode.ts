@@ -224,8 +224,9 @@ set -euo pipefail
 src=${KEY_VAULT_STORE_DIR}
 dir=${HOST_CERT_DIR}
 install -d -m 0700 -o ${CONTAINER_UID} -g ${CONTAINER_UID} "$dir"
+names=(${files.map((f) => `'${f}'`).join(' ')})
 changed=0
-for name in ${files.map((f) => `'${f}'`).join(' ')}; do
+for name in "\${names[@]}"; do
   if [[ ! -s $src/$name ]]; then
     # Not fetched yet (first boot, or the grant is still propagating): the path unit runs us again.
     echo "linkgate: $src/$name is not there yet (Key Vault extension)" >&2
