@@ -531,6 +531,7 @@ export class GatewayScaleSet extends Construct {
         name: this.name,
         scaleSetId: this.resource.id,
         principalId: this.identityPrincipalId,
+        userAssigned: reader ? { clientId: reader.clientId, principalId: reader.principalId } : undefined,
         privateEndpoint: endpoint ? { subnetId: this.bootNetwork.privateEndpointSubnetId, zones: this.bootNetwork.dnsZones } : undefined,
         tags: props.tags,
       });

@@ -5,16 +5,18 @@
  * The Key Vault VM extension for Linux (publisher Microsoft.Azure.KeyVault, type KeyVaultForLinux,
  * learn.microsoft.com/azure/virtual-machines/extensions/key-vault-linux) runs on every VM of the
  * scale set: it polls the observed certificates' versionless secret URLs and writes each one, its
- * full chain and private key in one PEM file named `<vault name>.<certificate name>`, into its
- * store folder, which it keeps mode 700 for root. The gateway container runs as uid 1000, so a
+ * full chain (version 2.0) and private key in one PEM file, into its store folder, which it keeps
+ * mode 700 for root; the symlink `<vault name>.<certificate name>` names the latest version. The gateway container runs as uid 1000, so a
  * oneshot unit copies the files into a tmpfs (`/run`, never on disk) readable by that uid only,
  * triggered by a path unit on the store folder (and a timer, in case an event is missed): when a
  * file differs, it is replaced atomically and the gateway gets SIGHUP, which reloads the
  * certificates (new connections get the new one, live ones keep theirs). The combined PEM is both
  * certFile and keyFile: Node takes the CERTIFICATE blocks for `cert` and the PRIVATE KEY for `key`.
  *
- * The scale set's system-assigned identity gets "Key Vault Secrets User" (what the extension's
- * docs require) on exactly the vault, and reaches it through a private endpoint when the gateways
+ * The identity the extension uses (the scale set's system-assigned one; the config reader's
+ * user-assigned one with object-store delivery, since the docs require naming an identity once
+ * the VM has any user-assigned one) gets "Key Vault Secrets User" (the role the extension's docs
+ * name) on exactly the vault, and reaches it through a private endpoint when the gateways
  * have no outbound access.
  */
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
@@ -142,7 +144,13 @@ export interface AzureHttpResourcesProps {
   readonly location: string;
   readonly name: string;
   readonly scaleSetId: string;
+  /** The scale set's system-assigned identity. */
   readonly principalId: string;
+  /**
+   * The scale set's user-assigned identity (the config reader, with object-store delivery). The
+   * extension must then be told which identity to use, and this one is the one it gets.
+   */
+  readonly userAssigned?: { readonly clientId: string; readonly principalId: string };
   /** Set: a private endpoint to the vault goes into this subnet. */
   readonly privateEndpoint?: { readonly subnetId: string; readonly zones: PrivateDnsZones };
   readonly tags?: Record<string, string>;
@@ -161,7 +169,7 @@ export function addAzureHttpResources(scope: Construct, props: AzureHttpModeProp
   const secretsUser = new RoleAssignment(scope, 'KeyVaultSecretsUser', {
     scope: props.keyVault.id,
     roleDefinitionName: 'Key Vault Secrets User',
-    principalId: r.principalId,
+    principalId: r.userAssigned?.principalId ?? r.principalId,
     principalType: 'ServicePrincipal',
   });
   const keyVaultEndpoint = r.privateEndpoint
@@ -186,14 +194,21 @@ export function addAzureHttpResources(scope: Construct, props: AzureHttpModeProp
     // 2.0: the full chain (leaf, then issuers) with the key in one PEM, in certificateStoreLocation.
     typeHandlerVersion: '2.0',
     autoUpgradeMinorVersion: true,
-    // No authenticationSettings: the scale set has a system-assigned identity, which the Instance
-    // Metadata Service uses when no client ID is named (even beside the config reader's).
+    automaticUpgradeEnabled: true,
+    // `/secrets/` URLs: that path returns the certificate with its private key, `/certificates/`
+    // does not. No `requireInitialSync`: with a system-assigned identity granted after the scale set
+    // exists, the docs warn it deadlocks; the copy unit waits for the files instead.
     settings: JSON.stringify({
       secretsManagementSettings: {
         pollingIntervalInS: String(props.pollingIntervalSec ?? 3600),
         certificateStoreLocation: KEY_VAULT_STORE_DIR,
         observedCertificates: props.certificates.map((c) => `${vaultUri}/secrets/${c.name}`),
       },
+      // Required once the VM has any user-assigned identity, even to use the system-assigned one;
+      // without, the system-assigned identity is the one the Instance Metadata Service hands out.
+      ...(r.userAssigned
+        ? { authenticationSettings: { msiEndpoint: 'http://169.254.169.254/metadata/identity', msiClientId: r.userAssigned.clientId } }
+        : {}),
     }),
     // The grant (and the endpoint's DNS) in place before the first poll.
     dependsOn: [secretsUser, ...(keyVaultEndpoint ? [keyVaultEndpoint.resource] : [])],

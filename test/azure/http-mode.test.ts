@@ -95,6 +95,17 @@ describe('PrivateLinkGateway httpMode', () => {
     expect(grants[0]!.principal_id).toMatch(/azurerm_linux_virtual_machine_scale_set\.\w+\.identity\[0\]\.principal_id/);
   });
 
+  test('GIVEN object-store delivery (a user-assigned identity on the VMs) THEN the extension names that identity and it gets the grant', () => {
+    const t = synth(linkgate({ configDelivery: 'objectStore' }));
+    const ext = resources(t.doc, 'azurerm_virtual_machine_scale_set_extension').find((e) => e.type === 'KeyVaultForLinux')!;
+    expect(JSON.parse(ext.settings as string).authenticationSettings).toEqual({
+      msiEndpoint: 'http://169.254.169.254/metadata/identity',
+      msiClientId: expect.stringMatching(/azurerm_user_assigned_identity\.\w+\.client_id/),
+    });
+    const grant = resources(t.doc, 'azurerm_role_assignment').find((r) => r.role_definition_name === 'Key Vault Secrets User')!;
+    expect(grant.principal_id).toMatch(/azurerm_user_assigned_identity\.\w+\.principal_id/);
+  });
+
   test('GIVEN outboundAccess none (the default) THEN the vault is reached through a private endpoint with the vaultcore zone', () => {
     const endpoint = resources(s.doc, 'azurerm_private_endpoint').find((e) => e.name === 'linkgate-gw-kv-pe')!;
     expect(endpoint).toBeDefined();
