@@ -10,7 +10,9 @@
  * oneshot unit copies the files into a tmpfs (`/run`, never on disk) readable by that uid only,
  * triggered by a path unit on the store folder (and a timer, in case an event is missed): when a
  * file differs, it is replaced atomically and the gateway gets SIGHUP, which reloads the
- * certificates (new connections get the new one, live ones keep theirs). The combined PEM is both
+ * certificates (new connections get the new one, live ones keep theirs; with object-store config
+ * delivery SIGHUP only polls the config object, so a renewal waits for the next config change or
+ * restart). The combined PEM is both
  * certFile and keyFile: Node takes the CERTIFICATE blocks for `cert` and the PRIVATE KEY for `key`.
  *
  * The identity the extension uses (the scale set's system-assigned one; the config reader's
@@ -24,7 +26,7 @@ import { VirtualMachineScaleSetExtensionA as VirtualMachineScaleSetExtension } f
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { checkHttpMode, renderHttpSettings, type GatewayConfigInput, type HttpModeCommonProps } from '../tenants';
-import { CONTAINER_NAME, type BootExtras } from './cloud-init';
+import { CONFIG_URL_PATH, CONTAINER_NAME, type BootExtras } from './cloud-init';
 import { ServicePrivateEndpoint, type PrivateDnsZones } from './private-endpoint';
 
 /** One certificate of the vault (a Key Vault certificate, or a secret holding PEM or PKCS#12). */
@@ -41,7 +43,7 @@ export interface AzureHttpCertificate {
 
 /** The Key Vault holding the certificates (e.g. from a `KeyVault` resource or data source). */
 export interface AzureHttpKeyVault {
-  /** Resource ID: the scope of the "Key Vault Secrets User" grant and of the private endpoint. */
+  /** Resource ID: the scope of the "Key Vault Secrets User" grant (the vault must use Azure RBAC) and of the private endpoint. */
   readonly id: string;
   /** Vault name: the extension names its files `<name>.<certificate>`. */
   readonly name: string;
@@ -259,6 +261,11 @@ done
 # The gateway re-reads the files on SIGHUP (before its first start, Restart=always retries).
 if [[ $changed = 1 ]] && docker inspect ${CONTAINER_NAME} >/dev/null 2>&1; then
   docker kill --signal=HUP ${CONTAINER_NAME} >/dev/null || true
+  # With the config from the object store, SIGHUP only polls it, and an unchanged object (304)
+  # reloads nothing: the new certificate then takes effect at the next config change or restart.
+  if [[ -s ${CONFIG_URL_PATH} ]]; then
+    logger -p user.warning -t linkgate 'certificates renewed; with the config from the object store they take effect at the next config change or restart'
+  fi
 fi
 `;
 }
