@@ -97,6 +97,21 @@ export interface GatewayCloudInitOptions {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * More boot steps (http mode's certificate copy): files, units enabled and started before the
+   * gateway, and read-only volumes (`host:container`) of the gateway container.
+   * @default - none
+   */
+  readonly extras?: BootExtras;
+}
+
+/** Boot steps a feature adds to the gateway VMs (http mode's certificates). */
+export interface BootExtras {
+  readonly writeFiles?: readonly { readonly path: string; readonly permissions: string; readonly content: string }[];
+  /** Units enabled and started (e.g. a `.path` or `.timer`) before the gateway unit. */
+  readonly enableUnits?: readonly string[];
+  /** Read-only volumes of the gateway container, `hostDir:containerDir`. */
+  readonly volumes?: readonly string[];
 }
 
 /** What user data holds: the parts of the scale-set model a running VM must follow. */
@@ -165,11 +180,12 @@ export function renderGatewayCloudInit(options: GatewayCloudInitOptions): Render
       // Azure Monitor Agent collects it. Stated here rather than left to the image's default.
       file('/etc/systemd/journald.conf.d/linkgate.conf', '0644', '[Journal]\nForwardToSyslog=yes\n'),
       file(AGENT_PATH, '0755', agentScript()),
-      file(GATEWAY_SCRIPT_PATH, '0755', gatewayScript()),
+      file(GATEWAY_SCRIPT_PATH, '0755', gatewayScript(options.extras?.volumes ?? [])),
       file(REGISTRY_LOGIN_PATH, '0755', registryLoginScript()),
       file(`/etc/systemd/system/${GATEWAY_UNIT}`, '0644', gatewayUnit(options.stopTimeoutSec)),
       file('/etc/systemd/system/linkgate-agent.service', '0644', agentServiceUnit()),
       file('/etc/systemd/system/linkgate-agent.timer', '0644', agentTimerUnit(options.agentIntervalSec)),
+      ...(options.extras?.writeFiles ?? []).map((f) => file(f.path, f.permissions, f.content)),
     ],
     runcmd: [
       ...(installDocker
@@ -179,6 +195,7 @@ export function renderGatewayCloudInit(options: GatewayCloudInitOptions): Render
       ['systemctl', 'restart', 'systemd-journald.service'],
       ['systemctl', 'enable', '--now', 'docker.service'],
       ['systemctl', 'enable', '--now', 'linkgate-agent.timer'],
+      ...(options.extras?.enableUnits ?? []).map((unit) => ['systemctl', 'enable', '--now', unit]),
       // --no-block: the first image pull must not hold up the end of provisioning.
       ['systemctl', 'enable', '--now', '--no-block', GATEWAY_UNIT],
     ],
@@ -404,7 +421,8 @@ esac
 }
 
 /** Pulls and runs the image named in /etc/linkgate/image, which the agent keeps current. */
-function gatewayScript(): string {
+function gatewayScript(volumes: readonly string[]): string {
+  for (const v of volumes) if (!/^\/[\w./-]+:\/[\w./-]+$/.test(v)) throw new Error(`volume ${v}: expected /host/dir:/container/dir`);
   return `#!/bin/bash
 # Pulls or runs the gateway container from the image named in ${IMAGE_PATH}; read at each start,
 # so a new image (written by the agent) takes effect at the next restart.
@@ -436,7 +454,7 @@ case "\${1:-}" in
       --log-driver syslog --log-opt syslog-facility=${GATEWAY_SYSLOG_FACILITY} --log-opt tag=${CONTAINER_NAME} \\
       --ulimit nofile=1048576:1048576 \\
       --volume /etc/linkgate:/etc/linkgate:ro \\
-      "\${source[@]}" \\
+${volumes.map((v) => `      --volume ${v}:ro \\\n`).join('')}      "\${source[@]}" \\
       --env LINKGATE_HEALTH_PORT="$(health_port)" \\
       "\${extra[@]}" \\
       "$image" serve

@@ -9,6 +9,7 @@ import {
   type NetworkSecurityGroupSecurityRule,
 } from '@cdktf/provider-azurerm/lib/network-security-group';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { addAzureHttpResources, azureHttpMode, checkAzureHttpMode, type AzureHttpModeProps } from './http-mode';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Annotations, Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
@@ -238,6 +239,12 @@ export interface GatewayScaleSetProps extends GatewaySettingsProps, GatewayBootN
    * @default - none
    */
   readonly tags?: Record<string, string>;
+  /**
+   * Run the private-link listener in http mode with certificates from Azure Key Vault
+   * (lib/azure/http-mode.ts).
+   * @default - tcp mode
+   */
+  readonly httpMode?: AzureHttpModeProps;
 }
 
 /** NSG rule priorities: allows first, then one deny that overrides Azure's default allow rules. */
@@ -353,13 +360,15 @@ export class GatewayScaleSet extends Construct {
       acrId: props.acrId,
       automaticOsUpgrade: this.automaticOsUpgrade,
     });
+    if (props.httpMode) for (const [path, message] of checkAzureHttpMode(props.httpMode)) issues.add(path, message);
     issues.throwIfAny(this, 'GatewayScaleSet');
 
     const tenants = parseTenantDeclarations(props.tenants, this.node.path);
     const owners = resolveAzureOwnership(tenants, props.ownership, props.ownershipSource);
     if (owners.problem) issues.add('ownershipSource', owners.problem);
     issues.throwIfAny(this, 'GatewayScaleSet');
-    this.config = renderGatewayConfig(tenants, { ...settings.configOptions, ownership: owners.ownership }, this.node.path);
+    const httpMode = props.httpMode && azureHttpMode(props.httpMode);
+    this.config = renderGatewayConfig(tenants, { ...settings.configOptions, ownership: owners.ownership, http: httpMode?.http }, this.node.path);
     const observe = props.observability?.enabled ?? true;
     const render = (configDelivery: 'inline' | 'objectStore') =>
       renderGatewayCloudInit({
@@ -370,6 +379,7 @@ export class GatewayScaleSet extends Construct {
         agentIntervalSec: this.agentIntervalSec,
         installDocker: this.boot.installDocker,
         configDelivery,
+        extras: httpMode?.extras,
         // Contract B: one JSON line per tenant and outcome per minute, for the data collection rule.
         environment: observe
           ? {
@@ -510,6 +520,20 @@ export class GatewayScaleSet extends Construct {
         principalId: this.identityPrincipalId,
         accept: props.ownership?.accept,
         roleName: `${this.name}-ownership-reader`,
+      });
+    }
+
+    if (props.httpMode) {
+      const endpoint = props.httpMode.keyVaultPrivateEndpoint ?? this.boot.outboundAccess === 'none';
+      addAzureHttpResources(this, props.httpMode, {
+        resourceGroupName: props.resourceGroupName,
+        location: props.location,
+        name: this.name,
+        scaleSetId: this.resource.id,
+        principalId: this.identityPrincipalId,
+        userAssigned: reader ? { clientId: reader.clientId, principalId: reader.principalId } : undefined,
+        privateEndpoint: endpoint ? { subnetId: this.bootNetwork.privateEndpointSubnetId, zones: this.bootNetwork.dnsZones } : undefined,
+        tags: props.tags,
       });
     }
 

@@ -17,3 +17,4 @@ export * from './private-endpoint';
 export * from './boot-network';
 export * from './config-store';
 export * from './observability';
+export * from './http-mode';

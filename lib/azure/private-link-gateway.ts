@@ -6,6 +6,7 @@
 import { Construct } from 'constructs';
 import { parseTenantDeclarations, showValue, type AdditionalPrivateLinkPort, type TenantDeclarations } from '../tenants';
 import { GatewayScaleSet, type GatewayScaleSetProps } from './gateway';
+import { sharedFqdns } from './http-mode';
 import { PrivateLinkLoadBalancer, type GatewayProbeProps } from './load-balancer';
 import { GatewayPrivateLinkService } from './private-link-service';
 import { GatewayPublicLoadBalancer } from './public-load-balancer';
@@ -167,6 +168,8 @@ export class PrivateLinkGateway extends Construct {
         `must be 'ipv4', got ${showValue(props.ipAddressType)}: Azure Private Link Service supports IPv4 traffic only (learn.microsoft.com/azure/private-link/private-link-service-overview#limitations), so consumers reach the gateway over IPv4; the gateway itself decodes IPv6 PROXY headers`,
       );
     }
+    const published = sharedFqdns(props);
+    if (published.problem) issues.add('httpMode.sharedHostname', published.problem);
     issues.throwIfAny(this, 'PrivateLinkGateway');
     // Tenants first, so their errors name this construct rather than one of its parts.
     parseTenantDeclarations(props.tenants, this.node.path);
@@ -216,7 +219,7 @@ export class PrivateLinkGateway extends Construct {
       natSubnet: props.natSubnet,
       tenants: props.tenants,
       natIpAddressCount: props.natIpAddressCount,
-      fqdns: props.fqdns,
+      fqdns: published.fqdns,
       outputPrefix: props.outputPrefix,
       tags: props.tags,
     });

@@ -119,7 +119,7 @@ const cdktfApp = join(work, 'cdktf-app');
 const jobs = new Map<string, Promise<RunResult>>();
 const job = (name: string): Promise<RunResult> => jobs.get(name)!;
 const AWS_EXAMPLES = ['aws-provider', 'aws-consumer', 'aws-production', 'aws-http-mode'];
-const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer', 'gcp-shared-vpc', 'gcp-http-mode'];
+const CDKTF_EXAMPLES = ['azure-provider', 'azure-consumer', 'gcp-provider', 'gcp-consumer', 'gcp-shared-vpc', 'gcp-http-mode', 'azure-http-mode'];
 
 beforeAll(() => {
   packed = packFreshCopy(work);
@@ -333,6 +333,7 @@ describe('a CDKTF app (cdktf init tsconfig: CommonJS, node10 resolution) with th
     'gcp-provider': { stack: 'linkgate-gcp', resource: 'google_compute_service_attachment', outputs: ['service_attachment'] },
     'gcp-consumer': { stack: 'megacorp-linkgate', resource: 'google_compute_forwarding_rule', outputs: ['doctor_command', 'psc_connection_id'] },
     'gcp-http-mode': { stack: 'linkgate-gcp-http', resource: 'google_secret_manager_secret_iam_member', outputs: [] },
+    'azure-http-mode': { stack: 'linkgate-azure-http', resource: 'azurerm_virtual_machine_scale_set_extension', outputs: ['service_alias', 'service_id'] },
   };
 
   test.each(CDKTF_EXAMPLES)('GIVEN the README block %s WHEN cdktf synth runs offline THEN it synthesizes, outputs under fixed names', async (name) => {
