@@ -11,8 +11,8 @@
  * triggered by a path unit on the store folder (and a timer, in case an event is missed): when a
  * file differs, it is replaced atomically and the gateway gets SIGHUP, which reloads the
  * certificates (new connections get the new one, live ones keep theirs; with object-store config
- * delivery SIGHUP only polls the config object, so a renewal waits for the next config change or
- * restart). The combined PEM is both
+ * delivery SIGHUP fetches the config object again and applies it even when unchanged). The
+ * combined PEM is both
  * certFile and keyFile: Node takes the CERTIFICATE blocks for `cert` and the PRIVATE KEY for `key`.
  *
  * The identity the extension uses (the scale set's system-assigned one; the config reader's
@@ -26,7 +26,7 @@ import { VirtualMachineScaleSetExtensionA as VirtualMachineScaleSetExtension } f
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { checkHttpMode, renderHttpSettings, type GatewayConfigInput, type HttpModeCommonProps } from '../tenants';
-import { CONFIG_URL_PATH, CONTAINER_NAME, type BootExtras } from './cloud-init';
+import { CONTAINER_NAME, type BootExtras } from './cloud-init';
 import { ServicePrivateEndpoint, type PrivateDnsZones } from './private-endpoint';
 
 /** One certificate of the vault (a Key Vault certificate, or a secret holding PEM or PKCS#12). */
@@ -261,11 +261,6 @@ done
 # The gateway re-reads the files on SIGHUP (before its first start, Restart=always retries).
 if [[ $changed = 1 ]] && docker inspect ${CONTAINER_NAME} >/dev/null 2>&1; then
   docker kill --signal=HUP ${CONTAINER_NAME} >/dev/null || true
-  # With the config from the object store, SIGHUP only polls it, and an unchanged object (304)
-  # reloads nothing: the new certificate then takes effect at the next config change or restart.
-  if [[ -s ${CONFIG_URL_PATH} ]]; then
-    logger -p user.warning -t linkgate 'certificates renewed; with the config from the object store they take effect at the next config change or restart'
-  fi
 fi
 `;
 }
