@@ -10,6 +10,7 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { runDoctor } from '../../../lib/gateway/doctor';
 import { startSimulator, type Simulator } from '../../../lib/gateway/simulate';
 import { startTestGateway, type TestConfig, type TestGateway } from '../../helpers/gateway';
 import { makeCertificate, pem, startEchoUpstream, startVhostUpstream, type CertificateFiles, type EchoUpstream, type VhostUpstream } from '../../helpers/http';
@@ -271,6 +272,37 @@ describeWithPeer('openssl', 'http mode under attack', () => {
         }
       },
     );
+  });
+
+  describe('linkgate doctor against an http-mode gateway (F5)', () => {
+    test('GIVEN diagnostics on WHEN the doctor asks for alpha from alpha\'s endpoint, then from beta\'s THEN served with the tenant, then link_id_not_allowed; ordinary requests still served', async () => {
+      const withDiagnostics = await startTestGateway({
+        listeners: { privateLink: { port: 0, host: '127.0.0.1', mode: 'http' }, health: { port: 0, host: '127.0.0.1' } },
+        upstreams: { default: { host: '127.0.0.1', port: vhosts.port } },
+        tenants: TENANTS,
+        diagnostics: { enabled: true },
+        http: { certificates: [wildcard, shared] },
+      } as unknown as TestConfig);
+      gateways.push(withDiagnostics);
+      const allowed = await runDoctor({ hostname: ALPHA, connect: { host: '127.0.0.1', port: await edge(withDiagnostics, ALPHA_LINK) } });
+      expect(allowed).toMatchObject({ outcome: 'served', exchange: { kind: 'answered', reply: { verdict: 'forward', tenant: 'alpha', linkId: ALPHA_LINK } } });
+      const other = await runDoctor({ hostname: ALPHA, connect: { host: '127.0.0.1', port: await edge(withDiagnostics, BETA_LINK) } });
+      expect(other).toMatchObject({ outcome: 'link_id_not_allowed', exchange: { kind: 'answered', reply: { verdict: 'drop', reason: 'link_id_not_allowed' } } });
+      const session = await h2(await edge(withDiagnostics, ALPHA_LINK), ALPHA);
+      try {
+        const ok = await h2ask(session, { ':method': 'GET', ':path': '/doctor-neighbour', ':authority': ALPHA });
+        expect(ok.status).toBe(200);
+      } finally {
+        session.destroy();
+      }
+    });
+
+    test('GIVEN diagnostics off WHEN the doctor asks from an endpoint alpha does not allow THEN the gateway\'s TLS alert is not taken for "served"', async () => {
+      const gw = await gateway();
+      const report = await runDoctor({ hostname: ALPHA, connect: { host: '127.0.0.1', port: await edge(gw, BETA_LINK) } });
+      expect(report.exchange).toEqual({ kind: 'tls_alert' });
+      expect(report.outcome).toBe('no_diagnostic_answer');
+    });
   });
 
   describe('HTTP/2 stream flood (F3)', () => {
