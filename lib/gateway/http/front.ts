@@ -123,8 +123,11 @@ export class HttpFront {
       minVersion: MIN_TLS_VERSION,
       handshakeTimeout: this.settings.timeouts.headersMs,
       SNICallback: (name, cb) => cb(null, this.certs.select(name).context),
-      // The first certificate answers a ClientHello without SNI (and fills the required options).
-      secureContext: this.certs.certificates[0]!.context,
+      // The first certificate answers a ClientHello without SNI (the server's own context: a
+      // `secureContext` option is ignored by tls.Server, and such a hello failed the handshake);
+      // its requests must then name a host that certificate covers (else 421), and each is decided
+      // on its Host alone, as there is no SNI tenant to match (decide()).
+      ...this.certs.certificates[0]!.pem,
       // A client opening thousands of streams on one session would have as many upstream
       // requests in flight (each with its buffers): nghttp2 refuses streams above this limit
       // (RST_STREAM REFUSED_STREAM, GOAWAY after maxSessionRejectedStreams) — the usual value.
@@ -604,6 +607,7 @@ export class HttpFront {
     return () => {
       this.settings = settings;
       this.certs = certs;
+      this.server.setSecureContext({ ...certs.certificates[0]!.pem, minVersion: MIN_TLS_VERSION });
       commitPools();
       this.host.logger.info('http certificates loaded', { certificates: certs.certificates.map((c) => ({ file: c.certFile, sha256: c.fingerprint })) });
     };

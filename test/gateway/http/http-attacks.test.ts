@@ -75,7 +75,7 @@ describeWithPeer('openssl', 'http mode under attack', () => {
 
   /** A TLS client writing `payload` as is; `text()` is what came back so far, `closed` settles on close. */
   function raw(port: number, servername: string, payload: string, alpn = 'http/1.1') {
-    const socket: TLSSocket = tlsConnect({ host: '127.0.0.1', port, servername, ALPNProtocols: [alpn], ca: pem(wildcard) + pem(shared) });
+    const socket: TLSSocket = tlsConnect({ host: '127.0.0.1', port, servername, ALPNProtocols: [alpn], ca: pem(wildcard) + pem(shared), ...(servername ? {} : { rejectUnauthorized: false }) });
     let got = '';
     let isClosed = false;
     socket.setEncoding('latin1').on('data', (d: string) => (got += d));
@@ -207,6 +207,16 @@ describeWithPeer('openssl', 'http mode under attack', () => {
       } finally {
         client.socket.destroy();
       }
+    });
+
+    test('GIVEN a ClientHello without SNI WHEN requests name alpha, beta and the shared hostname THEN alpha 200 (first certificate), beta 403 (its own link check), the shared hostname 421 (not covered)', async () => {
+      const ask = (host: string) => {
+        const client = raw(alphaPort, '', `GET /nosni HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        return waitFor(() => (/\r\n\r\n[\s\S]*(\}|\n)$/.test(client.text()) || client.isClosed() ? client.text() : undefined), 20_000, 'the answer').finally(() => client.socket.destroy());
+      };
+      expect(await ask(ALPHA)).toMatch(/^HTTP\/1\.1 200 [\s\S]*tenant=alpha/);
+      expect(await ask(BETA)).toMatch(/^HTTP\/1\.1 403 [\s\S]*link_id_not_allowed/);
+      expect(await ask(SHARED)).toMatch(/^HTTP\/1\.1 421 /);
     });
 
     test('GIVEN alpha\'s endpoint WHEN an HTTP/2 client sends CONNECT THEN 405, counted bad_request (F8)', async () => {
