@@ -55,8 +55,13 @@ export interface DoctorOptions {
 export type Exchange =
   | { readonly kind: 'answered'; readonly reply: Extract<DoctorReply, { status: 'answered' }> }
   | { readonly kind: 'rate_limited'; readonly retryAfterSec: number }
-  /** A TLS record came back: the connection was forwarded to a TLS server (diagnostics off). */
+  /** A TLS handshake record (ServerHello) came back: forwarded to a TLS server (diagnostics off). */
   | { readonly kind: 'tls' }
+  /**
+   * A TLS alert came back: some TLS stack refused the hello (no protocol in common with the doctor
+   * ALPN): an http-mode gateway without diagnostics, or the service. Nothing says it was forwarded.
+   */
+  | { readonly kind: 'tls_alert' }
   /** Closed or reset without a byte: dropped, and diagnostics off. */
   | { readonly kind: 'closed' }
   | { readonly kind: 'timeout' }
@@ -188,6 +193,10 @@ function judge(base: { hostname: string; port: number }, dns: DoctorReport['dns'
       ]);
     case 'tls':
       return done('served', `A TLS server answered through ${where}: the connection to ${hostname} was forwarded. (The gateway's diagnostics are off, so the link ID and tenant are not shown.)`, []);
+    case 'tls_alert':
+      return done('no_diagnostic_answer', `A TLS alert came back through ${where}: a TLS server refused the doctor's hello, which says nothing about whether ${hostname} is served (the gateway's diagnostics are off, or it terminates TLS itself).`, [
+        `Ask your provider to turn on diagnostics (gateway config "diagnostics: { enabled: true }") and run this again, or to look up the decision for ${hostname} in their gateway log.`,
+      ]);
     case 'unexpected':
       return done('no_diagnostic_answer', `${where} answered with neither a linkgate diagnostic nor TLS (first bytes ${exchange.firstBytes}): is this the provider's endpoint?`, [
         'Check the address (DNS or --connect) points at your private endpoint to the provider.',
@@ -266,8 +275,9 @@ function exchangeWith(target: { host: string; port: number }, hostname: string, 
     });
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]).subarray(0, MAX_DOCTOR_REPLY_BYTES);
-      // A TLS record (alert or handshake) means a TLS server got the hello: forwarded.
-      if ((received[0] === 0x15 || received[0] === 0x16) && (received.length < 2 || received[1] === 0x03)) return settle({ kind: 'tls' });
+      // A handshake record (a ServerHello) means a TLS server accepted the hello: forwarded. An
+      // alert proves nothing: the gateway itself terminates TLS in http mode and refuses the ALPN.
+      if ((received[0] === 0x15 || received[0] === 0x16) && (received.length < 2 || received[1] === 0x03)) return settle({ kind: received[0] === 0x16 ? 'tls' : 'tls_alert' });
       const reply = decodeDoctorReply(received);
       if (reply === 'not_doctor' || (reply === null && received.length >= MAX_DOCTOR_REPLY_BYTES)) {
         return settle({ kind: 'unexpected', firstBytes: received.subarray(0, 8).toString('hex') });

@@ -377,7 +377,9 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     if (header.link && !this.quotas.takeLink(conn, header.link.cloud, header.link.linkId)) {
       return this.drop(conn, 'link_over_capacity', `above ${this.limits.maxConnectionsPerLinkId} connections from this endpoint`);
     }
-    if (this.config.listeners.privateLink.mode === 'http') return this.handToHttp(conn, result.bytes.subarray(result.length));
+    // http mode hands the bytes to Node's TLS server; with diagnostics on, the ClientHello is read
+    // here first, only to answer a doctor (decide()), as tcp mode does.
+    if (this.config.listeners.privateLink.mode === 'http' && !this.diagnostics.enabled) return this.handToHttp(conn, result.bytes.subarray(result.length));
     conn.state = 'hello';
     conn.deadline = conn.acceptedAt + this.config.limits.clientHelloTimeoutMs;
     const rest = result.bytes.subarray(result.length);
@@ -470,6 +472,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
 
   private decide(conn: Connection): void {
     this.undecided.delete(conn);
+    if (conn.listener === 'privateLink' && this.config.listeners.privateLink.mode === 'http') return this.doctorOrHttp(conn);
     const decision = this.policy.decide(conn.facts());
     conn.tenant = decision.tenant;
     conn.decisionMs = performance.now() - conn.acceptedAt;
@@ -484,6 +487,23 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
       return this.drop(conn, 'tenant_over_capacity', `above ${this.limits.maxConnectionsPerTenant} connections to this tenant`);
     }
     this.forward(conn, decision.tenant);
+  }
+
+  /**
+   * http mode with diagnostics on: a doctor's hello is answered with the verdict for its SNI (the
+   * decision a request for that hostname gets in tenantFrom host mode); any other hello goes to the
+   * TLS server. Without this the TLS server answered the doctor with an alert.
+   */
+  private doctorOrHttp(conn: Connection): void {
+    if (!isDoctorHello(conn.pending, conn.helloLength)) {
+      const bytes = conn.pending.length === 1 ? conn.pending[0]! : Buffer.concat(conn.pending);
+      conn.pending = [];
+      conn.pendingBytes = 0;
+      return this.handToHttp(conn, bytes);
+    }
+    const decision = this.policy.decide(conn.facts());
+    conn.tenant = decision.tenant;
+    this.answerDiagnostic(conn, decision);
   }
 
   /** Writes the doctor's answer, counts the connection (never forwarded) and closes it. */

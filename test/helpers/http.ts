@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { runPeer, type RunResult } from './peers';
 
@@ -117,4 +117,74 @@ export async function curl(
   const cut = run.stdout.lastIndexOf('\n');
   const [status, version] = run.stdout.slice(cut + 1).split(' ');
   return { status: Number(status), httpVersion: version ?? '', body: run.stdout.slice(0, Math.max(cut, 0)), run };
+}
+
+/** One request as the vhost upstream parsed it. */
+export interface VhostRequest {
+  readonly method: string;
+  readonly target: string;
+  /** The virtual host it was routed to: an absolute-form target's host, else Host (as nginx). */
+  readonly vhost: string;
+  readonly headers: Record<string, string>;
+}
+
+export interface VhostUpstream {
+  readonly port: number;
+  readonly seen: VhostRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * A raw HTTP/1.1 upstream that behaves like nginx with name-based virtual hosts and no WebSocket
+ * location: it ignores `Upgrade`, answers every request 200 `vhost=... path=...` and keeps the
+ * connection alive, and routes an absolute-form target on its authority (RFC 9112 §3.2.2). Heads
+ * only (Content-Length bodies are skipped); enough for the smuggling tests.
+ */
+export async function startVhostUpstream(): Promise<VhostUpstream> {
+  const seen: VhostRequest[] = [];
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buffered = Buffer.alloc(0);
+    let skip = 0;
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        if (skip > 0) {
+          const n = Math.min(skip, buffered.length);
+          buffered = buffered.subarray(n);
+          skip -= n;
+          if (skip > 0) return;
+        }
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const lines = buffered.subarray(0, end).toString('latin1').split('\r\n');
+        buffered = buffered.subarray(end + 4);
+        const [method = '', target = ''] = lines[0]!.split(' ');
+        const headers: Record<string, string> = {};
+        for (const line of lines.slice(1)) {
+          const colon = line.indexOf(':');
+          headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+        }
+        const absolute = /^https?:\/\/([^/:]+)/i.exec(target);
+        const vhost = (absolute ? absolute[1]! : (headers.host ?? '').replace(/:\d+$/, '')).toLowerCase();
+        seen.push({ method, target, vhost, headers });
+        skip = Number(headers['content-length'] ?? 0);
+        const body = `vhost=${vhost} path=${target} tenant=${headers['x-linkgate-tenant'] ?? ''}\n`;
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\n\r\n${body}`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -13,6 +13,12 @@ export interface LoadedCertificate {
   readonly certFile: string;
   readonly x509: X509Certificate;
   readonly context: SecureContext;
+  /**
+   * The PEM bytes: the server's own (default) context is built from the first certificate's, as a
+   * tls.Server ignores a `secureContext` option and a ClientHello without SNI never reaches the
+   * SNICallback.
+   */
+  readonly pem: { readonly cert: Buffer; readonly key: Buffer };
   /** SHA-256 fingerprint, for logs. */
   readonly fingerprint: string;
 }
@@ -83,7 +89,7 @@ function loadOne(source: HttpSettings['certificates'][number]): LoadedCertificat
     throw new Error(`http certificate ${certFile} names no DNS subjectAltName: clients would refuse it`);
   }
   const context = createSecureContext({ cert, key, minVersion: MIN_TLS_VERSION });
-  return { certFile, x509, context, fingerprint: x509.fingerprint256 };
+  return { certFile, x509, context, pem: { cert, key }, fingerprint: x509.fingerprint256 };
 }
 
 function fromEnv(name: string): Buffer {

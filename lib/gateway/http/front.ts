@@ -10,8 +10,10 @@
  *
  * Node parses HTTP (http, http2) on this side and undici on the upstream side; nothing here parses.
  */
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import {
   constants as h2constants,
   createSecureServer,
@@ -30,7 +32,8 @@ import type { LinkIdentity } from '../proxy-protocol/cloud-tlv';
 import type { CloseRecord, DecisionRecord } from '../server';
 import { CertificateStore, MIN_TLS_VERSION, covers, type LoadedCertificate } from './certificates';
 import { clientResponseHeaders, hostnameOf, upstreamRequestHeaders, type Decided } from './headers';
-import { UpstreamPools, type UpstreamPool } from './upstreams';
+import { originFormTarget, hasDotSegment } from './target';
+import { UpstreamPools, takeTenantSlot, type UpstreamPool } from './upstreams';
 
 /** What the gateway lends the front: its running policy, metrics and decision log. */
 export interface HttpHost {
@@ -83,7 +86,7 @@ type Tagged<T> = T & { [CONN]?: HttpConnection };
 
 /** The answer to a request the gateway does not forward. */
 interface Refusal {
-  readonly status: 400 | 403 | 421;
+  readonly status: 400 | 403 | 405 | 421 | 503;
   readonly reason: DropReason;
   readonly detail: string;
   readonly tenant: CompiledTenant | null;
@@ -120,9 +123,15 @@ export class HttpFront {
       minVersion: MIN_TLS_VERSION,
       handshakeTimeout: this.settings.timeouts.headersMs,
       SNICallback: (name, cb) => cb(null, this.certs.select(name).context),
-      // The first certificate answers a ClientHello without SNI (and fills the required options).
-      secureContext: this.certs.certificates[0]!.context,
-      settings: { enableConnectProtocol: false },
+      // The first certificate answers a ClientHello without SNI (the server's own context: a
+      // `secureContext` option is ignored by tls.Server, and such a hello failed the handshake);
+      // its requests must then name a host that certificate covers (else 421), and each is decided
+      // on its Host alone, as there is no SNI tenant to match (decide()).
+      ...this.certs.certificates[0]!.pem,
+      // A client opening thousands of streams on one session would have as many upstream
+      // requests in flight (each with its buffers): nghttp2 refuses streams above this limit
+      // (RST_STREAM REFUSED_STREAM, GOAWAY after maxSessionRejectedStreams) — the usual value.
+      settings: { enableConnectProtocol: false, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     });
     // Node's own HTTP/1 timers run only on a listening server; ours are set per connection.
     const h1 = this.server as unknown as { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
@@ -135,7 +144,7 @@ export class HttpFront {
     this.server.on('request', (req: Request, res: Response) => this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error, socket: Socket) => this.onClientError(err, socket));
-    this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.onConnectMethod(req, socket));
+    this.server.on('connect', (req: Request, socket: Socket | Http2ServerResponse) => this.onConnectMethod(req, socket));
   }
 
   /** Takes a raw socket whose PROXY header (if any) is read; `rest` is what followed it. */
@@ -226,8 +235,19 @@ export class HttpFront {
     conn.served++;
     if (conn.revoked && !conn.session) (res as ServerResponse).shouldKeepAlive = false;
     res.once('close', () => this.requestDone(conn));
+    if (req.method === 'CONNECT') {
+      // HTTP/2 CONNECT (RFC 9113 §8.5) would make the gateway a tunnel to anywhere.
+      return this.refuse(conn, req, res, { status: 405, reason: 'bad_request', detail: 'CONNECT is not served', tenant: null }, started);
+    }
     const verdict = this.decide(conn, req);
     if ('status' in verdict) return this.refuse(conn, req, res, verdict, started);
+    const upstream = this.pools.get(verdict.tenant.upstream.name);
+    const release = upstream ? takeTenantSlot(upstream, verdict.tenant.name) : () => undefined;
+    if (!release) {
+      const detail = `above ${upstream!.maxPerTenant} requests in flight to ${upstream!.name} for this tenant`;
+      return this.refuse(conn, req, res, { status: 503, reason: 'tenant_over_capacity', detail, tenant: verdict.tenant }, started);
+    }
+    res.once('close', release);
     this.admit(conn, verdict, started);
     this.forward(conn, req, res, verdict);
   }
@@ -252,9 +272,12 @@ export class HttpFront {
     if (!conn.cert || !covers(conn.cert, hostname)) {
       return { status: 421, reason: 'misdirected_request', detail: `${hostname} is not covered by the certificate chosen for SNI ${conn.sni ?? '(none)'}`, tenant: null };
     }
+    // The upstream routes on an absolute-form target's authority, not on Host (target.ts).
+    const target = originFormTarget(req.method, req.url, hostname);
+    if (!target.ok) return { status: 400, reason: 'bad_request', detail: target.detail, tenant: null };
     const from = this.settings.tenantFrom;
     let tenant: CompiledTenant | null;
-    let path = req.url ?? '/';
+    let path = target.path;
     if (from === 'host') {
       tenant = policy.tenantFor(hostname);
       if (!tenant) return { status: 403, reason: 'unknown_host', detail: hostname, tenant: null };
@@ -264,6 +287,8 @@ export class HttpFront {
     } else {
       let name: string | undefined;
       if (from === 'pathPrefix') {
+        // `/alpha/../beta/x` would reach beta's prefix once the upstream resolves it.
+        if (hasDotSegment(path)) return { status: 400, reason: 'bad_request', detail: 'dot segment in the path', tenant: null };
         const m = /^\/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?=\/|\?|$)/.exec(path);
         name = m?.[1];
         if (m) path = path.slice(m[0].length) || '/';
@@ -277,6 +302,12 @@ export class HttpFront {
       }
       tenant = this.tenantNamed(policy, name);
       if (!tenant) return { status: 403, reason: 'unknown_tenant', detail: JSON.stringify(name.slice(0, 64)), tenant: null };
+      // A Host that is another tenant's own name is misdirected (an upstream routing on Host
+      // would serve that tenant); the shared hostname, which no tenant owns, is fine.
+      const owner = policy.tenantFor(hostname);
+      if (owner && owner !== tenant) {
+        return { status: 421, reason: 'misdirected_request', detail: `${hostname} belongs to another tenant than ${tenant.name}`, tenant: null };
+      }
     }
     const decision = policy.decideFor(tenant, conn.connectionFacts());
     if (decision.verdict === 'drop') return { status: 403, reason: decision.reason, detail: `tenant ${tenant.name}`, tenant };
@@ -436,11 +467,13 @@ export class HttpFront {
     const verdict = this.decide(conn, req);
     if ('status' in verdict) {
       this.drop(conn.facts, hostnameOf(req.headers.host), verdict.reason, verdict.detail, verdict.tenant, started);
-      const body = JSON.stringify({ error: verdict.reason });
-      socket.end(
-        `HTTP/1.1 ${verdict.status} ${STATUS_TEXT[verdict.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+      socket.end(refusalText(verdict.status, verdict.reason));
       return;
+    }
+    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') {
+      // Its body would be bytes crossing before the 101 (tunnel()): refused.
+      this.drop(conn.facts, verdict.hostname, 'bad_request', 'an upgrade request with a body', verdict.tenant, started);
+      return void socket.end(refusalText(400, 'bad_request'));
     }
     const upstream = this.pools.get(verdict.tenant.upstream.name);
     if (!upstream) return void socket.destroy();
@@ -448,39 +481,85 @@ export class HttpFront {
     this.tunnel(conn, req, socket, head, upstream, verdict);
   }
 
-  /** After the allow check the upgrade is a byte pipe: the request head is written, the rest copied. */
+  /**
+   * The upgrade request goes upstream on a connection of its own, and only its head: Node's HTTP
+   * client parses the answer, and bytes flow both ways only after a `101 Switching Protocols`.
+   * Any other answer (an upstream that ignores Upgrade, like nginx without a WebSocket location,
+   * and keeps the connection alive) is relayed with `Connection: close` and both connections are
+   * closed: a raw pipe opened before the 101 would carry the client's next requests, for any Host
+   * and with any X-Linkgate-* header, to the upstream unchecked.
+   */
   private tunnel(conn: HttpConnection, req: IncomingMessage, client: Socket, head: Buffer, upstream: UpstreamPool, allowed: Allowed): void {
     const { http } = upstream;
-    const target = http.tls
-      ? tlsConnect({ host: upstream.host, port: upstream.port, servername: http.servername ?? upstream.host, ALPNProtocols: ['http/1.1'], ...(upstream.ca ? { ca: upstream.ca } : {}) })
-      : netConnect({ host: upstream.host, port: upstream.port });
     conn.upgraded.add(client);
+    client.pause(); // nothing of the client's crosses before the 101
     const headers = upstreamRequestHeaders(req.headers, allowed.decided, true);
-    let text = `${req.method} ${allowed.path} HTTP/1.1\r\n`;
-    for (const [name, value] of Object.entries(headers)) {
-      for (const v of Array.isArray(value) ? value : [value]) text += `${name}: ${v}\r\n`;
-    }
-    target.write(`${text}\r\n`);
-    if (head.length) target.write(head);
+    const options = {
+      host: upstream.host,
+      port: upstream.port,
+      method: req.method,
+      path: allowed.path,
+      headers,
+      agent: false as const,
+      timeout: this.settings.timeouts.requestMs,
+    };
+    const outbound = http.tls
+      ? httpsRequest({ ...options, servername: http.servername ?? upstream.host, ALPNProtocols: ['http/1.1'], ...(upstream.ca ? { ca: upstream.ca } : {}) } as RequestOptions)
+      : httpRequest(options);
+    const { idleMs } = this.settings.timeouts;
+    let target: Socket | null = null;
+    let settled = false;
     const teardown = () => {
       client.destroy();
-      target.destroy();
+      target?.destroy();
+      outbound.destroy();
       conn.upgraded.delete(client);
     };
-    let answered = false;
-    target.once('data', () => (answered = true));
-    target.on('error', (err) => {
-      this.closed(conn, 'upstream_error', allowed.tenant.name, err.message);
-      // A 502 only while the client still waits for the upstream's answer, never inside a tunnel.
-      if (!answered && !client.destroyed) client.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-      teardown();
-    });
     client.on('error', teardown);
     client.on('close', teardown);
-    target.on('close', teardown);
-    client.setTimeout(0);
-    client.pipe(target);
-    target.pipe(client);
+    client.setTimeout(idleMs);
+    client.on('timeout', teardown);
+    const fail = (reason: CloseReason, detail: string) => {
+      if (settled) return teardown();
+      settled = true;
+      this.closed(conn, reason, allowed.tenant.name, detail);
+      const status = reason === 'request_timeout' ? '504 Gateway Timeout' : '502 Bad Gateway';
+      if (!client.destroyed) client.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`, teardown);
+      else teardown();
+    };
+    outbound.on('timeout', () => fail('request_timeout', `no answer to the upgrade within ${this.settings.timeouts.requestMs} ms`));
+    outbound.on('error', (err) => fail('upstream_error', err.message));
+    outbound.on('upgrade', (answer: IncomingMessage, socket: Socket, upstreamHead: Buffer) => {
+      settled = true;
+      target = socket;
+      let text = `HTTP/1.1 101 ${answer.statusMessage || 'Switching Protocols'}\r\n`;
+      for (let i = 0; i < answer.rawHeaders.length; i += 2) text += `${answer.rawHeaders[i]}: ${answer.rawHeaders[i + 1]}\r\n`;
+      client.write(`${text}\r\n`);
+      if (upstreamHead.length) client.write(upstreamHead);
+      if (head.length) socket.write(head);
+      socket.on('error', teardown);
+      socket.on('close', teardown);
+      socket.setTimeout(idleMs);
+      socket.on('timeout', teardown);
+      client.pipe(socket);
+      socket.pipe(client);
+      client.resume();
+    });
+    outbound.on('response', (answer: IncomingMessage) => {
+      // Not switched: the answer is relayed and this was the connection's last exchange.
+      settled = true;
+      const out = clientResponseHeaders(answer.headers as Record<string, string | string[] | undefined>);
+      out.connection = 'close';
+      let text = `HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}\r\n`;
+      for (const [name, value] of Object.entries(out)) {
+        for (const v of Array.isArray(value) ? value : [value]) text += `${name}: ${v}\r\n`;
+      }
+      client.write(`${text}\r\n`);
+      answer.on('error', teardown);
+      answer.on('end', () => client.end(teardown));
+      answer.pipe(client, { end: false });
+    });
+    outbound.end();
   }
 
   /** A request Node could not parse: 400, counted. */
@@ -493,12 +572,25 @@ export class HttpFront {
     socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
   }
 
-  /** CONNECT would make the gateway a tunnel to anywhere: refused as a bad request. */
-  private onConnectMethod(_req: IncomingMessage, socket: Socket): void {
+  /**
+   * CONNECT would make the gateway a tunnel to anywhere: refused as a bad request. Node emits this
+   * for HTTP/1.1 (with the socket) and for HTTP/2 (with a response: writing the refusal text as a
+   * body would answer it 200).
+   */
+  private onConnectMethod(req: Request, socketOrResponse: Socket | Http2ServerResponse): void {
+    if ((req as Http2ServerRequest).stream !== undefined) {
+      const res = socketOrResponse as Http2ServerResponse;
+      const conn = this.connOf(req);
+      if (!conn) return void res.stream.close(h2constants.NGHTTP2_REFUSED_STREAM);
+      this.drop(conn.facts, null, 'bad_request', 'CONNECT is not served', null, performance.now());
+      const body = JSON.stringify({ error: 'bad_request' });
+      res.writeHead(405, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+      return void res.end(body);
+    }
+    const socket = socketOrResponse as Socket;
     const conn = (socket as Tagged<Socket>)[CONN];
     this.drop(conn?.facts ?? null, null, 'bad_request', 'CONNECT is not served', null);
-    const body = JSON.stringify({ error: 'bad_request' });
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(refusalText(405, 'bad_request'));
   }
 
   // ---- reload, revocation, shutdown --------------------------------------------------------
@@ -515,6 +607,7 @@ export class HttpFront {
     return () => {
       this.settings = settings;
       this.certs = certs;
+      this.server.setSecureContext({ ...certs.certificates[0]!.pem, minVersion: MIN_TLS_VERSION });
       commitPools();
       this.host.logger.info('http certificates loaded', { certificates: certs.certificates.map((c) => ({ file: c.certFile, sha256: c.fingerprint })) });
     };
@@ -591,7 +684,15 @@ export class HttpFront {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 421: 'Misdirected Request' };
+/** Streams per HTTP/2 client session, so upstream requests in flight per connection (README). */
+export const MAX_CONCURRENT_STREAMS = 100;
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 405: 'Method Not Allowed', 421: 'Misdirected Request', 503: 'Service Unavailable' };
+
+function refusalText(status: number, reason: string): string {
+  const body = JSON.stringify({ error: reason });
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
 
 function tupleKey(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;

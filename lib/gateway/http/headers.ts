@@ -24,6 +24,13 @@ export const TENANT_HEADER = 'x-linkgate-tenant';
 export const LINK_ID_HEADER = 'x-linkgate-link-id';
 export const CLOUD_HEADER = 'x-linkgate-cloud';
 const OWN_PREFIX = 'x-linkgate-';
+/**
+ * Fields proxies and frameworks trust for the client's address, host, scheme or the original URL
+ * (a rewrite in front of a path-based router). A client's own would be believed by the upstream
+ * (an IP allow list, a tenant chosen from X-Forwarded-Host): removed, and the X-Forwarded-* trio
+ * written from what the gateway saw, as most upstream frameworks read those rather than Forwarded.
+ */
+const PROXY_FIELDS = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-forwarded-server', 'x-host']);
 
 export interface Decided {
   readonly tenant: string;
@@ -55,7 +62,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, decided: D
   for (const name of Object.keys(incoming)) {
     const value = incoming[name];
     if (value === undefined || name.charCodeAt(0) === 58 /* ':' */) continue;
-    if (name === 'host' || name === 'forwarded' || name.startsWith(OWN_PREFIX)) continue;
+    if (name === 'host' || name === 'forwarded' || name.startsWith(OWN_PREFIX) || PROXY_FIELDS.has(name)) continue;
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     out[name] = value;
   }
@@ -65,6 +72,9 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, decided: D
     if (incoming.upgrade !== undefined) out.upgrade = incoming.upgrade;
   }
   out.forwarded = `for=${quoted(decided.source)};proto=https;host=${quoted(decided.host)}`;
+  out['x-forwarded-for'] = addressOf(decided.source);
+  out['x-forwarded-proto'] = 'https';
+  out['x-forwarded-host'] = decided.host;
   out[TENANT_HEADER] = decided.tenant;
   if (decided.linkId !== null) out[LINK_ID_HEADER] = decided.linkId;
   out[CLOUD_HEADER] = decided.cloud ?? 'none';
@@ -82,6 +92,12 @@ export function clientResponseHeaders(incoming: Record<string, string | string[]
     out[name] = value;
   }
   return out;
+}
+
+/** `1.2.3.4:5` → `1.2.3.4`, `[::1]:5` → `::1`; `unknown` stays. */
+function addressOf(source: string): string {
+  const m = /^\[([^\]]+)\]:\d+$/.exec(source) ?? /^([^:]+):\d+$/.exec(source);
+  return m ? m[1]! : source;
 }
 
 /** RFC 7239 §4: a node with ':' (a port, IPv6) must be a quoted-string. */

@@ -18,6 +18,39 @@ export interface UpstreamPool {
   readonly ca: Buffer | undefined;
   /** Settings the pool was built from: an unchanged upstream keeps its pool across reloads. */
   readonly key: string;
+  /** Requests in flight per tenant on this pool, and the most one tenant may have (tenantShare). */
+  readonly inflight: Map<string, number>;
+  readonly maxPerTenant: number;
+}
+
+/**
+ * One tenant may hold at most half of an upstream's capacity with requests in flight: a tenant
+ * whose clients send slow bodies (or whose answers are slow) would otherwise take every pooled
+ * connection, and the other tenants on that upstream would queue behind it. Half, like
+ * limits.maxConnectionsPerTenant in tcp mode. Capacity is maxConnections for HTTP/1.1 (one request
+ * per connection) and maxConnections × 100 streams for HTTP/2.
+ */
+const TENANT_SHARE = 2;
+const H2_STREAMS_PER_CONNECTION = 100;
+
+export function tenantShare(http: UpstreamHttp): number {
+  const capacity = http.protocol === 'http2' ? http.maxConnections * H2_STREAMS_PER_CONNECTION : http.maxConnections;
+  return Math.max(1, Math.floor(capacity / TENANT_SHARE));
+}
+
+/** Counts one request of `tenant` on `pool` if under its share; the returned function releases it once. */
+export function takeTenantSlot(pool: UpstreamPool, tenant: string): (() => void) | null {
+  const n = pool.inflight.get(tenant) ?? 0;
+  if (n >= pool.maxPerTenant) return null;
+  pool.inflight.set(tenant, n + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (pool.inflight.get(tenant) ?? 1) - 1;
+    if (left > 0) pool.inflight.set(tenant, left);
+    else pool.inflight.delete(tenant);
+  };
 }
 
 const PLAIN_HTTP1: UpstreamHttp = { protocol: 'http1', tls: false, maxConnections: 64 };
@@ -62,7 +95,7 @@ export class UpstreamPools {
         ...(h2 && !http.tls ? { useH2c: true } : {}),
         connect: http.tls ? connect : { timeout: u.connectTimeoutMs },
       } as Pool.Options);
-      next.set(name, { name, pool, origin, host: u.host, port: u.port, http, ca, key });
+      next.set(name, { name, pool, origin, host: u.host, port: u.port, http, ca, key, inflight: new Map(), maxPerTenant: tenantShare(http) });
     }
     return () => {
       const previous = this.pools;
