@@ -3,13 +3,11 @@
  * serving nothing while the store is down, ready once the object is fetched, a replaced object
  * applied at the next poll (a removed endpoint cut off), a broken one refused (last good kept).
  */
-import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
-import { freePorts } from '../../bench/harness';
-import { privateLinkOpening } from '../helpers/bytes';
+import { freePorts, httpGet } from '../../bench/harness';
 import { spawnCli, type CliProcess } from '../helpers/cli';
+import { privateLinkOpening } from '../helpers/bytes';
 import { ObjectStoreStandIn } from '../helpers/object-store';
-import { sendRaw, startEchoServer, waitFor, type TestServer } from '../helpers/sockets';
+import { forwardedConnection, sendRaw, startEchoServer, waitFor, type TestServer } from '../helpers/sockets';
 
 const A = 'vpce-0aaaaaaaaaaaaaaaa';
 const B = 'vpce-0bbbbbbbbbbbbbbbb';
@@ -25,17 +23,6 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.stop()));
 });
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    request({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', () => resolve({ status: 0, body: '' }))
-      .end();
-  });
-}
 
 function documentAllowing(ports: { privateLink: number; health: number }, allow: string[]): string {
   return JSON.stringify({
@@ -46,25 +33,6 @@ function documentAllowing(ports: { privateLink: number; health: number }, allow:
   });
 }
 
-async function live(port: number, linkId: string): Promise<{ socket: Socket; ping: () => Promise<boolean>; closed: Promise<void> }> {
-  let received = '';
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((r) => socket.on('close', () => r()));
-  socket.setEncoding('latin1').on('data', (d: string) => (received += d));
-  await new Promise((r) => socket.once('connect', r));
-  socket.write(privateLinkOpening('aws', linkId, 'megacorp.example.com'));
-  const ping = async () => {
-    const token = `t${Math.random()}`;
-    if (socket.destroyed) return false;
-    socket.write(token);
-    return waitFor(() => received.includes(token), 3000).then(
-      () => true,
-      () => false,
-    );
-  };
-  return { socket, ping, closed };
-}
 
 describe.each([1, 2])('serve --config-url with %i worker(s)', (workers) => {
   test('GIVEN the store is down at start THEN the gateway is alive, not ready, and serves nothing; WHEN the store comes up THEN it is ready and forwards; WHEN the object is replaced THEN the next poll applies it', async () => {
@@ -84,18 +52,18 @@ describe.each([1, 2])('serve --config-url with %i worker(s)', (workers) => {
 
     // THEN: alive, not ready, fetch failures counted, no traffic listener
     await waitFor(() => proc.lines.filter((l) => l.msg === 'config fetch failed; keeping the last good config').length >= 2, 15_000, 'two failed fetches');
-    expect(await get(health, '/healthz')).toMatchObject({ status: 200 });
-    expect(await get(health, '/readyz')).toEqual({ status: 503, body: 'not ready\n' });
-    expect((await get(health, '/metrics')).body).toMatch(/linkgate_config_fetch_failures_total\{reason="fetch"\} [2-9]/);
+    expect(await httpGet(health, '/healthz')).toMatchObject({ status: 200 });
+    expect(await httpGet(health, '/readyz')).toEqual({ status: 503, body: 'not ready\n' });
+    expect((await httpGet(health, '/metrics')).body).toMatch(/linkgate_config_fetch_failures_total\{reason="fetch"\} [2-9]/);
     expect(await sendRaw(privateLink, [privateLinkOpening('aws', A, 'megacorp.example.com')], { waitMs: 1000 })).toMatchObject({ error: 'ECONNREFUSED' });
 
     // WHEN the store comes up with the object
     store.put(documentAllowing(ports, [A]));
     await store.start(storePort);
-    await waitFor(async () => (await get(health, '/readyz')).status === 200, 20_000, 'readiness').catch((e: Error) => {
+    await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, 20_000, 'readiness').catch((e: Error) => {
       throw new Error(`${e.message}; log: ${JSON.stringify(proc.lines.slice(-5))}; stderr: ${proc.stderr()}`);
     });
-    const fromA = await live(privateLink, A);
+    const fromA = await forwardedConnection(privateLink, A, { pingTimeoutMs: 3000 });
     expect(await fromA.ping()).toBe(true);
 
     // WHEN the object is replaced to allow only B
@@ -104,18 +72,18 @@ describe.each([1, 2])('serve --config-url with %i worker(s)', (workers) => {
     await waitFor(() => proc.lines.filter((l) => l.msg === 'config reloaded').length >= appliedBefore + workers, 15_000, 'the new object in every worker');
     // THEN A's live connection is revoked and B gets through
     await fromA.closed;
-    const fromB = await live(privateLink, B);
+    const fromB = await forwardedConnection(privateLink, B, { pingTimeoutMs: 3000 });
     expect(await fromB.ping()).toBe(true);
     fromB.socket.destroy();
 
     // WHEN the object is replaced by a broken one THEN the last good config stays
     store.put('{"listeners": {"privateLink": ');
     await waitFor(() => proc.lines.some((l) => l.msg === 'config object is invalid; keeping the last good config'), 15_000, 'the invalid object refused');
-    const stillB = await live(privateLink, B);
+    const stillB = await forwardedConnection(privateLink, B, { pingTimeoutMs: 3000 });
     expect(await stillB.ping()).toBe(true);
     stillB.socket.destroy();
-    expect(await get(health, '/readyz')).toMatchObject({ status: 200 });
-    expect((await get(health, '/metrics')).body).toMatch(/linkgate_config_fetch_failures_total\{reason="invalid"\} [1-9]/);
+    expect(await httpGet(health, '/readyz')).toMatchObject({ status: 200 });
+    expect((await httpGet(health, '/metrics')).body).toMatch(/linkgate_config_fetch_failures_total\{reason="invalid"\} [1-9]/);
     // Unchanged polls cost 304s.
     await waitFor(() => store.objectRequests(304).length >= 1 || store.objectRequests(200).length > 4, 10_000);
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { metricSum, writeFileAtomic } from '../../bench/harness';
 import { privateLinkOpening } from '../helpers/bytes';
 import { spawnCli, type CliProcess } from '../helpers/cli';
-import { closedPort, openAndHold, sendRaw, sleep, startEchoServer, startTcpServer, waitFor, type HeldConnection, type TestServer } from '../helpers/sockets';
+import { closedPort, forwardedConnection, openAndHold, sendRaw, sleep, startEchoServer, startTcpServer, waitFor, type HeldConnection, type TestServer } from '../helpers/sockets';
 import { connectionsForOpenFiles } from '../../lib/gateway/quotas';
 import { resolveListenerMode, reusePortAvailable } from '../../lib/gateway/listener-mode';
 
@@ -74,26 +74,6 @@ function body(port: number, path: string): Promise<string> {
   });
 }
 
-/** A forwarded connection through the echo upstream. */
-async function forwarded(port: number, linkId: string): Promise<{ socket: Socket; ping: () => Promise<boolean>; closed: Promise<void> }> {
-  let received = '';
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((r) => socket.on('close', () => r()));
-  socket.setEncoding('latin1').on('data', (d: string) => (received += d));
-  await new Promise((r) => socket.once('connect', r));
-  socket.write(privateLinkOpening('aws', linkId, 'megacorp.example.com'));
-  const ping = async () => {
-    const token = `t${Math.random()}`;
-    if (socket.destroyed) return false;
-    socket.write(token);
-    return waitFor(() => received.includes(token), 2000).then(
-      () => true,
-      () => false,
-    );
-  };
-  return { socket, ping, closed };
-}
 
 const procs: CliProcess[] = [];
 afterEach(() => {
@@ -109,7 +89,7 @@ describe.each(SERVE_CASES)('serve with %i worker(s), listener mode %s', (workers
   test('GIVEN a running gateway WHEN the config file is replaced or SIGHUP arrives THEN every worker reloads, and a removed endpoint is cut off', async () => {
     const { file, ports, proc } = await setup(workers, undefined, listenerMode);
     procs.push(proc);
-    const live = await forwarded(ports.privateLink, A);
+    const live = await forwardedConnection(ports.privateLink, A);
     expect(await live.ping()).toBe(true);
 
     // WHEN the file changes to allow B only
@@ -118,7 +98,7 @@ describe.each(SERVE_CASES)('serve with %i worker(s), listener mode %s', (workers
     // THEN the live connection from A is closed as revoked
     await live.closed;
     expect(proc.lines.some((l) => l.msg === 'close' && l.reason === 'revoked' && l.linkId === A)).toBe(true);
-    const fromB = await forwarded(ports.privateLink, B);
+    const fromB = await forwardedConnection(ports.privateLink, B);
     expect(await fromB.ping()).toBe(true);
     fromB.socket.destroy();
 
@@ -139,7 +119,7 @@ describe.each(SERVE_CASES)('serve with %i worker(s), listener mode %s', (workers
     procs.push(proc);
     writeFileSync(file, '{"listeners": "broken"');
     await waitFor(() => proc.lines.filter((l) => l.msg === 'config reload failed; keeping the last good config').length >= workers, 10_000);
-    const still = await forwarded(ports.privateLink, A);
+    const still = await forwardedConnection(ports.privateLink, A);
     expect(await still.ping()).toBe(true);
     expect(await status(ports.health, '/readyz')).toBe(200);
     still.socket.destroy();
@@ -148,7 +128,7 @@ describe.each(SERVE_CASES)('serve with %i worker(s), listener mode %s', (workers
   test('GIVEN SIGTERM with a connection in flight THEN /readyz fails first, the connection keeps working, new ones are refused after the delay, and the process exits once it ends', async () => {
     const { ports, proc } = await setup(workers, { drainDelayMs: 600, drainTimeoutMs: 10_000 }, listenerMode);
     procs.push(proc);
-    const live = await forwarded(ports.privateLink, A);
+    const live = await forwardedConnection(ports.privateLink, A);
     expect(await live.ping()).toBe(true);
 
     proc.kill('SIGTERM');
@@ -173,7 +153,7 @@ describe.each(SERVE_CASES)('serve with %i worker(s), listener mode %s', (workers
   test('GIVEN SIGTERM and a connection that never ends THEN it is closed at the drain bound and the process exits 0', async () => {
     const { ports, proc } = await setup(workers, { drainDelayMs: 200, drainTimeoutMs: 700 }, listenerMode);
     procs.push(proc);
-    const live = await forwarded(ports.privateLink, A);
+    const live = await forwardedConnection(ports.privateLink, A);
     expect(await live.ping()).toBe(true);
     const sentAt = Date.now();
     proc.kill('SIGTERM');
@@ -196,7 +176,7 @@ test.each(CLUSTER_MODES)('GIVEN a cluster (listener mode %s) WHEN a worker dies 
   expect(ready).toBe(200);
   // Whichever worker the kernel picks (with reuseport, the replacement's own socket among them).
   for (let i = 0; i < 8; i++) {
-    const c = await forwarded(ports.privateLink, A);
+    const c = await forwardedConnection(ports.privateLink, A);
     expect(await c.ping()).toBe(true);
     c.socket.destroy();
   }
@@ -279,7 +259,7 @@ test('GIVEN an inline config in $LINKGATE_CONFIG WHEN SIGHUP arrives THEN the ga
   await waitFor(async () => (await status(ports.health, '/readyz')) === 200, 15_000, 'readiness');
   proc.kill('SIGHUP');
   await proc.waitForLine((l) => l.msg === 'SIGHUP ignored: the config is inline and cannot be reloaded; redeploy to change it');
-  const live = await forwarded(ports.privateLink, A);
+  const live = await forwardedConnection(ports.privateLink, A);
   expect(await live.ping()).toBe(true);
   live.socket.destroy();
 });

@@ -3,6 +3,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { connect as tlsConnect } from 'node:tls';
 import { freePort, until } from '../../bench/harness';
 import { demoCa } from '../../examples/demo/upstream';
+import { privateLinkOpening } from './bytes';
 
 export interface Observed {
   /** Bytes received before the connection closed or the wait ended. */
@@ -190,4 +191,36 @@ export async function holdReopening(port: number, count: number, opening: Buffer
       for (const s of sockets) s.destroy();
     },
   };
+}
+
+/** A connection opened through the gateway as an AWS endpoint would, echoed back by the upstream. */
+export interface ForwardedConnection {
+  readonly socket: Socket;
+  /** Sends a token and says whether the echo came back within `pingTimeoutMs`. */
+  ping(): Promise<boolean>;
+  readonly closed: Promise<void>;
+}
+
+export async function forwardedConnection(
+  port: number,
+  linkId: string,
+  options: { readonly hostname?: string; readonly pingTimeoutMs?: number } = {},
+): Promise<ForwardedConnection> {
+  let received = '';
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  socket.setEncoding('latin1').on('data', (d: string) => (received += d));
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(privateLinkOpening('aws', linkId, options.hostname ?? 'megacorp.example.com'));
+  const ping = async () => {
+    const token = `t${Math.random()}`;
+    if (socket.destroyed) return false;
+    socket.write(token);
+    return waitFor(() => received.includes(token), options.pingTimeoutMs ?? 2000).then(
+      () => true,
+      () => false,
+    );
+  };
+  return { socket, ping, closed };
 }

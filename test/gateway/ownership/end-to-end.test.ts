@@ -6,13 +6,12 @@
  * while live; an API that stops answering keeps the last map until staleAfterSec, then owner
  * admissions stop while explicit link IDs go on.
  */
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { writeFileAtomic } from '../../../bench/harness';
+import { httpGet, writeFileAtomic } from '../../../bench/harness';
 import { buildClientHello } from '../../../lib/gateway/tls/build-client-hello';
 import type { Cloud } from '../../../lib/tenants/ids';
 import { spawnCli, type CliProcess } from '../../helpers/cli';
@@ -68,7 +67,7 @@ async function serve(workers: number, ownership: object, tenants: object[], env:
   );
   const proc = spawnCli(['serve', '--config', file, '--workers', String(workers)], env);
   cleanup.push(() => proc.kill('SIGKILL'));
-  await waitFor(async () => (await get(health, '/readyz')).status === 200, 30_000, 'readiness').catch((e: Error) => {
+  await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, 30_000, 'readiness').catch((e: Error) => {
     throw new Error(`${e.message}; stderr: ${proc.stderr()}`);
   });
   return { proc, privateLink, health };
@@ -83,17 +82,6 @@ async function edge(cloud: Cloud, linkId: string, gatewayPort: number): Promise<
   return port;
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    request({ host: '127.0.0.1', port, path, timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', () => resolve({ status: 0, body: '' }))
-      .end();
-  });
-}
 
 interface Client {
   socket: Socket;
@@ -201,7 +189,7 @@ describe('AWS, cluster of 2 workers (poller in the primary)', () => {
     api.mode = 'reset';
     const down = performance.now();
     await waitFor(
-      async () => metric((await get(gw.health, '/metrics')).body, 'linkgate_ownership_poll_failures_total', 'reason="unreachable"') >= 1,
+      async () => metric((await httpGet(gw.health, '/metrics')).body, 'linkgate_ownership_poll_failures_total', 'reason="unreachable"') >= 1,
       15_000,
       'a counted failure',
     );
@@ -217,7 +205,7 @@ describe('AWS, cluster of 2 workers (poller in the primary)', () => {
     // WHEN the last good read is older than staleAfterSec (8 s) THEN the owner-admitted connection is cut
     await byOwner.closed;
     figures.push(`AWS: API down → owner admissions stopped after ${Math.round(performance.now() - down)} ms (staleAfterSec 8)`);
-    const metrics = (await get(gw.health, '/metrics')).body;
+    const metrics = (await httpGet(gw.health, '/metrics')).body;
     expect(metric(metrics, 'linkgate_ownership_stale', 'cloud="aws"')).toBe(1);
     expect(metric(metrics, 'linkgate_ownership_map_age_seconds', 'cloud="aws"')).toBeGreaterThan(8);
     await waitFor(() => gw.proc.lines.some((l) => l.msg === 'ownership map stale: owner rules admit nobody until a read succeeds'), 5_000, 'the stale log line');
