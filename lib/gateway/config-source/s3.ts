@@ -3,7 +3,6 @@
  * `If-None-Match`, so an unchanged object costs a 304. Region from AWS_REGION; a test endpoint
  * (LINKGATE_S3_ENDPOINT) is addressed path-style.
  */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describeError } from './http-get';
 import { MAX_CONFIG_BYTES, type ConfigFetcher, type FetchOutcome } from './types';
 
@@ -14,7 +13,13 @@ export interface S3Options {
   readonly endpoint?: string;
 }
 
+type S3Module = typeof import('@aws-sdk/client-s3');
+
 export function s3Fetcher(options: S3Options): ConfigFetcher {
+  // Loaded here, not at the top: only a gateway with an s3:// config pays the SDK's ~20 MB in
+  // every process. require, not import(): the package is CommonJS and so is this build.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { GetObjectCommand, S3Client } = require('@aws-sdk/client-s3') as S3Module;
   const client = new S3Client({
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),

@@ -4,7 +4,13 @@
  * upstream gets a new pool; the old one finishes its requests and closes.
  */
 import { readFileSync } from 'node:fs';
-import { Pool, buildConnector } from 'undici';
+import type { Pool, buildConnector } from 'undici';
+
+type UndiciModule = typeof import('undici');
+/** Loaded on the first http-mode config, not at the top: a tcp-only gateway never pays its ~20 MB per process. */
+let undici: UndiciModule | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadUndici = (): UndiciModule => (undici ??= require('undici') as UndiciModule);
 import type { GatewayConfig, HttpSettings, UpstreamHttp } from '../../tenants/schema';
 
 export interface UpstreamPool {
@@ -82,6 +88,7 @@ export class UpstreamPools {
       // undici would take the TLS name from each request's Host (the client's, the tenant's
       // public name): the upstream is verified against its own name instead.
       const servername = http.servername ?? (isIpLiteral(u.host) ? undefined : u.host);
+      const { Pool, buildConnector } = loadUndici();
       const connector = buildConnector({ timeout: u.connectTimeoutMs, ...(ca ? { ca } : {}), ...(h2 && http.tls ? { allowH2: true } : {}) } as buildConnector.BuildOptions);
       const connect: buildConnector.connector = (options, callback) => connector({ ...options, servername }, callback);
       const pool = new Pool(origin, {
