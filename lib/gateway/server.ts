@@ -410,10 +410,7 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
 
   /** @internal http mode's per-request decisions, logged and emitted like a connection's. */
   recordHttpDecision(record: DecisionRecord): void {
-    const mode = this.config.log.decisions;
-    const write = mode === 'all' || (mode === 'drops' && record.verdict === 'drop');
-    const logged = write && (record.verdict === 'forward' || this.dropLog.take(record.reason!));
-    if (logged) this.logger.info(record.verdict, record as unknown as Record<string, unknown>);
+    if (this.takeDecisionLine(record.verdict, record.reason)) this.logger.info(record.verdict, record as unknown as Record<string, unknown>);
     this.emit('decision', record);
   }
 
@@ -731,12 +728,17 @@ export class Gateway extends EventEmitter implements HandshakeWatchHost<Connecti
     this.record(conn, 'drop', reason, detail);
   }
 
+  /** Whether a decision gets a log line: `log.decisions`, and the drop-line rate limit (which this spends). */
+  private takeDecisionLine(verdict: 'forward' | 'drop', reason: DropReason | null): boolean {
+    const mode = this.config.log.decisions;
+    const write = mode === 'all' || (mode === 'drops' && verdict === 'drop');
+    return write && (verdict === 'forward' || this.dropLog.take(reason!));
+  }
+
   private record(conn: Connection, verdict: 'forward' | 'drop', reason: DropReason | null, detail?: string): void {
     // Whether a line is written is settled first: in a flood of drops most are not, and then the
     // record is built only for a 'decision' listener (tests, embedders).
-    const mode = this.config.log.decisions;
-    const write = mode === 'all' || (mode === 'drops' && verdict === 'drop');
-    const logged = write && (verdict === 'forward' || this.dropLog.take(reason!));
+    const logged = this.takeDecisionLine(verdict, reason);
     if (!logged && this.listenerCount('decision') === 0) return;
     const link = conn.header?.link ?? null;
     const record: DecisionRecord = {
