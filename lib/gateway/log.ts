@@ -68,10 +68,8 @@ export class Logger {
 
   log(level: LogLevel, msg: string, fields?: LogFields): void {
     if (LEVELS[level] < this.minLevel) return;
-    const extra = fields ? JSON.stringify(fields, bigintSafe).slice(1, -1) : '';
-    this.writer.push(
-      `{"time":"${new Date().toISOString()}","level":"${level}","msg":${JSON.stringify(msg)}${this.base}${extra ? `,${extra}` : ''}}\n`,
-    );
+    const extra = fields ? serializeFields(fields) : '';
+    this.writer.push(`{"time":"${isoNow()}","level":"${level}","msg":${JSON.stringify(msg)}${this.base}${extra ? `,${extra}` : ''}}\n`);
   }
 
   debug(msg: string, fields?: LogFields): void {
@@ -95,6 +93,33 @@ export class Logger {
 
 function bigintSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/**
+ * The fields as JSON without their braces. A replacer takes JSON.stringify off its fast path (it
+ * doubled the cost of a decision line), so it is used only for the rare fields with a bigint.
+ */
+function serializeFields(fields: LogFields): string {
+  try {
+    return JSON.stringify(fields).slice(1, -1);
+  } catch {
+    return JSON.stringify(fields, bigintSafe).slice(1, -1);
+  }
+}
+
+let isoSecond = -1;
+let isoPrefix = '';
+
+/** `new Date().toISOString()`, with the part up to the second formatted once per second. */
+function isoNow(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20); // "2026-11-30T10:33:22."
+  }
+  const ms = now - second * 1000;
+  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
 /**

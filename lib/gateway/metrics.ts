@@ -20,82 +20,104 @@ export class GatewayMetrics {
   readonly decisionSeconds: Histogram<'listener' | 'verdict'>;
   readonly logLinesSuppressed: Counter;
 
-  // Label children resolved once per label set: prom-client hashes the labels on every call
-  // otherwise, and these are hit on every connection.
-  private readonly children = new Map<string, unknown>();
-
-  private child<C>(key: string, resolve: () => C): C {
-    let child = this.children.get(key) as C | undefined;
-    if (child === undefined) this.children.set(key, (child = resolve()));
-    return child;
-  }
+  // The per-connection counts wait in plain numbers, found by Map lookups on the label values
+  // themselves, and reach prom-client when it is read (each metric's collect): prom-client hashes
+  // the label set on every inc() and observe(), a cost paid here once per scrape instead of several
+  // times per connection.
+  private readonly acceptedTallies = new LabelTree<Tally>();
+  private readonly droppedTallies = new LabelTree<Tally>();
+  private readonly closedTallies = new LabelTree<Tally>();
+  private readonly bytesTallies = new LabelTree<Tally>();
+  private readonly healthTallies = new LabelTree<Tally>();
+  private readonly activeTallies = new LabelTree<Tally>();
+  private readonly decisionChildren = new LabelTree<Histogram.Internal<'listener' | 'verdict'>>();
 
   countAccepted(listener: string, tenant: string, cloud: string): void {
-    this.child(`accepted\0${listener}\0${tenant}\0${cloud}`, () => this.accepted.labels(listener, tenant, cloud)).inc();
+    this.acceptedTallies.get3(listener, tenant, cloud, newTally).pending++;
   }
 
   countDropped(listener: string, reason: string, tenant: string): void {
-    this.child(`dropped\0${listener}\0${reason}\0${tenant}`, () => this.dropped.labels(listener, reason, tenant)).inc();
+    this.droppedTallies.get3(listener, reason, tenant, newTally).pending++;
   }
 
   countClosed(reason: string, tenant: string): void {
-    this.child(`closed\0${reason}\0${tenant}`, () => this.closed.labels(reason, tenant)).inc();
+    this.closedTallies.get2(reason, tenant, newTally).pending++;
   }
 
   countHealthCheck(listener: string): void {
-    this.child(`health\0${listener}`, () => this.healthChecks.labels(listener)).inc();
+    this.healthTallies.get1(listener, newTally).pending++;
   }
 
   countBytes(direction: 'client_to_upstream' | 'upstream_to_client', tenant: string, bytes: number): void {
-    this.child(`bytes\0${direction}\0${tenant}`, () => this.bytes.labels(direction, tenant)).inc(bytes);
+    this.bytesTallies.get2(direction, tenant, newTally).pending += bytes;
   }
 
   /** +1 when a connection opens, -1 when it closes. */
   changeActive(listener: string, by: 1 | -1): void {
-    this.child(`active\0${listener}`, () => this.active.labels(listener)).inc(by);
+    this.activeTallies.get1(listener, newTally).pending += by;
   }
 
   observeDecision(listener: string, verdict: string, seconds: number): void {
-    this.child(`decision\0${listener}\0${verdict}`, () => this.decisionSeconds.labels(listener, verdict)).observe(seconds);
+    this.decisionChildren.get2(listener, verdict, () => this.decisionSeconds.labels(listener, verdict)).observe(seconds);
   }
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = options.registry ?? new Registry())];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the metric as `this`
+    const self = this;
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'linkgate_' });
     this.accepted = new Counter({
       name: 'linkgate_connections_accepted_total',
       help: 'Connections forwarded upstream, by listener, tenant and cloud ("none" on the public listener).',
       labelNames: ['listener', 'tenant', 'cloud'],
+      collect() {
+        flushTallies(self.acceptedTallies, (labels, n) => this.labels(...labels).inc(n));
+      },
       registers,
     });
     this.dropped = new Counter({
       name: 'linkgate_connections_dropped_total',
       help: 'Connections dropped before forwarding, by reason; tenant is "" when none was identified.',
       labelNames: ['listener', 'reason', 'tenant'],
+      collect() {
+        flushTallies(self.droppedTallies, (labels, n) => this.labels(...labels).inc(n));
+      },
       registers,
     });
     this.closed = new Counter({
       name: 'linkgate_connections_closed_total',
       help: 'Forwarded connections the gateway ended, by reason (revoked, upstream_error, drain_timeout, ...).',
       labelNames: ['reason', 'tenant'],
+      collect() {
+        flushTallies(self.closedTallies, (labels, n) => this.labels(...labels).inc(n));
+      },
       registers,
     });
     this.active = new Gauge({
       name: 'linkgate_active_connections',
       help: 'Open client connections, pending and forwarding.',
       labelNames: ['listener'],
+      collect() {
+        for (const [labels, tally] of self.activeTallies.entries()) this.labels(...labels).set(tally.pending);
+      },
       registers,
     });
     this.bytes = new Counter({
       name: 'linkgate_bytes_total',
       help: 'Bytes forwarded, counted when a connection closes (client_to_upstream excludes the PROXY header).',
       labelNames: ['direction', 'tenant'],
+      collect() {
+        flushTallies(self.bytesTallies, (labels, n) => this.labels(...labels).inc(n));
+      },
       registers,
     });
     this.healthChecks = new Counter({
       name: 'linkgate_health_checks_total',
       help: 'PROXY v2 LOCAL connections (load balancer health checks) answered by closing.',
       labelNames: ['listener'],
+      collect() {
+        flushTallies(self.healthTallies, (labels, n) => this.labels(...labels).inc(n));
+      },
       registers,
     });
     this.reloads = new Counter({
@@ -125,5 +147,61 @@ export class GatewayMetrics {
       help: 'Drop log lines not written because of the rate limit (the drops are still counted).',
       registers,
     });
+  }
+}
+
+/** Counts (or, for a gauge, the value) waiting for the next read of the metric. */
+interface Tally {
+  pending: number;
+}
+
+const newTally = (): Tally => ({ pending: 0 });
+
+/** Applies each tally's pending increments to prom-client and zeroes them. */
+function flushTallies(tree: LabelTree<Tally>, inc: (labels: string[], n: number) => void): void {
+  for (const [labels, tally] of tree.entries()) {
+    if (tally.pending === 0) continue;
+    inc(labels, tally.pending);
+    tally.pending = 0;
+  }
+}
+
+/**
+ * Values by one to three label values, as nested Maps: a lookup hashes strings that already exist
+ * (tenant names, reasons, listener names) instead of a key string built on every call.
+ */
+class LabelTree<V> {
+  private readonly root = new Map<string, unknown>();
+
+  get1(a: string, make: () => V): V {
+    return this.leaf(this.root, a, make);
+  }
+
+  get2(a: string, b: string, make: () => V): V {
+    return this.leaf(this.branch(this.root, a), b, make);
+  }
+
+  get3(a: string, b: string, c: string, make: () => V): V {
+    return this.leaf(this.branch(this.branch(this.root, a), b), c, make);
+  }
+
+  /** Every value with its label values, in insertion order. */
+  *entries(prefix: string[] = [], node: Map<string, unknown> = this.root): Generator<[string[], V]> {
+    for (const [label, next] of node) {
+      if (next instanceof Map) yield* this.entries([...prefix, label], next as Map<string, unknown>);
+      else yield [[...prefix, label], next as V];
+    }
+  }
+
+  private branch(node: Map<string, unknown>, label: string): Map<string, unknown> {
+    let next = node.get(label) as Map<string, unknown> | undefined;
+    if (next === undefined) node.set(label, (next = new Map()));
+    return next;
+  }
+
+  private leaf(node: Map<string, unknown>, label: string, make: () => V): V {
+    let value = node.get(label) as V | undefined;
+    if (value === undefined) node.set(label, (value = make()));
+    return value;
   }
 }
