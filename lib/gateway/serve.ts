@@ -6,6 +6,7 @@
  * listeners and their policy; on reload each worker reads and validates the file itself, so an
  * invalid file leaves every worker on its last good policy.
  */
+import { tuneGarbageCollection } from './gc-tuning';
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { AggregatorRegistry, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
@@ -77,8 +78,11 @@ function loadOrExit(source: ConfigSource, logger: Logger): LoadedConfig {
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
+  // Before any traffic, in every process (gc-tuning.ts).
+  const gcTuning = tuneGarbageCollection();
   if (cluster.isWorker) return runWorker(options.source, options.listenerMode ?? 'auto');
   const logger = options.logger ?? new Logger({ base: { pid: process.pid } });
+  logger.info('gc tuning', { gcTuning });
   if (options.source.kind === 'url') return serveFromStore(options.source, options.workers, logger);
   const loaded = loadOrExit(options.source, logger);
   if (options.workers <= 1) return runSingle(options.source, loaded, logger);
