@@ -189,6 +189,20 @@ describeWithPeer('openssl', 'http mode (certificates made by openssl)', () => {
       }
     });
 
+    test('GIVEN an HTTP/2 session already served for alpha WHEN a later stream names a hostname outside the certificate THEN 421 on that stream, then alpha again 200', async () => {
+      const port = await edge(gw, 'aws', LINKS.aws.alpha);
+      const session = await h2(port, ALPHA);
+      try {
+        expect((await h2get(session, ALPHA, '/protected')).status).toBe(200);
+        const outside = await h2get(session, SHARED, '/protected');
+        expect(outside.status).toBe(421);
+        expect(outside.body).not.toContain('PROTECTED-BODY');
+        expect((await h2get(session, ALPHA, '/protected')).status).toBe(200);
+      } finally {
+        session.destroy();
+      }
+    });
+
     test('GIVEN a TLS connection WHEN the client sends bytes that are no HTTP request THEN 400 and a counted bad_request drop', async () => {
       const port = await edge(gw, 'aws', LINKS.aws.alpha);
       const before = await dropped(gw, 'bad_request');
