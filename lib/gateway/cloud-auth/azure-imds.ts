@@ -6,8 +6,8 @@
  * `expires_in` (seconds, a string). Plain fetch rather than @azure/identity: one GET does not
  * justify its size in the image nor its load time at every start.
  */
-import { boundedFetch, CloudHttpError, isRecord, jsonBody, redact } from './http';
-import { CachedToken, seconds, TOKEN_MAX_BYTES, TOKEN_TIMEOUT_MS } from './token';
+import { CloudHttpError, redact } from './http';
+import { CachedToken, fetchTokenAnswer, seconds, type TokenBounds } from './token';
 
 export const AZURE_IMDS_URL = 'http://169.254.169.254';
 export const AZURE_IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
@@ -19,15 +19,13 @@ export const AZURE_RESOURCE = {
   arm: 'https://management.azure.com/',
 } as const;
 
-export interface AzureImdsTokenOptions {
+export interface AzureImdsTokenOptions extends TokenBounds {
   /** The audience, e.g. AZURE_RESOURCE.storage. */
   readonly resource: string;
   /** A user-assigned identity's client ID; the system-assigned identity otherwise. */
   readonly clientId?: string;
   /** The token endpoint's full URL (tests point it at a stand-in); default IMDS's. */
   readonly tokenUrl?: string;
-  readonly timeoutMs?: number;
-  readonly maxBytes?: number;
 }
 
 /** The token endpoint under an IMDS base URL (`http://169.254.169.254` by default). */
@@ -41,16 +39,7 @@ export function azureImdsToken(options: AzureImdsTokenOptions): CachedToken {
   const url = `${options.tokenUrl ?? azureImdsTokenUrl()}?${query}`;
   const what = `managed identity token (IMDS ${redact(url)})`;
   return new CachedToken(async () => {
-    const response = await boundedFetch(url, {
-      headers: { Metadata: 'true' },
-      timeoutMs: options.timeoutMs ?? TOKEN_TIMEOUT_MS,
-      maxBytes: options.maxBytes ?? TOKEN_MAX_BYTES,
-      what,
-    });
-    const body = jsonBody(what, response);
-    if (!isRecord(body) || typeof body.access_token !== 'string' || !body.access_token) {
-      throw new CloudHttpError('bad_response', `${what}: no access_token in the answer`);
-    }
+    const body = await fetchTokenAnswer(url, { Metadata: 'true' }, what, options);
     // expires_on is absolute (epoch seconds); expires_in, relative, stands in when it is absent.
     const expiresOn = seconds(body.expires_on);
     const lifetimeSec = expiresOn !== undefined ? expiresOn - Date.now() / 1000 : seconds(body.expires_in);

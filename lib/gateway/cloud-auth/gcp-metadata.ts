@@ -7,33 +7,22 @@
  * one. Plain fetch rather than google-auth-library: one GET does not justify its size in the image
  * nor its load time at every start.
  */
-import { boundedFetch, CloudHttpError, isRecord, jsonBody } from './http';
-import { CachedToken, seconds, TOKEN_MAX_BYTES, TOKEN_TIMEOUT_MS } from './token';
+import { CloudHttpError } from './http';
+import { CachedToken, fetchTokenAnswer, seconds, type TokenBounds } from './token';
 
 export const GCE_METADATA_URL = 'http://metadata.google.internal';
 export const GCE_TOKEN_PATH = '/computeMetadata/v1/instance/service-accounts/default/token';
 
-export interface GcpMetadataTokenOptions {
+export interface GcpMetadataTokenOptions extends TokenBounds {
   /** The metadata server's base URL (tests point it at a stand-in); default GCE_METADATA_URL. */
   readonly metadataUrl?: string;
-  readonly timeoutMs?: number;
-  readonly maxBytes?: number;
 }
 
 export function gcpMetadataToken(options: GcpMetadataTokenOptions = {}): CachedToken {
   const url = `${(options.metadataUrl ?? GCE_METADATA_URL).replace(/\/+$/, '')}${GCE_TOKEN_PATH}`;
   const what = `service account token (metadata server ${url})`;
   return new CachedToken(async () => {
-    const response = await boundedFetch(url, {
-      headers: { 'Metadata-Flavor': 'Google' },
-      timeoutMs: options.timeoutMs ?? TOKEN_TIMEOUT_MS,
-      maxBytes: options.maxBytes ?? TOKEN_MAX_BYTES,
-      what,
-    });
-    const body = jsonBody(what, response);
-    if (!isRecord(body) || typeof body.access_token !== 'string' || !body.access_token) {
-      throw new CloudHttpError('bad_response', `${what}: no access_token in the answer`);
-    }
+    const body = await fetchTokenAnswer(url, { 'Metadata-Flavor': 'Google' }, what, options);
     const lifetimeSec = seconds(body.expires_in);
     if (lifetimeSec === undefined) throw new CloudHttpError('bad_response', `${what}: no expires_in in the answer`);
     return { value: body.access_token, lifetimeSec };

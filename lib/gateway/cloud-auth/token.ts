@@ -4,6 +4,7 @@
  * the token endpoint, not one per caller). A failed fetch is the caller's error, and the next call
  * tries again: nothing is cached from a failure.
  */
+import { boundedFetch, CloudHttpError, isRecord, jsonBody } from './http';
 
 /** Tokens are renewed this long before they expire (or at half their life, if that is shorter). */
 export const TOKEN_MARGIN_MS = 5 * 60_000;
@@ -31,7 +32,22 @@ export class CachedToken {
     return this.pending;
   }
 
-  /** Forgets the token (a 401/403 with it: expired or revoked early); the next get() fetches one. */
+  /**
+   * Runs a call with the token. A call refused for it (401/403: CloudHttpError 'denied') forgets
+   * it, expired or revoked early, so that the next caller fetches a new one.
+   */
+  async use<T>(call: (bearer: string) => Promise<T>): Promise<T> {
+    const value = await this.get();
+    try {
+      return await call(value);
+    } catch (err) {
+      // Only this token: another caller may have fetched a newer one meanwhile.
+      if (err instanceof CloudHttpError && err.reason === 'denied' && this.token?.value === value) this.invalidate();
+      throw err;
+    }
+  }
+
+  /** Forgets the token; the next get() fetches one. */
   invalidate(): void {
     this.token = undefined;
   }
@@ -43,6 +59,26 @@ export class CachedToken {
     this.token = { value, refreshAt: fetchedAt + lifetimeMs - Math.min(TOKEN_MARGIN_MS, lifetimeMs / 2) };
     return value;
   }
+}
+
+export interface TokenBounds {
+  readonly timeoutMs?: number;
+  readonly maxBytes?: number;
+}
+
+/** GETs a token endpoint's JSON answer within the token bounds; it must carry an access_token. */
+export async function fetchTokenAnswer(
+  url: string,
+  headers: Record<string, string>,
+  what: string,
+  bounds: TokenBounds,
+): Promise<Record<string, unknown> & { access_token: string }> {
+  const response = await boundedFetch(url, { headers, timeoutMs: bounds.timeoutMs ?? TOKEN_TIMEOUT_MS, maxBytes: bounds.maxBytes ?? TOKEN_MAX_BYTES, what });
+  const body = jsonBody(what, response);
+  if (!isRecord(body) || typeof body.access_token !== 'string' || !body.access_token) {
+    throw new CloudHttpError('bad_response', `${what}: no access_token in the answer`);
+  }
+  return body as Record<string, unknown> & { access_token: string };
 }
 
 /** A count of seconds as the token endpoints write it: a number, or a decimal string. */

@@ -22,21 +22,15 @@ export function azureBlobFetcher(options: AzureBlobOptions): ConfigFetcher {
   const token = azureImdsToken({ resource: AZURE_RESOURCE.storage, clientId: options.clientId, tokenUrl: options.imdsEndpoint });
   return {
     describe: options.url,
-    async fetch(validator, signal): Promise<FetchOutcome> {
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${await token.get()}`,
-        'x-ms-version': BLOB_API_VERSION,
-      };
-      if (validator) headers['if-none-match'] = validator;
-      const res = await boundedFetch(options.url, { headers, signal, maxBytes: MAX_CONFIG_BYTES });
-      if (res.status === 304) return { status: 'unchanged' };
-      if (res.status === 401 || res.status === 403) token.invalidate(); // an expired or revoked token: fetch a new one next time
-      if (res.status !== 200) throw statusError(`GET ${options.url}`, res);
-      return {
-        status: 'changed',
-        bytes: res.body,
-        validator: res.headers.get('etag'),
-      };
-    },
+    fetch: (validator, signal) =>
+      // A 401/403 (statusError 'denied') makes token.use forget the token: expired or revoked early.
+      token.use(async (bearer): Promise<FetchOutcome> => {
+        const headers: Record<string, string> = { authorization: `Bearer ${bearer}`, 'x-ms-version': BLOB_API_VERSION };
+        if (validator) headers['if-none-match'] = validator;
+        const res = await boundedFetch(options.url, { headers, signal, maxBytes: MAX_CONFIG_BYTES });
+        if (res.status === 304) return { status: 'unchanged' };
+        if (res.status !== 200) throw statusError(`GET ${options.url}`, res);
+        return { status: 'changed', bytes: res.body, validator: res.headers.get('etag') };
+      }),
   };
 }

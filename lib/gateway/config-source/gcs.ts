@@ -25,17 +25,13 @@ export function gcsFetcher(options: GcsOptions): ConfigFetcher {
   const token = gcpMetadataToken({ metadataUrl: options.metadataHost ? `http://${options.metadataHost}` : undefined });
   return {
     describe: `gs://${options.bucket}/${options.object}`,
-    async fetch(validator, signal): Promise<FetchOutcome> {
-      const url = `${objectUrl}?alt=media${validator ? `&ifGenerationNotMatch=${encodeURIComponent(validator)}` : ''}`;
-      const res = await boundedFetch(url, { headers: { authorization: `Bearer ${await token.get()}` }, signal, maxBytes: MAX_CONFIG_BYTES });
-      if (res.status === 304) return { status: 'unchanged' };
-      if (res.status === 401 || res.status === 403) token.invalidate();
-      if (res.status !== 200) throw statusError(`GET gs://${options.bucket}/${options.object}`, res);
-      return {
-        status: 'changed',
-        bytes: res.body,
-        validator: res.headers.get('x-goog-generation'),
-      };
-    },
+    fetch: (validator, signal) =>
+      token.use(async (bearer): Promise<FetchOutcome> => {
+        const url = `${objectUrl}?alt=media${validator ? `&ifGenerationNotMatch=${encodeURIComponent(validator)}` : ''}`;
+        const res = await boundedFetch(url, { headers: { authorization: `Bearer ${bearer}` }, signal, maxBytes: MAX_CONFIG_BYTES });
+        if (res.status === 304) return { status: 'unchanged' };
+        if (res.status !== 200) throw statusError(`GET gs://${options.bucket}/${options.object}`, res); // 401/403: token.use forgets the token
+        return { status: 'changed', bytes: res.body, validator: res.headers.get('x-goog-generation') };
+      }),
   };
 }

@@ -112,13 +112,8 @@ export class AzurePoller implements CloudPoller {
     }
   }
 
-  /** An ARM call with the managed identity's token; a refused token is not reused. */
-  private async callArm(url: string, request: JsonRequest, what: string): Promise<unknown> {
-    try {
-      return await fetchJson(url, { ...request, headers: { ...request.headers, authorization: `Bearer ${await this.token.get()}` } }, this.options.limits, what);
-    } catch (err) {
-      if (err instanceof PollError && err.reason === 'denied') this.token.invalidate();
-      throw err;
-    }
+  /** An ARM call with the managed identity's token (a token refused with 401/403 is not reused). */
+  private callArm(url: string, request: JsonRequest, what: string): Promise<unknown> {
+    return this.token.use((bearer) => fetchJson(url, { ...request, headers: { authorization: `Bearer ${bearer}` } }, this.options.limits, what));
   }
 }

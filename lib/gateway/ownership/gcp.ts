@@ -81,18 +81,10 @@ export class GcpPoller implements CloudPoller {
   }
 
   async poll(): Promise<{ connections: EndpointConnection[]; skipped: number }> {
-    let doc: unknown;
-    try {
-      doc = await fetchJson(
-        `${this.compute}/compute/v1/${this.options.serviceAttachment}`,
-        { headers: { authorization: `Bearer ${await this.token.get()}` } },
-        this.options.limits,
-        'serviceAttachments.get',
-      );
-    } catch (err) {
-      if (err instanceof PollError && err.reason === 'denied') this.token.invalidate(); // a refused token is not reused
-      throw err;
-    }
+    // A token refused with 401/403 is not reused (token.use).
+    const doc = await this.token.use((bearer) =>
+      fetchJson(`${this.compute}/compute/v1/${this.options.serviceAttachment}`, { headers: { authorization: `Bearer ${bearer}` } }, this.options.limits, 'serviceAttachments.get'),
+    );
     return parseServiceAttachment(doc);
   }
 }

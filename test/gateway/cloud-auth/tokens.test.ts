@@ -8,12 +8,14 @@
 import { AZURE_RESOURCE, azureImdsToken, azureImdsTokenUrl } from '../../../lib/gateway/cloud-auth/azure-imds';
 import { gcpMetadataToken } from '../../../lib/gateway/cloud-auth/gcp-metadata';
 import { CloudHttpError } from '../../../lib/gateway/cloud-auth/http';
-import { TOKEN_MARGIN_MS, TOKEN_MAX_BYTES } from '../../../lib/gateway/cloud-auth/token';
+import { TOKEN_MARGIN_MS, TOKEN_MAX_BYTES, TOKEN_TIMEOUT_MS } from '../../../lib/gateway/cloud-auth/token';
 import { azureBlobFetcher } from '../../../lib/gateway/config-source/azure-blob';
 import { gcsFetcher } from '../../../lib/gateway/config-source/gcs';
+import { configFetcher } from '../../../lib/gateway/config-source/url';
 import { AzurePoller } from '../../../lib/gateway/ownership/azure';
 import { GcpPoller } from '../../../lib/gateway/ownership/gcp';
 import { PollError } from '../../../lib/gateway/ownership/http';
+import { ObjectStoreStandIn } from '../../helpers/object-store';
 import { AZURE_TOKEN, GCP_TOKEN, startAzureApi, startGcpApi, type CloudApi, type TokenMode } from '../../helpers/cloud-apis';
 
 const PLS = '/subscriptions/00000000-0000-0000-0000-00000000aaaa/resourceGroups/provider-rg/providers/Microsoft.Network/privateLinkServices/linkgate';
@@ -36,15 +38,6 @@ const tokenRequests = (api: CloudApi<unknown>) => api.requests.length - api.apiC
 function advanceClock(ms: number): void {
   const real = (jest.isMockFunction(Date.now) ? (Date.now as jest.Mock).getMockImplementation()! : Date.now.bind(Date)) as () => number;
   jest.spyOn(Date, 'now').mockImplementation(() => real() + ms);
-}
-
-async function failure(run: () => Promise<unknown>): Promise<CloudHttpError> {
-  const err = await run().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CloudHttpError);
-  return err as CloudHttpError;
 }
 
 const clouds = [
@@ -73,30 +66,21 @@ describe.each(clouds)('$cloud token', ({ start, token, value, endpoint }) => {
     expect(tokenRequests(api)).toBe(1);
   });
 
-  test('GIVEN a one-hour token WHEN the clock nears its expiry THEN a new one is fetched five minutes ahead, not before', async () => {
+  test.each([
+    ['a one-hour token', 'five minutes before it expires', 3600, 3600_000 - TOKEN_MARGIN_MS],
+    ['a 60-second token', 'at half its life (the margin cannot exceed it)', 60, 30_000],
+  ])('GIVEN %s WHEN the clock nears its expiry THEN a new one is fetched %s, not before', async (_, _when, lifetimeSec, renewAfterMs) => {
     const api = await track<CloudApi<unknown>>(start());
-    api.tokenLifetimeSec = 3600;
+    api.tokenLifetimeSec = lifetimeSec;
     const source = token(api);
     await source.get();
-    // WHEN 54 min 50 s have passed THEN the token is still reused
-    advanceClock(3600_000 - TOKEN_MARGIN_MS - 10_000);
+    // WHEN it is 10 s before the renewal point THEN the token is still reused
+    advanceClock(renewAfterMs - 10_000);
     await source.get();
     expect(tokenRequests(api)).toBe(1);
-    // WHEN 55 min 10 s have passed (less than five minutes left) THEN it is fetched again
+    // WHEN it is 10 s past it THEN a new one is fetched
     advanceClock(20_000);
     expect(await source.get()).toBe(value);
-    expect(tokenRequests(api)).toBe(2);
-  });
-
-  test('GIVEN a token that lives 60 s WHEN 31 s have passed THEN it is renewed at half its life (the margin cannot exceed it)', async () => {
-    const api = await track<CloudApi<unknown>>(start());
-    api.tokenLifetimeSec = 60;
-    const source = token(api);
-    await source.get();
-    await source.get();
-    expect(tokenRequests(api)).toBe(1);
-    advanceClock(31_000);
-    await source.get();
     expect(tokenRequests(api)).toBe(2);
   });
 
@@ -121,10 +105,9 @@ describe.each(clouds)('$cloud token', ({ start, token, value, endpoint }) => {
     const api = await track<CloudApi<unknown>>(start());
     api.tokenMode = mode;
     const source = token(api, 2_000);
-    const err = await failure(() => source.get());
-    expect(err.reason).toBe(reason);
-    expect(err.message).toMatch(endpoint);
-    expect(err.message).toMatch(message);
+    const asked = source.get();
+    await expect(asked).rejects.toBeInstanceOf(CloudHttpError);
+    await expect(asked).rejects.toMatchObject({ reason, message: expect.stringMatching(new RegExp(`^${endpoint.source}${message.source}`)) });
     // AND nothing of the failure is cached: once the endpoint answers, the next caller gets a token
     api.tokenMode = 'ok';
     expect(await source.get()).toBe(value);
@@ -137,12 +120,12 @@ describe('both users of the module', () => {
     api.tokenMode = 'error';
     const blob = azureBlobFetcher({ url: `${api.url}/config/gateway.json`, imdsEndpoint: azureImdsTokenUrl(api.url) });
     const poller = new AzurePoller({ privateLinkService: PLS, limits: { timeoutMs: 2_000, maxResponseBytes: 1 << 20 }, armUrl: api.url, imdsUrl: api.url });
-    const fromBlob = await failure(() => blob.fetch(null, AbortSignal.timeout(20_000)));
-    const fromPoller = await failure(() => poller.poll());
-    for (const err of [fromBlob, fromPoller]) expect(err.message).toMatch(/^managed identity token \(IMDS http:\/\/127\.0\.0\.1:\d+\/metadata\/identity\/oauth2\/token\?…\): HTTP 500/);
-    // AND the poller's failure carries the metric's reason code
-    expect(fromPoller).toBeInstanceOf(PollError);
-    expect(fromPoller.reason).toBe('http_error');
+    const said = /^managed identity token \(IMDS http:\/\/127\.0\.0\.1:\d+\/metadata\/identity\/oauth2\/token\?…\): HTTP 500/;
+    await expect(blob.fetch(null, AbortSignal.timeout(20_000))).rejects.toThrow(said);
+    // AND the poller's failure is a PollError with the metric's reason code
+    const polled = poller.poll();
+    await expect(polled).rejects.toBeInstanceOf(PollError);
+    await expect(polled).rejects.toMatchObject({ reason: 'http_error', message: expect.stringMatching(said) });
     expect(api.apiCalls()).toBe(0);
   });
 
@@ -151,10 +134,26 @@ describe('both users of the module', () => {
     api.tokenMode = 'hang';
     const gcs = gcsFetcher({ bucket: 'b', object: 'o', endpoint: api.url, metadataHost: new URL(api.url).host });
     const poller = new GcpPoller({ serviceAttachment: ATTACHMENT, limits: { timeoutMs: 500, maxResponseBytes: 1 << 20 }, computeUrl: api.url, metadataUrl: api.url });
-    const fromGcs = await failure(() => gcs.fetch(null, AbortSignal.timeout(20_000)));
-    const fromPoller = await failure(() => poller.poll());
-    expect(fromGcs.message).toMatch(/^service account token \(metadata server http:\/\/127\.0\.0\.1:\d+\/computeMetadata\/.*\): no answer within 5000 ms$/);
-    expect(fromPoller.message).toMatch(/^service account token \(metadata server http:\/\/127\.0\.0\.1:\d+\/computeMetadata\/.*\): no answer within 500 ms$/);
-    expect(fromPoller.reason).toBe('timeout');
+    const said = (ms: number) => new RegExp(`^service account token \\(metadata server http://127\\.0\\.0\\.1:\\d+/computeMetadata/.*\\): no answer within ${ms} ms$`);
+    await expect(gcs.fetch(null, AbortSignal.timeout(20_000))).rejects.toThrow(said(TOKEN_TIMEOUT_MS));
+    await expect(poller.poll()).rejects.toMatchObject({ reason: 'timeout', message: expect.stringMatching(said(500)) });
   });
+
+  test.each(['azure', 'gcs'] as const)(
+    'GIVEN the %s store refusing the cached token once (401) WHEN the config is fetched again THEN a new token is fetched for it',
+    async (kind) => {
+      const store = await track(
+        new ObjectStoreStandIn().start().then((s) => Object.assign(s, { close: () => s.stop() })),
+      );
+      store.put('{"listeners":{}}');
+      const { url, env } = store.env(kind);
+      const fetcher = configFetcher(url, env);
+      await fetcher.fetch(null, AbortSignal.timeout(20_000));
+      store.forceStatus = 401;
+      await expect(fetcher.fetch(null, AbortSignal.timeout(20_000))).rejects.toThrow(/HTTP 401/);
+      store.forceStatus = null;
+      await fetcher.fetch(null, AbortSignal.timeout(20_000));
+      expect(store.requests.filter((r) => r.store === 'token')).toHaveLength(2);
+    },
+  );
 });
