@@ -16,7 +16,7 @@
  */
 import { canonicalLinkId } from '../../tenants/ids';
 import { AZURE_IMDS_URL, AZURE_RESOURCE, azureImdsToken, azureImdsTokenUrl } from '../cloud-auth/azure-imds';
-import type { CachedToken } from '../cloud-auth/token';
+import { TOKEN_MAX_BYTES, type CachedToken } from '../cloud-auth/token';
 import { PollError, fetchJson, isRecord, type HttpLimits, type JsonRequest } from './http';
 import type { EndpointConnection } from './map';
 import type { CloudPoller } from './scheduler';
@@ -82,6 +82,7 @@ export class AzurePoller implements CloudPoller {
       clientId: options.clientId,
       tokenUrl: azureImdsTokenUrl(options.imdsUrl ?? AZURE_IMDS_URL),
       timeoutMs: options.limits.timeoutMs,
+      maxBytes: Math.min(TOKEN_MAX_BYTES, options.limits.maxResponseBytes),
     });
   }
 

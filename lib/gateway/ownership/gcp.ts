@@ -20,7 +20,7 @@
 import { canonicalLinkId } from '../../tenants/ids';
 import { gcpNetworkPath } from '../../tenants/schema';
 import { GCE_METADATA_URL, gcpMetadataToken } from '../cloud-auth/gcp-metadata';
-import type { CachedToken } from '../cloud-auth/token';
+import { TOKEN_MAX_BYTES, type CachedToken } from '../cloud-auth/token';
 import { PollError, fetchJson, isRecord, type HttpLimits } from './http';
 import type { EndpointConnection } from './map';
 import type { CloudPoller } from './scheduler';
@@ -77,7 +77,11 @@ export class GcpPoller implements CloudPoller {
 
   constructor(private readonly options: GcpPollerOptions) {
     this.compute = (options.computeUrl ?? 'https://compute.googleapis.com').replace(/\/$/, '');
-    this.token = gcpMetadataToken({ metadataUrl: options.metadataUrl ?? GCE_METADATA_URL, timeoutMs: options.limits.timeoutMs });
+    this.token = gcpMetadataToken({
+      metadataUrl: options.metadataUrl ?? GCE_METADATA_URL,
+      timeoutMs: options.limits.timeoutMs,
+      maxBytes: Math.min(TOKEN_MAX_BYTES, options.limits.maxResponseBytes),
+    });
   }
 
   async poll(): Promise<{ connections: EndpointConnection[]; skipped: number }> {
