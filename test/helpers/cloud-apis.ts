@@ -10,12 +10,19 @@
  * - GCP Compute: serviceAttachments.get
  *   (https://cloud.google.com/compute/docs/reference/rest/v1/serviceAttachments/get), and the
  *   metadata server's service-account token.
- * Each records its requests and can be switched to fail: throttled, garbage, reset, or hanging.
+ * Each records its requests and can be switched to fail: throttled, garbage, reset, or hanging; the
+ * token endpoints separately (`tokenMode`), and their tokens' lifetime set (`tokenLifetimeSec`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type ApiMode = 'ok' | 'throttled' | 'garbage' | 'reset' | 'hang';
+/**
+ * How the token endpoint answers: `error` 500, `garbage` not JSON, `no-token` JSON without
+ * access_token, `huge` 100,000 bytes with their Content-Length, `huge-chunked` the same without
+ * one, `hang` nothing, `stall` headers and half a body, then nothing.
+ */
+export type TokenMode = 'ok' | 'error' | 'garbage' | 'no-token' | 'huge' | 'huge-chunked' | 'hang' | 'stall';
 
 export interface ApiRequest {
   readonly method: string;
@@ -29,6 +36,9 @@ export interface CloudApi<C> {
   /** The connections the API reports now; tests change it. */
   connections: C[];
   mode: ApiMode;
+  tokenMode: TokenMode;
+  /** Lifetime of the tokens it hands out (default: the cloud's usual, 86,399 s Azure, 3,599 s GCP). */
+  tokenLifetimeSec: number | undefined;
   readonly requests: ApiRequest[];
   /** Requests that reached the main API (not the token endpoint). */
   apiCalls(): number;
@@ -48,6 +58,7 @@ async function serveApi<C>(handle: (api: CloudApi<C>) => Handler, isTokenPath: (
       const request: ApiRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body };
       api.requests.push(request);
       const token = isTokenPath(request.path);
+      if (token && api.tokenMode !== 'ok') return failToken(api.tokenMode, res, hanging);
       if (!token && api.mode === 'reset') return req.socket.destroy();
       if (!token && api.mode === 'hang') return void hanging.add(res);
       if (!token && api.mode === 'garbage') return send(res, 200, 'text/html', '<html>upstream proxy error</html>');
@@ -61,6 +72,8 @@ async function serveApi<C>(handle: (api: CloudApi<C>) => Handler, isTokenPath: (
     url: `http://127.0.0.1:${port}`,
     connections: [],
     mode: 'ok',
+    tokenMode: 'ok',
+    tokenLifetimeSec: undefined,
     requests: [],
     apiCalls: () => api.requests.filter((r) => !isTokenPath(r.path)).length,
     close: () =>
@@ -71,6 +84,30 @@ async function serveApi<C>(handle: (api: CloudApi<C>) => Handler, isTokenPath: (
       }),
   };
   return api;
+}
+
+function failToken(mode: Exclude<TokenMode, 'ok'>, res: ServerResponse, hanging: Set<ServerResponse>): void {
+  const huge = JSON.stringify({ access_token: 'x'.repeat(100_000 - 20) }).padEnd(100_000);
+  switch (mode) {
+    case 'error':
+      return send(res, 500, 'application/json', '{"error":"unknown_error","error_description":"token service unavailable"}');
+    case 'garbage':
+      return send(res, 200, 'text/html', '<html>upstream proxy error</html>');
+    case 'no-token':
+      return send(res, 200, 'application/json', '{"token_type":"Bearer"}');
+    case 'huge':
+      return send(res, 200, 'application/json', huge);
+    case 'huge-chunked':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < huge.length; i += 10_000) res.write(huge.slice(i, i + 10_000));
+      return void res.end();
+    case 'hang':
+      return void hanging.add(res);
+    case 'stall':
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 200 });
+      res.write('{"access_token":"half');
+      return void hanging.add(res);
+  }
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
@@ -182,8 +219,8 @@ export function startAzureApi(plsId: string): Promise<CloudApi<AzureConnection>>
           JSON.stringify({
             access_token: AZURE_TOKEN,
             client_id: '00000000-0000-0000-0000-0000000000c1',
-            expires_in: '86399',
-            expires_on: String(Math.floor(Date.now() / 1000) + 86_399),
+            expires_in: String(api.tokenLifetimeSec ?? 86_399),
+            expires_on: String(Math.floor(Date.now() / 1000) + (api.tokenLifetimeSec ?? 86_399)),
             ext_expires_in: '86399',
             not_before: String(Math.floor(Date.now() / 1000)),
             resource: url.searchParams.get('resource'),
@@ -261,7 +298,7 @@ export function startGcpApi(attachment: string): Promise<CloudApi<GcpEndpoint>> 
     (api) => (req, res) => {
       if (isToken(req.path)) {
         if (req.headers['metadata-flavor'] !== 'Google') return send(res, 403, 'text/html', 'Missing Metadata-Flavor:Google header.');
-        return send(res, 200, 'application/json', JSON.stringify({ access_token: GCP_TOKEN, expires_in: 3599, token_type: 'Bearer' }));
+        return send(res, 200, 'application/json', JSON.stringify({ access_token: GCP_TOKEN, expires_in: api.tokenLifetimeSec ?? 3599, token_type: 'Bearer' }));
       }
       if (req.headers.authorization !== `Bearer ${GCP_TOKEN}`) {
         return send(res, 401, 'application/json', '{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}');

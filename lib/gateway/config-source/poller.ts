@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { formatLocatedIssues, parseConfigText, type LoadResult } from '../../tenants/load';
 import type { Logger } from '../log';
-import { describeError } from './http-get';
+import { describeError } from '../cloud-auth/http';
 import { FETCH_TIMEOUT_MS, type ConfigFetcher } from './types';
 
 export type LoadedConfig = Extract<LoadResult, { ok: true }>;

@@ -3,7 +3,7 @@
  * `If-None-Match`, so an unchanged object costs a 304. Region from AWS_REGION; a test endpoint
  * (LINKGATE_S3_ENDPOINT) is addressed path-style.
  */
-import { describeError } from './http-get';
+import { describeError } from '../cloud-auth/http';
 import { MAX_CONFIG_BYTES, type ConfigFetcher, type FetchOutcome } from './types';
 
 export interface S3Options {

@@ -15,13 +15,13 @@
  * some 20 MB of packages in the image and their load time at every start.
  */
 import { canonicalLinkId } from '../../tenants/ids';
-import { PollError, fetchJson, isRecord, type CachedToken, type HttpLimits } from './http';
+import { AZURE_IMDS_URL, AZURE_RESOURCE, azureImdsToken, azureImdsTokenUrl } from '../cloud-auth/azure-imds';
+import { TOKEN_MAX_BYTES, type CachedToken } from '../cloud-auth/token';
+import { PollError, fetchJson, isRecord, type HttpLimits, type JsonRequest } from './http';
 import type { EndpointConnection } from './map';
 import type { CloudPoller } from './scheduler';
 
 export const AZURE_NETWORK_API_VERSION = '2024-05-01';
-const IMDS_API_VERSION = '2018-02-01';
-const ARM_RESOURCE = 'https://management.azure.com/';
 
 export interface AzurePollerOptions {
   readonly privateLinkService: string;
@@ -29,7 +29,7 @@ export interface AzurePollerOptions {
   readonly limits: HttpLimits;
   /** ARM base URL. Default https://management.azure.com (tests point it at a stand-in). */
   readonly armUrl?: string;
-  /** IMDS base URL. Default http://169.254.169.254. */
+  /** IMDS base URL. Default http://169.254.169.254 (tests point it at a stand-in). */
   readonly imdsUrl?: string;
 }
 
@@ -72,33 +72,32 @@ export function parsePrivateLinkService(doc: unknown): { connections: EndpointCo
 
 export class AzurePoller implements CloudPoller {
   readonly cloud = 'azure' as const;
-  private token: CachedToken | undefined;
+  private readonly token: CachedToken;
   private readonly arm: string;
-  private readonly imds: string;
 
   constructor(private readonly options: AzurePollerOptions) {
     this.arm = (options.armUrl ?? 'https://management.azure.com').replace(/\/$/, '');
-    this.imds = (options.imdsUrl ?? 'http://169.254.169.254').replace(/\/$/, '');
+    this.token = azureImdsToken({
+      resource: AZURE_RESOURCE.arm,
+      clientId: options.clientId,
+      tokenUrl: azureImdsTokenUrl(options.imdsUrl ?? AZURE_IMDS_URL),
+      timeoutMs: options.limits.timeoutMs,
+      maxBytes: Math.min(TOKEN_MAX_BYTES, options.limits.maxResponseBytes),
+    });
   }
 
   async poll(): Promise<{ connections: EndpointConnection[]; skipped: number }> {
-    const doc = await fetchJson(
-      `${this.arm}${this.options.privateLinkService}?api-version=${AZURE_NETWORK_API_VERSION}`,
-      { headers: { authorization: `Bearer ${await this.bearer()}` } },
-      this.options.limits,
-      'Private Link Service GET',
-    );
+    const doc = await this.callArm(`${this.arm}${this.options.privateLinkService}?api-version=${AZURE_NETWORK_API_VERSION}`, {}, 'Private Link Service GET');
     return parsePrivateLinkService(doc);
   }
 
   async setState(connections: readonly EndpointConnection[], status: 'accept' | 'reject'): Promise<void> {
     for (const c of connections) {
       const name = c.ref.slice(c.ref.lastIndexOf('/') + 1);
-      await fetchJson(
+      await this.callArm(
         `${this.arm}${c.ref}?api-version=${AZURE_NETWORK_API_VERSION}`,
         {
           method: 'PUT',
-          headers: { authorization: `Bearer ${await this.bearer()}` },
           body: {
             name,
             properties: {
@@ -109,30 +108,13 @@ export class AzurePoller implements CloudPoller {
             },
           },
         },
-        this.options.limits,
         `private endpoint connection ${status}`,
       );
     }
   }
 
-  /** A managed-identity token for ARM, reused until five minutes before it expires. */
-  private async bearer(): Promise<string> {
-    if (this.token && Date.now() < this.token.refreshAt) return this.token.value;
-    const query = new URLSearchParams({ 'api-version': IMDS_API_VERSION, resource: ARM_RESOURCE });
-    if (this.options.clientId) query.set('client_id', this.options.clientId);
-    const body = await fetchJson(
-      `${this.imds}/metadata/identity/oauth2/token?${query}`,
-      { headers: { Metadata: 'true' } },
-      this.options.limits,
-      'managed identity token (IMDS)',
-    );
-    // IMDS writes expires_on as seconds since the epoch, in a string.
-    if (!isRecord(body) || typeof body.access_token !== 'string' || !body.access_token) {
-      throw new PollError('bad_response', 'managed identity token (IMDS): no access_token');
-    }
-    const expiresOn = Number(body.expires_on);
-    const refreshAt = Number.isFinite(expiresOn) ? expiresOn * 1000 - 5 * 60_000 : Date.now() + 60_000;
-    this.token = { value: body.access_token, refreshAt };
-    return body.access_token;
+  /** An ARM call with the managed identity's token (a token refused with 401/403 is not reused). */
+  private callArm(url: string, request: JsonRequest, what: string): Promise<unknown> {
+    return this.token.use((bearer) => fetchJson(url, { ...request, headers: { authorization: `Bearer ${bearer}` } }, this.options.limits, what));
   }
 }

@@ -19,7 +19,9 @@
  */
 import { canonicalLinkId } from '../../tenants/ids';
 import { gcpNetworkPath } from '../../tenants/schema';
-import { PollError, fetchJson, isRecord, type CachedToken, type HttpLimits } from './http';
+import { GCE_METADATA_URL, gcpMetadataToken } from '../cloud-auth/gcp-metadata';
+import { TOKEN_MAX_BYTES, type CachedToken } from '../cloud-auth/token';
+import { PollError, fetchJson, isRecord, type HttpLimits } from './http';
 import type { EndpointConnection } from './map';
 import type { CloudPoller } from './scheduler';
 
@@ -70,40 +72,23 @@ export function parseServiceAttachment(doc: unknown): { connections: EndpointCon
 
 export class GcpPoller implements CloudPoller {
   readonly cloud = 'gcp' as const;
-  private token: CachedToken | undefined;
+  private readonly token: CachedToken;
   private readonly compute: string;
-  private readonly metadata: string;
 
   constructor(private readonly options: GcpPollerOptions) {
     this.compute = (options.computeUrl ?? 'https://compute.googleapis.com').replace(/\/$/, '');
-    this.metadata = (options.metadataUrl ?? 'http://metadata.google.internal').replace(/\/$/, '');
+    this.token = gcpMetadataToken({
+      metadataUrl: options.metadataUrl ?? GCE_METADATA_URL,
+      timeoutMs: options.limits.timeoutMs,
+      maxBytes: Math.min(TOKEN_MAX_BYTES, options.limits.maxResponseBytes),
+    });
   }
 
   async poll(): Promise<{ connections: EndpointConnection[]; skipped: number }> {
-    const doc = await fetchJson(
-      `${this.compute}/compute/v1/${this.options.serviceAttachment}`,
-      { headers: { authorization: `Bearer ${await this.bearer()}` } },
-      this.options.limits,
-      'serviceAttachments.get',
+    // A token refused with 401/403 is not reused (token.use).
+    const doc = await this.token.use((bearer) =>
+      fetchJson(`${this.compute}/compute/v1/${this.options.serviceAttachment}`, { headers: { authorization: `Bearer ${bearer}` } }, this.options.limits, 'serviceAttachments.get'),
     );
     return parseServiceAttachment(doc);
-  }
-
-  /** The instance's service-account token, reused until a minute before it expires. */
-  private async bearer(): Promise<string> {
-    if (this.token && Date.now() < this.token.refreshAt) return this.token.value;
-    const body = await fetchJson(
-      `${this.metadata}/computeMetadata/v1/instance/service-accounts/default/token`,
-      { headers: { 'Metadata-Flavor': 'Google' } },
-      this.options.limits,
-      'service account token (metadata server)',
-    );
-    if (!isRecord(body) || typeof body.access_token !== 'string' || !body.access_token) {
-      throw new PollError('bad_response', 'service account token (metadata server): no access_token');
-    }
-    const expiresIn = Number(body.expires_in);
-    const refreshAt = Date.now() + (Number.isFinite(expiresIn) ? Math.max(0, expiresIn - 60) * 1000 : 60_000);
-    this.token = { value: body.access_token, refreshAt };
-    return body.access_token;
   }
 }
