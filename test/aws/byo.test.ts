@@ -3,17 +3,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { LinkgateProvider } from '../../lib/aws';
-import { TENANTS, UPSTREAMS, logicalIdOf, newStack, newVpc, realisticTenants, testImage } from './support';
+import { TENANTS, UPSTREAMS, importedVpc, logicalIdOf, newStack, newVpc, realisticTenants, testImage } from './support';
 
 describe('bring your own', () => {
   test('GIVEN an existing VPC, subnets and task security group WHEN created THEN the tasks use them, with the NLB-only rules added', () => {
     const stack = newStack();
-    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Existing', {
-      vpcId: 'vpc-0123456789abcdef0',
-      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-      privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
-      privateSubnetRouteTableIds: ['rtb-0123456789abcdef0', 'rtb-0123456789abcdef1'],
-    });
+    const vpc = importedVpc(stack, 'Existing', ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1']);
     const securityGroup = ec2.SecurityGroup.fromSecurityGroupId(stack, 'TaskSg', 'sg-0123456789abcdef0');
     const linkgate = new LinkgateProvider(stack, 'Linkgate', {
       vpc,

@@ -3,17 +3,11 @@ import { join } from 'node:path';
 import { Lazy, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { AUTO_INLINE_MAX_BYTES, FilteringGateway, PrivateLinkLoadBalancer, type FilteringGatewayProps } from '../../lib/aws';
+import { AUTO_INLINE_MAX_BYTES, type FilteringGatewayProps } from '../../lib/aws';
 import { parseConfigText } from '../../lib/tenants';
-import { TENANTS, UPSTREAMS, logicalIdOf, newStack, newVpc, realisticTenants, testImage } from './support';
+import { filteringGateway, importedVpc, logicalIdOf, newVpc, realisticTenants } from './support';
 
-function given(props: Partial<FilteringGatewayProps> = {}, vpcOf: (stack: Stack) => ec2.IVpc = (stack) => newVpc(stack)) {
-  const stack = newStack();
-  const vpc = vpcOf(stack);
-  const lb = new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc });
-  const gateway = new FilteringGateway(stack, 'Gateway', { vpc, loadBalancer: lb, tenants: TENANTS, upstreams: UPSTREAMS, image: testImage(), ...props });
-  return { stack, vpc, gateway, template: () => Template.fromStack(stack) };
-}
+const given = (props: Partial<FilteringGatewayProps> = {}, vpc?: (stack: Stack) => ec2.IVpc) => filteringGateway(props, { vpc });
 
 const envOf = (template: Template): Record<string, unknown> => {
   const [def] = Object.values(template.findResources('AWS::ECS::TaskDefinition')) as { Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] } }[];
@@ -108,12 +102,7 @@ describe('FilteringGateway config delivery', () => {
 
     test('WHEN the VPC is imported THEN no endpoint is added and an info note states the route to S3 it needs', () => {
       const { template, stack } = given({ configDelivery: 'objectStore' }, (s) =>
-        ec2.Vpc.fromVpcAttributes(s, 'Imported', {
-          vpcId: 'vpc-0123456789abcdef0',
-          availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-          privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
-          privateSubnetRouteTableIds: ['rtb-0123456789abcdef0', 'rtb-0123456789abcdef1'],
-        }),
+        importedVpc(s, 'Imported', ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1']),
       );
       template().resourceCountIs('AWS::EC2::VPCEndpoint', 0);
       Annotations.fromStack(stack).hasInfo('/Provider/Gateway/Config', Match.stringLikeRegexp('the task subnets need a route to S3'));

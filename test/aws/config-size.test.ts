@@ -8,23 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ECS_TASK_DEFINITION_MAX_BYTES, FilteringGateway, MAX_INLINE_CONFIG_BYTES, PrivateLinkLoadBalancer } from '../../lib/aws';
+import { ECS_TASK_DEFINITION_MAX_BYTES, MAX_INLINE_CONFIG_BYTES } from '../../lib/aws';
 import { parseConfigText } from '../../lib/tenants';
-import { UPSTREAMS, newStack, newVpc, realisticTenants, testImage } from './support';
+import { filteringGateway, realisticTenants } from './support';
 
 describe('GIVEN 1,000 realistic tenants (17-hex-digit endpoint IDs, two hostnames, a principal each)', () => {
-  const build = () => {
-    const stack = newStack();
-    const vpc = newVpc(stack);
-    const gateway = new FilteringGateway(stack, 'Gateway', {
-      vpc,
-      loadBalancer: new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc }),
-      tenants: realisticTenants(1000),
-      upstreams: UPSTREAMS,
-      image: testImage(),
-    });
-    return { stack, gateway };
-  };
+  const build = () => filteringGateway({ tenants: realisticTenants(1000) });
 
   test('WHEN rendered THEN the compressed config is about 28 KB of the 56 KiB it may use, from about 165 KB of JSON', () => {
     const { gateway } = build();
@@ -57,15 +46,7 @@ describe('GIVEN 100,000 realistic tenants and the default configDelivery ("auto"
     'WHEN synthesized THEN the config goes to S3, the task definition stays a few KiB under its budget, and the staged object loads every tenant',
     () => {
       const started = Date.now();
-      const stack = newStack();
-      const vpc = newVpc(stack);
-      const gateway = new FilteringGateway(stack, 'Gateway', {
-        vpc,
-        loadBalancer: new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc }),
-        tenants: realisticTenants(100_000),
-        upstreams: UPSTREAMS,
-        image: testImage(),
-      });
+      const { stack, gateway } = filteringGateway({ tenants: realisticTenants(100_000) });
       const assembly = (stack.node.root as unknown as { synth(): { directory: string } }).synth();
       const template = Template.fromStack(stack);
       const synthSeconds = (Date.now() - started) / 1000;

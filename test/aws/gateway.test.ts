@@ -14,9 +14,9 @@ import { parseConfigText } from '../../lib/tenants';
 import {
   REPO_ROOT,
   TENANTS,
-  UPSTREAMS,
   gatewayConfigFrom,
   expectWarning,
+  filteringGateway,
   ingressRulesOf,
   logicalIdOf,
   newStack,
@@ -26,20 +26,7 @@ import {
   testImage,
 } from './support';
 
-function given(props: Partial<FilteringGatewayProps> = {}, lbProps: Partial<PrivateLinkLoadBalancerProps> = {}) {
-  const stack = newStack();
-  const vpc = newVpc(stack);
-  const lb = new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc, ...lbProps });
-  const gateway = new FilteringGateway(stack, 'Gateway', {
-    vpc,
-    loadBalancer: lb,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    image: testImage(),
-    ...props,
-  });
-  return { stack, vpc, lb, gateway, template: () => Template.fromStack(stack) };
-}
+const given = (props: Partial<FilteringGatewayProps> = {}, lb: Partial<PrivateLinkLoadBalancerProps> = {}) => filteringGateway(props, { lb });
 
 type Env = { Name: string; Value: unknown }[];
 function containerEnvironment(template: Template): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { PrivateLinkLoadBalancer } from '../../lib/aws';
-import { expectWarning, ingressRulesOf, logicalIdOf, newStack, newVpc, snapshotTemplate } from './support';
+import { expectWarning, importedVpc, ingressRulesOf, logicalIdOf, newStack, newVpc, snapshotTemplate } from './support';
 
 function given(props: Partial<ConstructorParameters<typeof PrivateLinkLoadBalancer>[2]> = {}, zones?: string[]) {
   const stack = newStack();
@@ -87,12 +87,7 @@ describe('PrivateLinkLoadBalancer', () => {
 
   test('GIVEN imported subnets WHEN it is created THEN their zone IDs are looked up at deploy time', () => {
     const stack = newStack();
-    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
-      vpcId: 'vpc-0123456789abcdef0',
-      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-      privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
-      privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaaa', 'rtb-0bbbbbbbbbbbbbbbb'], // without them CDK warns
-    });
+    const vpc = importedVpc(stack, 'Imported', ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb']);
     const lb = new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc });
     const template = Template.fromStack(stack);
     template.resourceCountIs('Custom::AWS', 2);

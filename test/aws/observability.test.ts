@@ -1,14 +1,11 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { FilteringGateway, PrivateLinkLoadBalancer, type FilteringGatewayProps } from '../../lib/aws';
-import { TENANTS, UPSTREAMS, logicalIdOf, newStack, newVpc, testImage } from './support';
+import { TENANTS, UPSTREAMS, filteringGateway, logicalIdOf, newStack, newVpc, testImage } from './support';
 
 function given(props: Partial<FilteringGatewayProps> = {}) {
-  const stack = newStack();
-  const vpc = newVpc(stack);
-  const lb = new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc });
-  const gateway = new FilteringGateway(stack, 'Gateway', { vpc, loadBalancer: lb, tenants: TENANTS, upstreams: UPSTREAMS, image: testImage(), ...props });
-  return { stack, lb, gateway, template: Template.fromStack(stack) };
+  const { stack, lb, gateway, template } = filteringGateway(props);
+  return { stack, lb, gateway, template: template() };
 }
 
 type Alarm = { Properties: Record<string, unknown> };

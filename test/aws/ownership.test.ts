@@ -4,8 +4,8 @@
  * this endpoint service only when acceptance is on. The account may also create endpoints.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { FilteringGateway, LinkgateProvider, PrivateLinkLoadBalancer, type LinkgateProviderProps } from '../../lib/aws';
-import { UPSTREAMS, logicalIdOf, newStack, newVpc, testImage } from './support';
+import { LinkgateProvider, type LinkgateProviderProps } from '../../lib/aws';
+import { UPSTREAMS, filteringGateway, logicalIdOf, newStack, newVpc, testImage } from './support';
 
 const OWNER_TENANTS = [{ name: 'megacorp', hostnames: ['megacorp.example.com'], allow: { awsAccounts: ['111122223333'] } }];
 
@@ -69,10 +69,7 @@ describe('owner rules on AWS', () => {
   });
 
   test('GIVEN a standalone FilteringGateway with owner rules and no ownershipSource THEN synth fails saying what to pass', () => {
-    const stack = newStack();
-    const vpc = newVpc(stack);
-    const loadBalancer = new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc });
-    expect(() => new FilteringGateway(stack, 'Gateway', { vpc, loadBalancer, tenants: OWNER_TENANTS, upstreams: UPSTREAMS, image: testImage() })).toThrow(
+    expect(() => filteringGateway({ tenants: OWNER_TENANTS })).toThrow(
       /tenants use allow.awsAccounts .* no ownershipSource names the endpoint service to read: pass ownershipSource: \{ serviceId \}/,
     );
   });

@@ -10,6 +10,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { IConstruct } from 'constructs';
+import { FilteringGateway, PrivateLinkLoadBalancer, type FilteringGatewayProps, type PrivateLinkLoadBalancerProps } from '../../lib/aws';
 import { parseConfigText, type TenantDeclarations } from '../../lib/tenants';
 
 // Synthesizing aws-cdk-lib stacks takes seconds on a cold start; jest.config.js sets testTimeout
@@ -95,6 +96,19 @@ export function newVpc(stack: Stack, zones: readonly string[] = ZONES, id = 'Vpc
   });
 }
 
+/**
+ * An existing VPC imported by ID in eu-west-1a/b, with one private subnet per given ID and its route
+ * table `rtb-…` of the same suffix (without route tables CDK warns).
+ */
+export function importedVpc(stack: Stack, id: string, privateSubnetIds: readonly [string, string]): ec2.IVpc {
+  return ec2.Vpc.fromVpcAttributes(stack, id, {
+    vpcId: 'vpc-0123456789abcdef0',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    privateSubnetIds: [...privateSubnetIds],
+    privateSubnetRouteTableIds: privateSubnetIds.map((subnet) => subnet.replace(/^subnet-/, 'rtb-')),
+  });
+}
+
 /** Most tests use a registry image: no asset to stage. The image tests use the default asset. */
 export const testImage = (): ecs.ContainerImage => ecs.ContainerImage.fromRegistry('public.ecr.aws/example/linkgate:test');
 
@@ -114,6 +128,25 @@ export const TENANTS: TenantDeclarations = [
     consumers: { aws: { principals: ['arn:aws:iam::555566667777:root', 'arn:aws:iam::222233334444:root'] } },
   },
 ];
+
+export interface GatewayFixture {
+  /** Builds the VPC. @default newVpc(stack) */
+  readonly vpc?: (stack: Stack) => ec2.IVpc;
+  /** Overrides of the load balancer's props. */
+  readonly lb?: Partial<PrivateLinkLoadBalancerProps>;
+}
+
+/**
+ * A FilteringGateway `Gateway` behind a PrivateLinkLoadBalancer `LoadBalancer` in a new provider
+ * stack, every required prop filled in (TENANTS, UPSTREAMS, the test image); `props` go on top.
+ */
+export function filteringGateway(props: Partial<FilteringGatewayProps> = {}, fixture: GatewayFixture = {}) {
+  const stack = newStack();
+  const vpc = fixture.vpc ? fixture.vpc(stack) : newVpc(stack);
+  const lb = new PrivateLinkLoadBalancer(stack, 'LoadBalancer', { vpc, ...fixture.lb });
+  const gateway = new FilteringGateway(stack, 'Gateway', { vpc, loadBalancer: lb, tenants: TENANTS, upstreams: UPSTREAMS, image: testImage(), ...props });
+  return { stack, vpc, lb, gateway, template: () => Template.fromStack(stack) };
+}
 
 /** `count` tenants shaped like real ones: 17-hex-digit endpoint IDs, two hostnames, a principal. */
 export function realisticTenants(count: number, seed = 1): TenantDeclarations {

@@ -10,9 +10,11 @@ import YAML from 'yaml';
 import {
   GatewayPublicLoadBalancer,
   GatewayScaleSet,
+  PrivateLinkGateway,
   PrivateLinkLoadBalancer,
   type GatewayPublicLoadBalancerProps,
   type GatewayScaleSetProps,
+  type PrivateLinkGatewayProps,
   type PrivateLinkLoadBalancerProps,
   type SubnetReference,
 } from '../../lib/azure';
@@ -98,6 +100,30 @@ export function gatewayScaleSet(scope: Construct, fixture: GatewayFixture = {}):
     observability: { actionGroupId: ACTION_GROUP_ID },
     ...fixture.props,
   });
+}
+
+/** A PrivateLinkGateway's props with every required value filled in; a test passes the ones it is about. */
+export function privateLinkGatewayProps(overrides: Partial<PrivateLinkGatewayProps> = {}): PrivateLinkGatewayProps {
+  return {
+    resourceGroupName: RG,
+    location: LOCATION,
+    frontendSubnet: FRONTEND_SUBNET,
+    gatewaySubnet: GATEWAY_SUBNET,
+    natSubnet: NAT_SUBNET,
+    tenants: TENANTS,
+    upstreams: UPSTREAMS,
+    image: IMAGE,
+    acrId: ACR_ID,
+    sourceImageId: SOURCE_IMAGE_ID,
+    observability: { actionGroupId: ACTION_GROUP_ID },
+    adminSshPublicKey: SSH_KEY,
+    ...overrides,
+  };
+}
+
+/** A PrivateLinkGateway (construct ID `linkgate` unless given) from `privateLinkGatewayProps(overrides)`. */
+export function privateLinkGateway(scope: Construct, overrides: Partial<PrivateLinkGatewayProps> = {}, id = 'linkgate'): PrivateLinkGateway {
+  return new PrivateLinkGateway(scope, id, privateLinkGatewayProps(overrides));
 }
 
 /**

@@ -6,27 +6,16 @@
 import { gunzipSync } from 'node:zlib';
 import { PrivateLinkService } from '@cdktf/provider-azurerm/lib/private-link-service';
 import type { Construct } from 'constructs';
-import { PrivateLinkGateway, type AzureHttpModeProps, type PrivateLinkGatewayProps } from '../../lib/azure';
+import type { AzureHttpModeProps, PrivateLinkGatewayProps } from '../../lib/azure';
 import { CONFIG_PATH, GATEWAY_SCRIPT_PATH } from '../../lib/azure/cloud-init';
 import { parseConfigText } from '../../lib/tenants';
 import { cloudInitSchema, shellcheck, shellScriptsIn } from '../helpers/cloud-init';
 import { describeWithPeer } from '../helpers/peers';
 import {
-  ACR_ID,
-  ACTION_GROUP_ID,
-  FRONTEND_SUBNET,
-  GATEWAY_SUBNET,
-  IMAGE,
-  LOCATION,
-  NAT_SUBNET,
-  RG,
-  SOURCE_IMAGE_ID,
-  SSH_KEY,
   SUBSCRIPTION,
-  TENANTS,
-  UPSTREAMS,
   decodeCustomData,
   onlyResource,
+  privateLinkGateway,
   resources,
   synth,
   writeFile,
@@ -42,23 +31,8 @@ const HTTP: AzureHttpModeProps = {
   sharedHostname: 'api.example.com',
 };
 
-const linkgate = (overrides: Partial<PrivateLinkGatewayProps> = {}) => (scope: Construct) =>
-  new PrivateLinkGateway(scope, 'linkgate', {
-    resourceGroupName: RG,
-    location: LOCATION,
-    frontendSubnet: FRONTEND_SUBNET,
-    gatewaySubnet: GATEWAY_SUBNET,
-    natSubnet: NAT_SUBNET,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    image: IMAGE,
-    acrId: ACR_ID,
-    sourceImageId: SOURCE_IMAGE_ID,
-    observability: { actionGroupId: ACTION_GROUP_ID },
-    adminSshPublicKey: SSH_KEY,
-    httpMode: HTTP,
-    ...overrides,
-  });
+/** The gateway in http mode: HTTP above, every other prop from the fixture unless a test overrides it. */
+const linkgate = (overrides: Partial<PrivateLinkGatewayProps> = {}) => (scope: Construct) => privateLinkGateway(scope, { httpMode: HTTP, ...overrides });
 
 const cloudConfig = (doc: ReturnType<typeof synth>['doc']) =>
   decodeCustomData(onlyResource(doc, 'azurerm_linux_virtual_machine_scale_set').custom_data as string);

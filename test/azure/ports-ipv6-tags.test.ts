@@ -5,39 +5,14 @@
 import { LbProbe } from '@cdktf/provider-azurerm/lib/lb-probe';
 import { LbRule } from '@cdktf/provider-azurerm/lib/lb-rule';
 import type { Construct } from 'constructs';
-import { PrivateLinkGateway, type PrivateLinkGatewayProps } from '../../lib/azure';
+import type { PrivateLinkGatewayProps } from '../../lib/azure';
 import { parseConfigText } from '../../lib/tenants';
-import {
-  ACR_ID,
-  ACTION_GROUP_ID,
-  FRONTEND_SUBNET,
-  GATEWAY_SUBNET,
-  IMAGE,
-  LOCATION,
-  NAT_SUBNET,
-  RG,
-  SOURCE_IMAGE_ID,
-  SSH_KEY,
-  TENANTS,
-  manyTenants,
-  onlyResource,
-  synth,
-} from './fixtures';
+import { manyTenants, onlyResource, privateLinkGateway, synth } from './fixtures';
 
+/** Every gateway here also has a `db` upstream, for the additional port to point at. */
 const gateway = (scope: Construct, overrides: Partial<PrivateLinkGatewayProps> = {}) =>
-  new PrivateLinkGateway(scope, 'linkgate', {
-    resourceGroupName: RG,
-    location: LOCATION,
-    frontendSubnet: FRONTEND_SUBNET,
-    gatewaySubnet: GATEWAY_SUBNET,
-    natSubnet: NAT_SUBNET,
-    tenants: TENANTS,
+  privateLinkGateway(scope, {
     upstreams: { default: { host: 'app.internal.example.com', port: 443 }, db: { host: 'db.internal.example.com', port: 5432 } },
-    image: IMAGE,
-    acrId: ACR_ID,
-    sourceImageId: SOURCE_IMAGE_ID,
-    observability: { actionGroupId: ACTION_GROUP_ID },
-    adminSshPublicKey: SSH_KEY,
     ...overrides,
   });
 

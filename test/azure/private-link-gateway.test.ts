@@ -3,48 +3,23 @@ import { LinuxVirtualMachineScaleSet } from '@cdktf/provider-azurerm/lib/linux-v
 import { PrivateLinkService } from '@cdktf/provider-azurerm/lib/private-link-service';
 import { Subnet } from '@cdktf/provider-azurerm/lib/subnet';
 import { Testing } from 'cdktf';
-import type { Construct } from 'constructs';
 import { AzureExampleStack } from '../../examples/azure/stack';
-import { PrivateLinkGateway, type PrivateLinkGatewayProps } from '../../lib/azure';
+import type { PrivateLinkGatewayProps } from '../../lib/azure';
 import {
-  ACR_ID,
-  ACTION_GROUP_ID,
   FRONTEND_SUBNET,
   GATEWAY_SUBNET,
-  IMAGE,
-  LOCATION,
   NAT_SUBNET,
-  RG,
-  SOURCE_IMAGE_ID,
-  SSH_KEY,
   TENANTS,
-  UPSTREAMS,
   onlyResource,
+  privateLinkGateway,
   resources,
   synth,
   warningsOf,
 } from './fixtures';
 
-const gateway = (scope: Construct, overrides: Partial<PrivateLinkGatewayProps> = {}, id = 'linkgate') =>
-  new PrivateLinkGateway(scope, id, {
-    resourceGroupName: RG,
-    location: LOCATION,
-    frontendSubnet: FRONTEND_SUBNET,
-    gatewaySubnet: GATEWAY_SUBNET,
-    natSubnet: NAT_SUBNET,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    image: IMAGE,
-    acrId: ACR_ID,
-    sourceImageId: SOURCE_IMAGE_ID,
-    observability: { actionGroupId: ACTION_GROUP_ID },
-    adminSshPublicKey: SSH_KEY,
-    ...overrides,
-  });
-
 describe('PrivateLinkGateway', () => {
   describe('GIVEN a resource group, three subnets and the tenants', () => {
-    const { json, doc, value } = synth((scope) => gateway(scope));
+    const { json, doc, value } = synth((scope) => privateLinkGateway(scope));
 
     it('THEN it synthesizes as before', () => {
       expect(json).toMatchSnapshot();
@@ -86,14 +61,14 @@ describe('PrivateLinkGateway', () => {
 
   describe('GIVEN no namePrefix and a construct ID that is long or starts with a digit', () => {
     it('THEN the prefix derived from the ID is shortened to a valid one instead of failing a check the user never asked for', () => {
-      const { doc, value } = synth((scope) => gateway(scope, {}, '2nd Gateway For Enterprise Customers In Europe'));
+      const { doc, value } = synth((scope) => privateLinkGateway(scope, {}, '2nd Gateway For Enterprise Customers In Europe'));
       expect(value.namePrefix).toBe('nd-gateway-for-enterprise-cust');
       expect(resources(doc, 'azurerm_lb').map((lb) => lb.name)).toEqual(['nd-gateway-for-enterprise-cust-ilb']);
     });
   });
 
   describe('GIVEN the public path', () => {
-    const { json, doc, value } = synth((scope) => gateway(scope, { publicPath: true, namePrefix: 'acme' }));
+    const { json, doc, value } = synth((scope) => privateLinkGateway(scope, { publicPath: true, namePrefix: 'acme' }));
 
     it('THEN a second, public load balancer serves the public listener, and the service stays on the internal one', () => {
       expect(resources(doc, 'azurerm_lb').map((lb) => lb.name)).toEqual(['acme-ilb', 'acme-plb']);
@@ -110,7 +85,7 @@ describe('PrivateLinkGateway', () => {
   });
 
   describe('GIVEN the gateway settings every cloud shares', () => {
-    const { value } = synth((scope) => gateway(scope, { defaultTenant: 'initech', drainDelaySec: 3, drainTimeoutSec: 40, log: { decisions: 'drops' } }));
+    const { value } = synth((scope) => privateLinkGateway(scope, { defaultTenant: 'initech', drainDelaySec: 3, drainTimeoutSec: 40, log: { decisions: 'drops' } }));
 
     it('THEN they reach the gateway config, the drain in milliseconds', () => {
       expect(value.gateway.config.config).toMatchObject({
@@ -122,7 +97,7 @@ describe('PrivateLinkGateway', () => {
   });
 
   describe('GIVEN invalid props', () => {
-    const failure = (overrides: Partial<PrivateLinkGatewayProps>) => () => synth((scope) => gateway(scope, overrides));
+    const failure = (overrides: Partial<PrivateLinkGatewayProps>) => () => synth((scope) => privateLinkGateway(scope, overrides));
 
     it.each<[string, Partial<PrivateLinkGatewayProps>, RegExp]>([
       ['an uppercase name prefix', { namePrefix: 'LinkGate' }, /linkgate: invalid PrivateLinkGateway props:\n {2}namePrefix: must be 1 to 30 lowercase letters, digits or hyphens, starting with a letter, got "LinkGate"/],

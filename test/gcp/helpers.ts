@@ -4,7 +4,7 @@ import { Testing, type TerraformStack } from 'cdktf';
 import type {} from 'cdktf/lib/testing/adapters/jest';
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
-import type { GatewayInstanceGroupProps } from '../../lib/gcp';
+import { PrivateServiceConnectGateway, type GatewayInstanceGroupProps, type PrivateServiceConnectGatewayProps } from '../../lib/gcp';
 import type { TenantDeclarations } from '../../lib/tenants';
 
 Testing.setupJest();
@@ -56,6 +56,27 @@ export function instanceGroupProps(overrides: Partial<GatewayInstanceGroupProps>
     ...overrides,
   };
 }
+
+/** A PrivateServiceConnectGateway's props with every required value filled in; a test passes the ones it is about. */
+export function pscGatewayProps(overrides: Partial<PrivateServiceConnectGatewayProps> = {}): PrivateServiceConnectGatewayProps {
+  return {
+    project: PROJECT,
+    region: REGION,
+    network: NETWORK,
+    subnetwork: SUBNETWORK,
+    pscNatSubnetCidr: NAT_CIDR,
+    image: IMAGE,
+    tenants: TENANTS,
+    upstreams: UPSTREAMS,
+    ...overrides,
+  };
+}
+
+/** Builds a PrivateServiceConnectGateway `Linkgate` from `pscGatewayProps(overrides)`: pass it to `synth` or `errorOf`. */
+export const pscGateway =
+  (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) =>
+  (scope: Construct): PrivateServiceConnectGateway =>
+    new PrivateServiceConnectGateway(scope, 'Linkgate', pscGatewayProps(overrides));
 
 export interface Synthesized<T = unknown> {
   /** The stack as cdktf synthesizes it (for the cdktf matchers and snapshots). */

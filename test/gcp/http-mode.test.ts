@@ -5,13 +5,12 @@
  */
 import { ComputeServiceAttachment } from '@cdktf/provider-google/lib/compute-service-attachment';
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
-import type { Construct } from 'constructs';
-import { PrivateServiceConnectGateway, type GcpHttpModeProps, type PrivateServiceConnectGatewayProps } from '../../lib/gcp';
+import type { GcpHttpModeProps, PrivateServiceConnectGatewayProps } from '../../lib/gcp';
 import { HOST_CONFIG_PATH } from '../../lib/gcp/cloud-init';
 import { parseConfigText } from '../../lib/tenants';
 import { cloudInitSchema, shellcheck, shellScriptsIn } from '../helpers/cloud-init';
 import { describeWithPeer } from '../helpers/peers';
-import { IMAGE, NAT_CIDR, NETWORK, PROJECT, REGION, SUBNETWORK, TENANTS, UPSTREAMS, cloudInit, file, resources, synth } from './helpers';
+import { cloudInit, file, pscGateway, resources, synth } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -21,19 +20,8 @@ const HTTP: GcpHttpModeProps = {
   sharedHostname: 'api.example.com',
 };
 
-const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) => (scope: Construct) =>
-  new PrivateServiceConnectGateway(scope, 'Linkgate', {
-    project: PROJECT,
-    region: REGION,
-    network: NETWORK,
-    subnetwork: SUBNETWORK,
-    pscNatSubnetCidr: NAT_CIDR,
-    image: IMAGE,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    httpMode: HTTP,
-    ...overrides,
-  });
+/** The gateway in http mode: HTTP above, every other prop from the fixture unless a test overrides it. */
+const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) => pscGateway({ httpMode: HTTP, ...overrides });
 
 describe('PrivateServiceConnectGateway httpMode', () => {
   const s = synth(linkgate());

@@ -2,24 +2,12 @@
  * What the gateway's metrics lines become on GCP: log-based metrics over them, the alert policies
  * (each one's metric, threshold and notification), and the dashboard.
  */
-import type { Construct } from 'constructs';
-import { PrivateServiceConnectGateway, type PrivateServiceConnectGatewayProps } from '../../lib/gcp';
-import { CHANNEL, IMAGE, NAT_CIDR, NETWORK, PROJECT, REGION, SUBNETWORK, TENANTS, UPSTREAMS, errorOf, file, resources, synth, type Synthesized } from './helpers';
+import type { PrivateServiceConnectGatewayProps } from '../../lib/gcp';
+import { CHANNEL, errorOf, file, pscGateway, resources, synth, type Synthesized } from './helpers';
 
-const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) => (scope: Construct) =>
-  new PrivateServiceConnectGateway(scope, 'Linkgate', {
-    project: PROJECT,
-    region: REGION,
-    network: NETWORK,
-    subnetwork: SUBNETWORK,
-    pscNatSubnetCidr: NAT_CIDR,
-    image: IMAGE,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    name: 'prod-gw',
-    observability: { notificationChannels: [CHANNEL] },
-    ...overrides,
-  });
+/** The gateway `prod-gw` notifying CHANNEL; a test overrides what it is about. */
+const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) =>
+  pscGateway({ name: 'prod-gw', observability: { notificationChannels: [CHANNEL] }, ...overrides });
 
 type Policy = {
   display_name: string;

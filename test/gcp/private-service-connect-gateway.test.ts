@@ -4,25 +4,13 @@ import { ComputeForwardingRule } from '@cdktf/provider-google/lib/compute-forwar
 import { ComputeRegionBackendService } from '@cdktf/provider-google/lib/compute-region-backend-service';
 import { ComputeServiceAttachment } from '@cdktf/provider-google/lib/compute-service-attachment';
 import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
-import type { Construct } from 'constructs';
-import { PrivateServiceConnectGateway, type PrivateServiceConnectGatewayProps } from '../../lib/gcp';
+import type { PrivateServiceConnectGatewayProps } from '../../lib/gcp';
 import { HOST_CONFIG_PATH } from '../../lib/gcp/cloud-init';
 import { parseConfigText } from '../../lib/tenants';
-import { CHANNEL, GCP_ID, IMAGE, NAT_CIDR, NETWORK, PROJECT, REGION, SUBNETWORK, TENANTS, UPSTREAMS, errorOf, file, resources, synth } from './helpers';
+import { CHANNEL, GCP_ID, NAT_CIDR, SUBNETWORK, errorOf, file, pscGateway, resources, synth } from './helpers';
 
-const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) => (scope: Construct) =>
-  new PrivateServiceConnectGateway(scope, 'Linkgate', {
-    project: PROJECT,
-    region: REGION,
-    network: NETWORK,
-    subnetwork: SUBNETWORK,
-    pscNatSubnetCidr: NAT_CIDR,
-    image: IMAGE,
-    tenants: TENANTS,
-    upstreams: UPSTREAMS,
-    observability: { notificationChannels: [CHANNEL] },
-    ...overrides,
-  });
+/** The gateway notifying CHANNEL; a test overrides what it is about. */
+const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) => pscGateway({ observability: { notificationChannels: [CHANNEL] }, ...overrides });
 
 const ref = (type: string, id: string, attribute: string) => expect.stringMatching(new RegExp(`^\\$\\{${type}\\.${id}_\\w+\\.${attribute}\\}$`));
 

@@ -4,32 +4,27 @@
  * labels, and the observability (log-based metrics, alert policies, dashboard).
  */
 import { ComputeServiceAttachment } from '@cdktf/provider-google/lib/compute-service-attachment';
-import type { Construct } from 'constructs';
-import { PrivateLinkLoadBalancer, PrivateServiceConnectGateway, type PrivateServiceConnectGatewayProps } from '../../lib/gcp';
+import { PrivateLinkLoadBalancer, type PrivateServiceConnectGatewayProps } from '../../lib/gcp';
 import { CONFIG_OBJECT_NAME } from '../../lib/gcp/config-delivery';
 import { HOST_CONFIG_PATH } from '../../lib/gcp/cloud-init';
 import { parseConfigText } from '../../lib/tenants';
-import { CHANNEL, GCP_ID, IMAGE, NAT_CIDR, TENANTS, UPSTREAMS, cloudInit, errorOf, file, manyTenants, resources, single, synth, type Synthesized } from './helpers';
+import { CHANNEL, GCP_ID, NAT_CIDR, TENANTS, UPSTREAMS, cloudInit, errorOf, file, manyTenants, pscGateway, resources, single, synth, type Synthesized } from './helpers';
 
 const SERVICE = 'saas-gateway-prod';
 const HOST = 'saas-network-host';
 const HOST_NETWORK = `projects/${HOST}/global/networks/shared`;
 const HOST_SUBNET = `projects/${HOST}/regions/europe-west1/subnetworks/gateway`;
 
-const props = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}): PrivateServiceConnectGatewayProps => ({
-  project: SERVICE,
-  region: 'europe-west1',
-  network: HOST_NETWORK,
-  subnetwork: HOST_SUBNET,
-  networkProject: HOST,
-  pscNatSubnetCidr: NAT_CIDR,
-  image: IMAGE,
-  tenants: TENANTS,
-  upstreams: UPSTREAMS,
-  observability: { notificationChannels: [CHANNEL] },
-  ...overrides,
-});
-const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) => (scope: Construct) => new PrivateServiceConnectGateway(scope, 'Linkgate', props(overrides));
+/** The gateway in the service project on the host project's network (Shared VPC), notifying CHANNEL. */
+const linkgate = (overrides: Partial<PrivateServiceConnectGatewayProps> = {}) =>
+  pscGateway({
+    project: SERVICE,
+    network: HOST_NETWORK,
+    subnetwork: HOST_SUBNET,
+    networkProject: HOST,
+    observability: { notificationChannels: [CHANNEL] },
+    ...overrides,
+  });
 
 /** Project of every resource of each type (deduplicated). */
 function projectsByType(s: Synthesized): Record<string, string[]> {
@@ -81,7 +76,7 @@ describe('Shared VPC', () => {
 
     test('THEN no firewall rule is created, and the rules the gateway needs are listed for hand-over', () => {
       expect(resources(s, 'google_compute_firewall')).toEqual({});
-      const gateway = (s.value as PrivateServiceConnectGateway).gateway;
+      const gateway = s.value.gateway;
       expect(gateway.requiredFirewallRules.map((r) => [r.id, r.ports, r.sourceRanges])).toEqual([
         ['HealthCheckFirewall', [8080], ['130.211.0.0/22', '35.191.0.0/16']],
         ['PrivateLinkFirewall', [443], [NAT_CIDR]],
@@ -181,7 +176,7 @@ describe('config delivery', () => {
   describe('GIVEN 100,000 tenants (configDelivery auto)', () => {
     const tenants = manyTenants(100_000);
     const s = synth(linkgate({ tenants, connectionPreference: 'ACCEPT_AUTOMATIC', configBucketName: 'saas-linkgate-config' }));
-    const gateway = (s.value as PrivateServiceConnectGateway).gateway;
+    const gateway = s.value.gateway;
 
     test('THEN the config goes to Cloud Storage and the user-data stays a few KB, far under the 256 KiB metadata budget', () => {
       expect(gateway.configDelivery).toBe('objectStore');
@@ -218,7 +213,7 @@ describe('config delivery', () => {
     });
 
     test('THEN synth notes that the subnetwork (given by ID, not checkable) needs Private Google Access', () => {
-      const infos = (s.value as PrivateServiceConnectGateway).gateway.node.metadata.filter((m) => m.type === '@cdktf/info').map((m) => String(m.data));
+      const infos = s.value.gateway.node.metadata.filter((m) => m.type === '@cdktf/info').map((m) => String(m.data));
       expect(infos).toEqual([expect.stringMatching(new RegExp(`turn on Private Google Access on ${HOST_SUBNET.replace(/\//g, '\\/')}`))]);
     });
 
@@ -242,7 +237,7 @@ describe('config delivery', () => {
 
   test('GIVEN 1,000 tenants (auto) THEN the config stays inline, with no bucket', () => {
     const s = synth(linkgate({ tenants: manyTenants(1000), connectionPreference: 'ACCEPT_AUTOMATIC' }));
-    const gateway = (s.value as PrivateServiceConnectGateway).gateway;
+    const gateway = s.value.gateway;
     expect(gateway.configDelivery).toBe('inline');
     // The README's figure: 29,677 bytes, 11 % of the 256 KiB metadata value limit.
     expect(gateway.userDataBytes).toBeLessThan(32 * 1024);
