@@ -8,7 +8,16 @@ import { startTcpServer, type TestServer } from '../helpers/sockets';
 import { size } from './support';
 
 const TOTAL = size(1024, 256) * 1024 * 1024;
-const RSS_LIMIT_KIB = 150 * 1024;
+/**
+ * What the bound tells apart: buffering the transfer would take the gateway past base (~80 MiB)
+ * + TOTAL (≥ 336 MiB here); with backpressure, what remains is base plus the read buffers already
+ * forwarded and not yet collected. On Node.js 24 the gateway lets V8 count those in its global heap
+ * limit (lib/gateway/gc-tuning.ts), which trades up to ~130 MiB of such garbage for a quarter to
+ * four fifths less CPU per byte: peaks of 147-211 MiB measured here, against 131 MiB with V8's
+ * defaults (LINKGATE_GC_TUNING=off). The bound is the same at 256 MiB and 1 GiB: it does not grow
+ * with the transfer.
+ */
+const RSS_LIMIT_KIB = 256 * 1024;
 
 let firehose: TestServer;
 let gateway: GatewayProc;
@@ -35,7 +44,7 @@ afterAll(async () => {
   await firehose?.close();
 });
 
-test(`GIVEN ${TOTAL / 2 ** 20} MiB to a client that reads slowly THEN all of it arrives and the gateway stays under 150 MiB RSS`, async () => {
+test(`GIVEN ${TOTAL / 2 ** 20} MiB to a client that reads slowly THEN all of it arrives and the gateway stays under 256 MiB RSS`, async () => {
   const { header, hello } = benchOpening();
   let peakKiB = rssKiB(gateway.pids());
   const sampler = setInterval(() => (peakKiB = Math.max(peakKiB, rssKiB(gateway.pids()))), 50);
