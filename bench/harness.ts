@@ -379,6 +379,23 @@ export function rssKiB(pids: readonly number[]): number {
   return total;
 }
 
+/** User and system CPU time of processes (every thread), in ms, from /proc/PID/stat (USER_HZ 100). */
+export function cpuTimes(pids: readonly number[]): { userMs: number; systemMs: number } {
+  let userMs = 0;
+  let systemMs = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      userMs += Number(fields[11]) * 10; // utime
+      systemMs += Number(fields[12]) * 10; // stime
+    } catch {
+      /* gone */
+    }
+  }
+  return { userMs, systemMs };
+}
+
 export function openFds(pid: number): number {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;

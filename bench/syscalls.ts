@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import {
   benchConfig,
   benchTarget,
+  cpuTimes,
   resolveRuntime,
   runLoadgen,
   startEchoUpstream,
@@ -51,20 +52,10 @@ function parseSummary(text: string): Map<string, { calls: number; errors: number
   return out;
 }
 
-/** User + system CPU time of processes (all their threads), in ms, from /proc/PID/stat. */
+/** User + system CPU time of processes (all their threads), in ms. */
 function cpuMs(pids: readonly number[]): number {
-  const tick = 1000 / 100; // USER_HZ is 100 on Linux
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * tick; // utime, stime
-    } catch {
-      /* gone */
-    }
-  }
-  return total;
+  const { userMs, systemMs } = cpuTimes(pids);
+  return userMs + systemMs;
 }
 
 /** CPU ms the proxy's processes spend on `CONNECTIONS` connections, untraced, after the warm-up. */
