@@ -239,6 +239,8 @@ export interface GatewayRuntime {
   readonly node?: string;
   /** `linkgate serve --listener-mode`; default: the gateway's own default. */
   readonly listenerMode?: string;
+  /** Node.js options before the script (cluster workers inherit them), e.g. `--heapsnapshot-signal`. */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Runs `linkgate serve` with `config` (listeners filled in) and waits until /readyz answers 200. */
@@ -263,7 +265,7 @@ export async function startGateway(
     }),
   );
   const modeArgs = runtime.listenerMode ? ['--listener-mode', runtime.listenerMode] : [];
-  const args = [CLI, 'serve', '--config', configFile, '--workers', String(workers), ...modeArgs];
+  const args = [...(runtime.nodeArgs ?? []), CLI, 'serve', '--config', configFile, '--workers', String(workers), ...modeArgs];
   const proc = startProc(runtime.node ?? process.execPath, args, { env, skipDecisionLines: true });
   proc.child.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   await until(

@@ -5,6 +5,9 @@
  */
 import { connect } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { metricSum, openFds, rssKiB, startGateway, until, type GatewayProc } from '../../bench/harness';
 import { privateLinkOpening } from '../helpers/bytes';
 import { closedPort, startTcpServer, type TestServer } from '../helpers/sockets';
@@ -34,6 +37,8 @@ async function startBlackhole(): Promise<typeof blackhole> {
   return { port, child, fillers };
 }
 
+const snapshotDir = mkdtempSync(join(tmpdir(), 'linkgate-heap-'));
+
 beforeAll(async () => {
   resetter = await startTcpServer((s) => s.once('data', () => setTimeout(() => s.resetAndDestroy(), 5)));
   blackhole = await startBlackhole();
@@ -52,6 +57,10 @@ beforeAll(async () => {
       log: { maxDropLinesPerSec: 10 },
     },
     1,
+    {},
+    // SIGUSR2 writes a heap snapshot, which collects garbage first: its object count is the
+    // post-GC measure of what the gateway keeps (liveObjects below).
+    { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] },
   );
 }, 60_000);
 afterAll(async () => {
@@ -59,6 +68,7 @@ afterAll(async () => {
   await resetter?.close();
   blackhole?.fillers.forEach((s) => s.destroy());
   blackhole?.child.kill('SIGKILL');
+  rmSync(snapshotDir, { recursive: true, force: true });
 });
 
 /** Runs `count` clients (at most 50 at a time) to `host`; returns how long each took to be closed. */
@@ -84,6 +94,30 @@ async function clients(host: string, count: number): Promise<number[]> {
   return times;
 }
 
+/**
+ * Objects alive in the gateway after a full garbage collection: SIGUSR2 makes Node.js collect and
+ * write a heap snapshot, whose header carries the node count. RSS cannot stand in for this: V8 and
+ * malloc keep pages after a burst (on Node.js 24 the RSS of a logic-free proxy steps from 90 to
+ * 122 MB over its first batches and then stays), which looks like a leak and is not one.
+ */
+async function liveObjects(pid: number): Promise<number> {
+  const before = new Set(readdirSync(snapshotDir));
+  process.kill(pid, 'SIGUSR2');
+  const file = await until(() => readdirSync(snapshotDir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f)), 60_000, () => 'no heap snapshot written');
+  const path = join(snapshotDir, file);
+  // Written in one go by the gateway's main thread: the header is complete once the file is.
+  const header = await until(
+    () => {
+      const text = readFileSync(path, 'utf8');
+      return text.trimEnd().endsWith('}') ? /"node_count":(\d+)/.exec(text)?.[1] : undefined;
+    },
+    60_000,
+    () => 'heap snapshot incomplete',
+  );
+  rmSync(path, { force: true });
+  return Number(header);
+}
+
 const metric = (name: string, labels: string) => metricSum(gateway.healthPort, name, labels);
 
 test('GIVEN upstreams that refuse, blackhole and reset THEN clients close promptly, reasons are counted, and fds and memory return to baseline', async () => {
@@ -100,9 +134,11 @@ test('GIVEN upstreams that refuse, blackhole and reset THEN clients close prompt
   const first = await failures();
   await new Promise((r) => setTimeout(r, 1000));
   const rssAfterFirst = rssKiB([pid]);
+  const objectsAfterFirst = await liveObjects(pid);
   const second = await failures();
   await new Promise((r) => setTimeout(r, 1000));
   const rssAfterSecond = rssKiB([pid]);
+  const objectsAfterSecond = await liveObjects(pid);
 
   const all = (k: 'refused' | 'reset' | 'blackholed') => [...first[k], ...second[k]];
   const max = (xs: number[]) => Math.max(...xs);
@@ -122,6 +158,16 @@ test('GIVEN upstreams that refuse, blackhole and reset THEN clients close prompt
   // left memory where the first had.
   await until(async () => (await metric('linkgate_active_connections', 'listener="privateLink"')) === 0, 10_000, () => 'active connections to reach 0');
   await until(() => openFds(pid) <= fdsBefore, 10_000, () => `fds ${openFds(pid)} > baseline ${fdsBefore}`);
-  process.stdout.write(`upstream failures: fds ${fdsBefore} → ${openFds(pid)}, RSS after batch 1 ${rssAfterFirst} KiB, after batch 2 ${rssAfterSecond} KiB\n`);
-  expect(rssAfterSecond - rssAfterFirst).toBeLessThan(16 * 1024);
+  const perBatch = 2 * ROUNDS + size(200, 50);
+  process.stdout.write(
+    `upstream failures: fds ${fdsBefore} → ${openFds(pid)}, live objects after a GC ${objectsAfterFirst} → ${objectsAfterSecond} ` +
+      `(${perBatch} connections per batch), RSS after batch 1 ${rssAfterFirst} KiB, after batch 2 ${rssAfterSecond} KiB\n`,
+  );
+  // A leak of anything per connection (a listener, a timer, a map entry) adds at least one object
+  // per connection. Between two snapshots a process also grows by a few hundred objects that do
+  // not depend on the number of connections (+612 to +672 measured after 450, +244 after 4,200:
+  // code optimized during the second batch, pending log lines): 1,000 of those are allowed, plus
+  // a quarter of an object per connection. An injected leak of one small object per connection
+  // (+1,541 after 450) fails it.
+  expect(objectsAfterSecond - objectsAfterFirst).toBeLessThan(1000 + perBatch / 4);
 }, 300_000);
