@@ -25,16 +25,10 @@ import {
   startHAProxyRouter,
   startProc,
   type Proc,
+  option,
 } from './harness';
 import type { RateResult, Target, ThroughputResult } from './loadgen';
 import { gcTuningSupported } from '../lib/gateway/gc-tuning';
-
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const i = args.indexOf(`--${name}`);
-  if (i >= 0) return args[i + 1];
-  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
 
 const ROUNDS = Number(option('rounds') ?? 3);
 const CONNECTIONS = 3000;

@@ -381,6 +381,14 @@ export function rssKiB(pids: readonly number[]): number {
   return total;
 }
 
+/** The value of the command line's `--name VALUE` or `--name=VALUE` (the bench scripts' options). */
+export function option(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  if (i >= 0) return args[i + 1];
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
 /** User and system CPU time of processes (every thread), in ms, from /proc/PID/stat (USER_HZ 100). */
 export function cpuTimes(pids: readonly number[]): { userMs: number; systemMs: number } {
   let userMs = 0;

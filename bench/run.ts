@@ -34,20 +34,13 @@ import {
   type GatewayProc,
   type Proc,
   type Runtime,
+  option,
 } from './harness';
 import { httpModeRows } from './http';
 import { reusePortAvailable } from '../lib/gateway/listener-mode';
 import type { IdleResult, LatencyResult, RateResult, Target, ThroughputResult } from './loadgen';
 
 const quick = process.argv.includes('--quick');
-
-/** The value of `--name VALUE` or `--name=VALUE`. */
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const i = args.indexOf(`--${name}`);
-  if (i >= 0) return args[i + 1];
-  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
 
 const RUNTIMES: readonly Runtime[] = (option('runtimes') ?? option('runtime') ?? 'current').split(',').filter(Boolean).map(resolveRuntime);
 /** Listener modes to compare; `default` leaves the choice to the gateway. */

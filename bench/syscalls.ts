@@ -26,15 +26,9 @@ import {
   startProc,
   until,
   type Proc,
+  option,
 } from './harness';
 import type { RateResult, Target } from './loadgen';
-
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const i = args.indexOf(`--${name}`);
-  if (i >= 0) return args[i + 1];
-  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
 
 const CONNECTIONS = Number(option('connections') ?? 2000);
 const WARMUP = 1000;
