@@ -63,61 +63,47 @@ export class GatewayMetrics {
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = options.registry ?? new Registry())];
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the metric as `this`
-    const self = this;
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'linkgate_' });
     this.accepted = new Counter({
       name: 'linkgate_connections_accepted_total',
       help: 'Connections forwarded upstream, by listener, tenant and cloud ("none" on the public listener).',
       labelNames: ['listener', 'tenant', 'cloud'],
-      collect() {
-        flushTallies(self.acceptedTallies, (labels, n) => this.labels(...labels).inc(n));
-      },
+      collect: flushInto(this.acceptedTallies),
       registers,
     });
     this.dropped = new Counter({
       name: 'linkgate_connections_dropped_total',
       help: 'Connections dropped before forwarding, by reason; tenant is "" when none was identified.',
       labelNames: ['listener', 'reason', 'tenant'],
-      collect() {
-        flushTallies(self.droppedTallies, (labels, n) => this.labels(...labels).inc(n));
-      },
+      collect: flushInto(this.droppedTallies),
       registers,
     });
     this.closed = new Counter({
       name: 'linkgate_connections_closed_total',
       help: 'Forwarded connections the gateway ended, by reason (revoked, upstream_error, drain_timeout, ...).',
       labelNames: ['reason', 'tenant'],
-      collect() {
-        flushTallies(self.closedTallies, (labels, n) => this.labels(...labels).inc(n));
-      },
+      collect: flushInto(this.closedTallies),
       registers,
     });
     this.active = new Gauge({
       name: 'linkgate_active_connections',
       help: 'Open client connections, pending and forwarding.',
       labelNames: ['listener'],
-      collect() {
-        for (const [labels, tally] of self.activeTallies.entries()) this.labels(...labels).set(tally.pending);
-      },
+      collect: setFrom(this.activeTallies),
       registers,
     });
     this.bytes = new Counter({
       name: 'linkgate_bytes_total',
       help: 'Bytes forwarded, counted when a connection closes (client_to_upstream excludes the PROXY header).',
       labelNames: ['direction', 'tenant'],
-      collect() {
-        flushTallies(self.bytesTallies, (labels, n) => this.labels(...labels).inc(n));
-      },
+      collect: flushInto(this.bytesTallies),
       registers,
     });
     this.healthChecks = new Counter({
       name: 'linkgate_health_checks_total',
       help: 'PROXY v2 LOCAL connections (load balancer health checks) answered by closing.',
       labelNames: ['listener'],
-      collect() {
-        flushTallies(self.healthTallies, (labels, n) => this.labels(...labels).inc(n));
-      },
+      collect: flushInto(this.healthTallies),
       registers,
     });
     this.reloads = new Counter({
@@ -157,13 +143,22 @@ interface Tally {
 
 const newTally = (): Tally => ({ pending: 0 });
 
-/** Applies each tally's pending increments to prom-client and zeroes them. */
-function flushTallies(tree: LabelTree<Tally>, inc: (labels: string[], n: number) => void): void {
-  for (const [labels, tally] of tree.entries()) {
-    if (tally.pending === 0) continue;
-    inc(labels, tally.pending);
-    tally.pending = 0;
-  }
+/** A counter's collect(): each tally's pending increments go to prom-client and are zeroed. */
+function flushInto(tree: LabelTree<Tally>): (this: Counter<string>) => void {
+  return function (this: Counter<string>) {
+    for (const [labels, tally] of tree.entries()) {
+      if (tally.pending === 0) continue;
+      this.labels(...labels).inc(tally.pending);
+      tally.pending = 0;
+    }
+  };
+}
+
+/** A gauge's collect(): each tally holds the value itself. */
+function setFrom(tree: LabelTree<Tally>): (this: Gauge<string>) => void {
+  return function (this: Gauge<string>) {
+    for (const [labels, tally] of tree.entries()) this.labels(...labels).set(tally.pending);
+  };
 }
 
 /**
